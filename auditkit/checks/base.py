@@ -1,0 +1,127 @@
+"""What every check receives, what it returns, and how a misbehaving network becomes ERROR.
+
+A check runs the same experiment on two *subjects* — the submitted network and
+the classical baseline — with the same images, operator, seeds and
+perturbations, and returns a ``CheckResult`` with criteria and verdict.
+Checks never import the report layer.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar
+
+import torch
+from pydantic import BaseModel
+
+from auditkit.arrays import ArraySink
+from auditkit.errors import NetworkRuntimeError
+from auditkit.evidence import CheckResult, Verdict
+from auditkit.operators.base import ForwardOperator
+from auditkit.progress import NullProgress, Progress
+from auditkit.reconstruction import ReconstructionMap
+
+SUBJECTS = ("network", "baseline")
+
+
+@dataclass
+class Subject:
+    """A reconstruction method under audit: its map at the audit's operator, and at any other."""
+
+    key: str  # "network" or "baseline"
+    fmap: ReconstructionMap
+    at: Callable[[ForwardOperator], ReconstructionMap]
+
+    @property
+    def name(self) -> str:
+        return self.fmap.name
+
+
+@dataclass
+class AuditContext:
+    """Everything a check may use; built once per audit by the pipeline."""
+
+    operator: ForwardOperator
+    network: Subject
+    baseline: Subject
+    images: torch.Tensor  # (N, H, W), real, in [0, 1], operator's real dtype and device
+    image_ids: list[str]
+    seed: int = 0
+    quick: bool = False
+    arrays: ArraySink | None = None
+    progress: Progress = field(default_factory=NullProgress)
+    trained_ratio: float | None = None
+
+    def subjects(self) -> tuple[Subject, Subject]:
+        return (self.network, self.baseline)
+
+    def generator(self, *salt: int) -> torch.Generator:
+        """A torch generator seeded from the audit seed and a per-use salt (reproducible, independent)."""
+        s = hash_seed(self.seed, *salt)
+        return torch.Generator(device="cpu").manual_seed(s)
+
+
+def hash_seed(*parts: int) -> int:
+    """Combine integers into one 63-bit seed deterministically (not Python's salted hash)."""
+    acc = 0x9E3779B97F4A7C15
+    for p in parts:
+        acc = (acc ^ (int(p) & 0xFFFFFFFFFFFFFFFF)) * 0xBF58476D1CE4E5B9 & 0xFFFFFFFFFFFFFFFF
+        acc ^= acc >> 31
+    return acc & 0x7FFFFFFFFFFFFFFF
+
+
+def guarded_call(
+    fmap: ReconstructionMap, y: torch.Tensor, *, check: str, image_ids: list[str], subject: str = "network"
+) -> torch.Tensor:
+    """f(y) with its output checked: shape (B, H, W) and finite, else NetworkRuntimeError naming check and image."""
+    out = fmap(y)
+    h, w = fmap.operator.image_shape
+    if out.ndim != 3 or tuple(out.shape[1:]) != (h, w) or out.shape[0] != y.shape[0]:
+        raise NetworkRuntimeError(
+            f"{check}: {subject} returned shape {tuple(out.shape)}, expected ({y.shape[0]}, {h}, {w})"
+        )
+    finite = torch.isfinite(out.detach()).reshape(out.shape[0], -1).all(dim=1)
+    if not bool(finite.all()):
+        bad = [image_ids[i] if i < len(image_ids) else str(i) for i in torch.nonzero(~finite).flatten().tolist()]
+        raise NetworkRuntimeError(f"{check}: {subject} output contains NaN or Inf for image(s) {', '.join(bad)}")
+    return out
+
+
+class Check(ABC):
+    """One audit experiment; subclasses set ``name``/``title`` and implement ``run``."""
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+
+    @abstractmethod
+    def run(self, ctx: AuditContext, config: BaseModel) -> CheckResult:
+        """Run on both subjects and decide the criteria."""
+
+    def execute(self, ctx: AuditContext, config: BaseModel) -> CheckResult:
+        """``run`` with timing, turning a misbehaving network or a failure inside the check into ERROR."""
+        t0 = time.perf_counter()
+        try:
+            result = self.run(ctx, config)
+        except NetworkRuntimeError as exc:
+            result = self._error(str(exc), config)
+        except Exception as exc:  # noqa: BLE001 - recorded as ERROR, with the type, never swallowed silently
+            result = self._error(f"{self.name}: internal error: {type(exc).__name__}: {exc}", config)
+            result.internal_error = True
+        result.wall_time_s = round(time.perf_counter() - t0, 3)
+        return result
+
+    def _error(self, message: str, config: BaseModel) -> CheckResult:
+        return CheckResult(
+            name=self.name, title=self.title, verdict=Verdict.ERROR, reason=message, parameters=_params(config)
+        )
+
+
+def _params(config: BaseModel | None) -> dict[str, Any]:
+    return {} if config is None else config.model_dump(mode="json")
+
+
+def not_run(check: type[Check], reason: str, config: BaseModel | None = None) -> CheckResult:
+    """A NOT_RUN result with its reason (disabled in the manifest, not applicable to the modality...)."""
+    return CheckResult(name=check.name, title=check.title, verdict=Verdict.NOT_RUN, reason=reason, parameters=_params(config))

@@ -1,0 +1,43 @@
+import math
+
+import pytest
+
+from auditkit.evidence import CheckResult, Criterion, Evidence, Verdict
+
+
+def test_criterion_sides_and_nonfinite():
+    assert Criterion.evaluate("a", "", 1.0, 2.0).passed is True
+    assert Criterion.evaluate("a", "", 3.0, 2.0).passed is False
+    assert Criterion.evaluate("a", "", 3.0, 2.0, comparison=">=").passed is True
+    assert Criterion.evaluate("a", "", math.nan, 2.0).passed is False
+    assert Criterion.evaluate("a", "", None, 2.0).passed is False
+    with pytest.raises(ValueError):
+        Criterion.evaluate("a", "", 1.0, 2.0, comparison="<")
+
+
+def test_overall_verdict_order():
+    def check(v):
+        return CheckResult(name="c", verdict=v)
+
+    ev = Evidence(tool={"name": "auditkit", "version": "x"}, submission={})
+    assert ev.decide() is Verdict.NOT_RUN
+    ev.checks = [check(Verdict.PASS), check(Verdict.NOT_RUN)]
+    assert ev.decide() is Verdict.PASS
+    ev.checks.append(check(Verdict.FAIL))
+    assert ev.decide() is Verdict.FAIL
+    ev.checks.append(check(Verdict.ERROR))
+    assert ev.decide() is Verdict.ERROR
+
+
+def test_json_roundtrip_is_canonical(tmp_path):
+    c = Criterion.evaluate("x", "d", 0.1, 0.2, compares_to_baseline=True)
+    ev = Evidence(
+        tool={"name": "auditkit", "version": "x"},
+        submission={"id": "s"},
+        checks=[CheckResult(name="c", verdict=CheckResult.verdict_from([c]), criteria=[c])],
+    )
+    p = tmp_path / "evidence.json"
+    p.write_text(ev.to_json(), encoding="utf-8")
+    again = Evidence.read(p)
+    assert again.to_json() == ev.to_json()
+    assert again.checks[0].verdict is Verdict.PASS
