@@ -1,0 +1,132 @@
+"""The ``auditkit`` command line: ``validate`` and ``schema``.
+
+Exit codes (auditkit.errors): 0 success, 2 bad input (every problem printed on
+stderr as ``FILE:LINE: field.path: message``), 3 internal error (one line;
+``--debug`` adds the traceback). A traceback never reaches the user for bad input.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+
+from auditkit import __version__
+from auditkit.errors import EXIT_INPUT, EXIT_INTERNAL, InputError, Problem
+from auditkit.manifest import Manifest, schema_text, validate_manifest
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    name="auditkit",
+    help="Audit deep-learning image reconstruction networks for instability and hallucination.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+def _console(*, stderr: bool = False) -> Console:
+    """Console for one-line messages: no wrapping, no markup (messages contain brackets), colour only on a terminal."""
+    return Console(stderr=stderr, soft_wrap=True, highlight=False, markup=False)
+
+
+def _stderr() -> Console:
+    """Console for problems and diagnostics."""
+    return _console(stderr=True)
+
+
+def _guarded(ctx: typer.Context, action: Callable[[], T]) -> T:
+    """Run ``action``; bad input → its problems and exit 2; anything else → one line and exit 3."""
+    try:
+        return action()
+    except InputError as exc:
+        console = _stderr()
+        for problem in exc.problems:
+            console.print(problem.format())
+        raise typer.Exit(EXIT_INPUT) from None
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as exc:
+        if ctx.obj and ctx.obj.get("debug"):
+            traceback.print_exc()
+        message = " ".join(str(exc).split()) or "(no message)"
+        _stderr().print(f"internal error: {type(exc).__name__}: {message} (rerun with --debug for the traceback)")
+        raise typer.Exit(EXIT_INTERNAL) from None
+
+
+def _show_version(value: bool) -> None:
+    """``--version``: print and stop."""
+    if value:
+        typer.echo(f"auditkit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of an internal error.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Audit deep-learning image reconstruction networks for instability and hallucination."""
+    ctx.obj = {"debug": debug}
+
+
+@app.command()
+def validate(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="The submission manifest (.yaml, .yml or .json).", show_default=False)],
+) -> None:
+    """Check a manifest, the files it names and that its network loads; list every problem."""
+    manifest = _guarded(ctx, lambda: validate_manifest(file))
+    _console().print(f"{file}: valid ({_summary(manifest)})", style="green")
+
+
+@app.command()
+def schema(
+    ctx: typer.Context,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the schema to this file instead of printing it.")
+    ] = None,
+) -> None:
+    """Print the manifest's JSON Schema (for editors and other tools)."""
+    text = schema_text()
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    _guarded(ctx, lambda: _write(out, text))
+    _stderr().print(f"wrote {out}")
+
+
+def _write(path: Path, text: str) -> None:
+    """Write ``text`` as UTF-8; a path that cannot be written is an input error."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(Problem(path, "", f"cannot write: {exc.strerror}")) from None
+
+
+def _summary(manifest: Manifest) -> str:
+    """``mri_singlecoil 128×128, network python, 3 images, 6 checks enabled``."""
+    height, width = manifest.modality.image_shape
+    n_images = manifest.data.n_images
+    n_checks = len(manifest.checks.enabled())
+    return (
+        f"{manifest.modality.kind} {height}×{width}, network {manifest.network.format}, "
+        f"{n_images} image{'s' if n_images != 1 else ''}, {n_checks} check{'s' if n_checks != 1 else ''} enabled"
+    )
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
