@@ -1,0 +1,82 @@
+"""Coil sensitivity maps S_j for multi-coil MRI, normalised so that Σ_j |S_j|² = 1 at every pixel.
+
+With that normalisation the stacked coil weighting S = [S_1; …; S_c] is an isometry
+(‖S x‖ = ‖x‖), so ‖A‖ ≤ 1 for A = [P_Ω F S_j]_j and a fully sampled A is unitary onto its range.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from auditkit.operators.masks import check_shape
+from auditkit.operators.subsampled import real_float_dtype
+
+#: Fraction of the image half-diagonal at which synthetic coils sit (outside the field of view).
+COIL_RADIUS = 1.15
+#: Gaussian width of a synthetic coil's magnitude, as a fraction of the image half-diagonal.
+COIL_WIDTH = 0.9
+#: Peak phase change across the image of a synthetic coil's linear phase ramp (radians).
+PHASE_RAMP = math.pi / 2
+
+
+def synthetic_coil_maps(
+    count: int,
+    shape: tuple[int, int],
+    seed: int = 0,
+    dtype: torch.dtype = torch.complex64,
+) -> torch.Tensor:
+    """``count`` smooth complex maps (C, H, W) from coils spaced evenly on a circle around the image.
+
+    Coil j sits at angle 2πj/C + θ₀ on a circle of radius ``COIL_RADIUS`` half-diagonals; its
+    magnitude is the Gaussian falloff exp(−d²/(2σ²)) with the distance d to the coil, its phase a
+    constant φ_j plus a linear ramp towards the coil. θ₀ and φ_j come from ``seed``. The maps are
+    then normalised by √(Σ|S_j|²).
+    """
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError(f"count: the number of coils must be a positive integer, got {count!r}")
+    height, width = check_shape(shape)
+    rng = np.random.default_rng(seed)
+    start = rng.random() * 2 * math.pi
+    phase0 = rng.random(count) * 2 * math.pi
+    half_diag = math.hypot(height, width) / 2
+    rows = (np.arange(height) - height // 2)[:, None] / half_diag
+    cols = (np.arange(width) - width // 2)[None, :] / half_diag
+    maps = np.empty((count, height, width), dtype=np.complex128)
+    for j in range(count):
+        angle = start + 2 * math.pi * j / count
+        coil_r, coil_c = COIL_RADIUS * math.sin(angle), COIL_RADIUS * math.cos(angle)
+        magnitude = np.exp(-((rows - coil_r) ** 2 + (cols - coil_c) ** 2) / (2 * COIL_WIDTH**2))
+        phase = phase0[j] + PHASE_RAMP * (rows * math.sin(angle) + cols * math.cos(angle))
+        maps[j] = magnitude * np.exp(1j * phase)
+    return normalise_coil_maps(torch.from_numpy(maps)).to(real_float_dtype(dtype).to_complex())
+
+
+def load_coil_maps(path: str | Path, count: int, shape: tuple[int, int]) -> torch.Tensor:
+    """Complex maps (C, H, W) from a .npy file, checked against ``count`` and ``shape``, normalised."""
+    path = Path(path)
+    if path.suffix.lower() != ".npy":
+        raise ValueError(f"coil_maps: {path} must be a .npy file of complex (C, H, W) maps")
+    if not path.is_file():
+        raise ValueError(f"coil_maps: {path} does not exist")
+    array = np.load(path, allow_pickle=False)
+    expected = (int(count), *check_shape(shape))
+    if array.shape != expected:
+        raise ValueError(f"coil_maps: {path} has shape {tuple(array.shape)}, expected (coils, H, W) = {expected}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"coil_maps: {path} contains NaN or infinite values")
+    return normalise_coil_maps(torch.from_numpy(array.astype(np.complex128)))
+
+
+def normalise_coil_maps(maps: torch.Tensor) -> torch.Tensor:
+    """S_j / √(Σ_k |S_k|²) pixel-wise; where all maps vanish, every S_j = 1/√C (so Σ|S_j|² = 1)."""
+    if maps.ndim != 3:
+        raise ValueError(f"maps: must have shape (C, H, W), got {tuple(maps.shape)}")
+    maps = maps.to(torch.complex128) if not maps.is_complex() else maps
+    energy = (maps.abs() ** 2).sum(dim=0, keepdim=True)
+    vanishing = energy <= torch.finfo(energy.dtype).tiny
+    uniform = torch.full_like(maps, 1.0 / math.sqrt(maps.shape[0]))
+    return torch.where(vanishing, uniform, maps / torch.where(vanishing, torch.ones_like(energy), energy).sqrt())

@@ -1,0 +1,63 @@
+"""Coil sensitivity maps: Σ|S_j|² = 1, smoothness, determinism, loading from .npy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from auditkit.operators.coils import load_coil_maps, normalise_coil_maps, synthetic_coil_maps
+
+
+@pytest.mark.parametrize("count", [1, 4, 8])
+@pytest.mark.parametrize("dtype", [torch.complex64, torch.complex128])
+def test_synthetic_maps_are_normalised(count: int, dtype: torch.dtype) -> None:
+    maps = synthetic_coil_maps(count, (48, 40), seed=2, dtype=dtype)
+    assert maps.dtype == dtype and tuple(maps.shape) == (count, 48, 40)
+    tol = 1e-6 if dtype == torch.complex64 else 1e-12
+    assert float(((maps.abs() ** 2).sum(dim=0) - 1).abs().max()) < tol
+
+
+def test_synthetic_maps_are_smooth_and_distinct() -> None:
+    maps = synthetic_coil_maps(8, (64, 64), dtype=torch.complex128)
+    step = max(float((maps[:, 1:] - maps[:, :-1]).abs().max()), float((maps[:, :, 1:] - maps[:, :, :-1]).abs().max()))
+    assert step < 0.1, "neighbouring pixels differ little"
+    magnitude = maps.abs()
+    peaks = {tuple(np.unravel_index(int(m.argmax()), m.shape)) for m in magnitude}
+    assert len(peaks) == 8, "each coil is brightest in a different place"
+    assert float(maps.angle().std()) > 0.1, "maps carry a phase"
+
+
+def test_synthetic_maps_depend_only_on_the_seed() -> None:
+    a = synthetic_coil_maps(4, (32, 32), seed=5)
+    assert torch.equal(a, synthetic_coil_maps(4, (32, 32), seed=5))
+    assert not torch.equal(a, synthetic_coil_maps(4, (32, 32), seed=6))
+    assert synthetic_coil_maps(4, (32, 32), dtype=torch.float64).dtype == torch.complex128
+
+
+def test_load_normalises_and_checks_shape(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    raw = rng.standard_normal((3, 16, 20)) + 1j * rng.standard_normal((3, 16, 20))
+    path = tmp_path / "maps.npy"
+    np.save(path, raw)
+    maps = load_coil_maps(path, 3, (16, 20))
+    assert float(((maps.abs() ** 2).sum(dim=0) - 1).abs().max()) < 1e-12
+    assert torch.allclose(maps * torch.from_numpy(np.sqrt((np.abs(raw) ** 2).sum(0))), torch.from_numpy(raw))
+    with pytest.raises(ValueError, match=r"maps\.npy.*\(3, 16, 20\).*\(4, 16, 20\)"):
+        load_coil_maps(path, 4, (16, 20))
+    with pytest.raises(ValueError, match="coil_maps"):
+        load_coil_maps(tmp_path / "missing.npy", 3, (16, 20))
+
+
+def test_vanishing_pixels_become_uniform() -> None:
+    maps = torch.zeros(4, 3, 3, dtype=torch.complex128)
+    maps[0, 0, 0] = 2.0
+    normalised = normalise_coil_maps(maps)
+    assert float(((normalised.abs() ** 2).sum(dim=0) - 1).abs().max()) < 1e-12
+    assert torch.allclose(normalised[:, 1, 1], torch.full((4,), 0.5, dtype=torch.complex128))
+    assert complex(normalised[0, 0, 0]) == 1.0
+
+
+def test_bad_count_raises() -> None:
+    with pytest.raises(ValueError, match="count"):
+        synthetic_coil_maps(0, (8, 8))
