@@ -1,6 +1,7 @@
-"""The ``auditkit`` command line: ``validate`` and ``schema``.
+"""The ``auditkit`` command line: ``validate``, ``schema`` and ``run``.
 
-Exit codes (auditkit.errors): 0 success, 2 bad input (every problem printed on
+Exit codes (auditkit.errors): 0 success, 1 a criterion failed (or the network
+misbehaved: an ERROR verdict), 2 bad input (every problem printed on
 stderr as ``FILE:LINE: field.path: message``), 3 internal error (one line;
 ``--debug`` adds the traceback). A traceback never reaches the user for bad input.
 """
@@ -16,7 +17,7 @@ import typer
 from rich.console import Console
 
 from auditkit import __version__
-from auditkit.errors import EXIT_INPUT, EXIT_INTERNAL, InputError, Problem
+from auditkit.errors import EXIT_FAIL, EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, InputError, Problem
 from auditkit.manifest import Manifest, schema_text, validate_manifest
 
 T = TypeVar("T")
@@ -102,6 +103,53 @@ def schema(
         return
     _guarded(ctx, lambda: _write(out, text))
     _stderr().print(f"wrote {out}")
+
+
+@app.command()
+def run(
+    ctx: typer.Context,
+    manifest: Annotated[Path, typer.Argument(metavar="MANIFEST", help="The submission manifest.", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", help="Folder for evidence.json, arrays/ and figures/.", show_default=False)],
+    checks: Annotated[
+        str | None, typer.Option("--checks", help="Comma-separated checks to run (default: all enabled in the manifest).")
+    ] = None,
+    quick: Annotated[bool, typer.Option("--quick", help="Fewer images, iterations and settings: a fast first look.")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Reuse the checks an interrupted run with the same inputs finished.")] = False,
+) -> None:
+    """Run the audit: every check on the network and on the baseline, evidence written to --out."""
+    from auditkit.console_progress import RichProgress
+    from auditkit.pipeline import RunOptions, run_audit
+
+    selected = [c.strip() for c in checks.split(",") if c.strip()] if checks else None
+    options = RunOptions(out=out, checks=selected, quick=quick, resume=resume)
+    console = _stderr()
+
+    def report(result) -> None:
+        colour = {"PASS": "green", "FAIL": "red", "ERROR": "red", "NOT_RUN": "yellow"}[result.verdict.value]
+        why = f" — {result.reason}" if result.reason else ""
+        console.print(f"{result.name}: {result.verdict.value}{why} ({result.wall_time_s:.1f} s)", style=colour)
+
+    def action():
+        with RichProgress(console) as progress:
+            return run_audit(manifest, options, progress=progress, on_result=report)
+
+    try:
+        evidence = _guarded(ctx, action)
+    except KeyboardInterrupt:
+        console.print("interrupted: finished checks are kept; rerun with --resume to continue")
+        raise typer.Exit(130) from None
+    verdict = evidence.overall_verdict.value
+    _console().print(f"{out}/evidence.json: overall {verdict}", style="green" if verdict == "PASS" else "red")
+    raise typer.Exit(_exit_code(evidence))
+
+
+def _exit_code(evidence) -> int:
+    """3 if auditkit itself failed inside a check, 1 if any check FAILed or ERRORed, else 0."""
+    if any(c.internal_error for c in evidence.checks):
+        return EXIT_INTERNAL
+    if any(c.verdict.value in ("FAIL", "ERROR") for c in evidence.checks):
+        return EXIT_FAIL
+    return EXIT_OK
 
 
 def _write(path: Path, text: str) -> None:

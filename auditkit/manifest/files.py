@@ -54,7 +54,8 @@ def check_files(manifest: Manifest, *, load_network: bool = True) -> list[Proble
     problems += _coil_map_problems(manifest, source, missing)
     problems += _image_problems(manifest, source, missing)
     if not missing.intersection(_NETWORK_FIELDS):
-        problems += _network_problems(manifest, source, load_network)
+        probe = not problems  # the probe needs the operator, which needs a readable mask and coil maps
+        problems += _network_problems(manifest, source, load_network, probe=probe)
     return sorted(problems, key=lambda p: p.line or 0)
 
 
@@ -123,10 +124,16 @@ def _reader_problems(source: ManifestSource, loc: Loc, path: ManifestPath, read:
     return []
 
 
-def _network_problems(manifest: Manifest, source: ManifestSource, load_network: bool) -> list[Problem]:
-    """Hash check, and with ``load_network`` the network built, as problems at the fields to fix."""
+def _network_problems(manifest: Manifest, source: ManifestSource, load_network: bool, *, probe: bool) -> list[Problem]:
+    """Hash check, and with ``load_network`` the network built and (with ``probe``) called once on the
+    manifest's operator, so a wrong input/output convention or a NaN output is found before any audit."""
     try:
-        if load_network:
+        if load_network and probe:
+            from auditkit.networks.loader import load_network as load_and_probe
+            from auditkit.operators.factory import build_operator
+
+            load_and_probe(manifest.network, manifest.folder, build_operator(manifest.modality))
+        elif load_network:
             from auditkit.networks.loader import load_module
 
             load_module(manifest.network, manifest.folder)

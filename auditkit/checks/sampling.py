@@ -1,0 +1,465 @@
+"""Check 3 — more samples: does reconstruction quality hold up as samples are added?
+
+Both subjects reconstruct the same test images from noise-free measurements
+y_r = A_r x at several sampling settings r, and PSNR and SSIM (data range 1, the
+modulus of complex outputs) are summarised per setting as mean, population
+standard deviation (ddof = 0), minimum and maximum over the images.
+
+Settings. For masked operators (MRI, Hadamard) a setting is a sampling ratio and
+A_r = ``operator.with_ratio(r)``: the audit pattern and seed at another ratio, so
+the masks are nested and "more samples" really adds samples. For CT a setting is
+an angle count n and A_n = ``operator.with_angles(n)``; equispaced angle sets
+are nested only when one count divides the other, otherwise more angles means a
+finer, not a larger, set (a note says so). The manifest's ``ratios`` (or
+``n_angles`` for CT) are used when given; when the field is not set, a ladder of
+{0.5, 0.75, 1, 1.5, 2} × the audit operator's setting (ratios clipped to (0, 1]).
+The audit operator's own setting and the training setting (``ctx.trained_ratio``,
+in ``operator.sampling_ratio`` units: n_angles / n_full for CT) are always added.
+Quick mode keeps three settings — the lowest, the highest and the one nearest the
+audit setting — and the first two images. Requested settings that give the same
+operator are measured once; every number is reported at the *achieved* ratio
+(``operator.sampling_ratio``), keyed ``f"{ratio:g}"``.
+
+Criteria, on the mean PSNR over the images m(r), ratios in increasing order:
+
+- ``sampling.no_drop_with_more_samples`` (the network): the largest drop
+  D = max(0, max_{r_i < r_j} m(r_i) − m(r_j)) must be ≤ ``tolerance_db``. Every
+  pair counts, not only neighbours, so a slow slide over several steps is caught.
+- ``sampling.baseline_rises`` and ``sampling.baseline_no_drop`` (setup sanity): the
+  baseline must gain at least ``baseline_min_gain_db`` from the lowest to the highest
+  ratio, and its own largest drop must be ≤ ``tolerance_db``.
+
+Why the baseline decides whether the network is judged: a stable convex method
+improves when samples are added. If it does not, the setup — the operator's family
+of masks, the baseline's λ, or the images — is suspect, and a falling network curve
+would say nothing about the network. The check's verdict is then ERROR, with
+``internal_error`` False (neither auditkit nor the network is at fault) and a reason
+starting "setup flagged"; the network criterion keeps its measurement but is not
+decided (passed = None).
+
+A network that cannot reconstruct at another setting at all (e.g. one with a fixed
+measurement size) makes the check NOT_RUN with the error it raised; NaN/Inf or a
+wrong shape is an ERROR naming the image and ratio, as in every check.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from pydantic import BaseModel
+
+from auditkit.checks.base import AuditContext, Check, Subject, guarded_call, not_run
+from auditkit.errors import NetworkRuntimeError
+from auditkit.evidence import CheckResult, Criterion, SubjectResult, Verdict
+from auditkit.metrics import as_magnitude, psnr, ssim
+from auditkit.operators.base import ForwardOperator
+
+#: multiples of the audit setting in the default ladder.
+LADDER = (0.5, 0.75, 1.0, 1.5, 2.0)
+#: settings and images kept in quick mode.
+QUICK_SETTINGS = 3
+QUICK_IMAGES = 2
+#: tolerance (dB) when the configuration has none.
+DEFAULT_TOLERANCE_DB = 0.5
+#: least PSNR gain (dB) of the baseline from the lowest to the highest ratio, when the configuration has none.
+DEFAULT_MIN_GAIN_DB = 1.0
+#: images reconstructed per call.
+BATCH = 8
+
+CHECK_NAME = "sampling"
+
+
+# -- settings -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One sampling setting: its operator, the achieved ratio, and for CT the angle count."""
+
+    operator: ForwardOperator
+    requested: float
+    ratio: float
+    n_angles: int | None
+
+    @property
+    def key(self) -> str:
+        """How the setting is named in the evidence: the achieved ratio, ``f"{ratio:g}"``."""
+        return f"{self.ratio:g}"
+
+
+class SettingsUnavailable(Exception):
+    """The audit operator cannot be moved to other sampling settings (e.g. a mask read from a file)."""
+
+
+def uses_angles(op: ForwardOperator) -> bool:
+    """True for operators whose setting is an angle count (CT), False for masked operators."""
+    return hasattr(op, "with_angles") and hasattr(op, "n_angles")
+
+
+def explicit_list(config: BaseModel, field: str) -> list[Any] | None:
+    """The manifest's value of ``field`` when it was set there (not a default), else None."""
+    value = getattr(config, field, None)
+    if not value or field not in getattr(config, "model_fields_set", set()):
+        return None
+    return list(value)
+
+
+def ladder_ratios(audit: float) -> list[float]:
+    """{0.5, 0.75, 1, 1.5, 2} × the audit ratio, clipped to (0, 1] (rounded to 10 decimals, so 0.75 × 0.6 = 0.45)."""
+    return sorted({min(1.0, round(f * audit, 10)) for f in LADDER})
+
+
+def ladder_angles(audit: int) -> list[int]:
+    """{0.5, 0.75, 1, 1.5, 2} × the audit angle count, rounded, at least 1."""
+    return sorted({max(1, math.floor(f * audit + 0.5)) for f in LADDER})
+
+
+def quick_subset(values: Sequence[float], anchor: float) -> list[float]:
+    """The lowest, the highest, and the interior value nearest ``anchor`` (all of them if three or fewer)."""
+    ordered = sorted(values)
+    if len(ordered) <= QUICK_SETTINGS:
+        return ordered
+    interior = ordered[1:-1]
+    middle = min(interior, key=lambda v: (abs(v - anchor), v))
+    return [ordered[0], middle, ordered[-1]]
+
+
+def audit_setting(op: ForwardOperator) -> float:
+    """The audit operator's own setting: its angle count for CT, its ratio otherwise."""
+    return float(op.n_angles) if uses_angles(op) else float(op.sampling_ratio)  # type: ignore[attr-defined]
+
+
+def trained_setting(op: ForwardOperator, trained_ratio: float) -> float:
+    """The training setting: ``trained_ratio`` itself, or for CT the angle count round(trained_ratio · n_full)."""
+    if uses_angles(op):
+        return float(max(1, math.floor(trained_ratio * op.n_full + 0.5)))  # type: ignore[attr-defined]
+    return float(trained_ratio)
+
+
+def settings_key(settings: Sequence[Setting], requested: float) -> str | None:
+    """The key of the setting measured for ``requested`` (None when it was not measured, e.g. in quick mode)."""
+    return next((s.key for s in settings if s.requested == requested), None)
+
+
+def requested_settings(op: ForwardOperator, config: BaseModel, trained_ratio: float | None, quick: bool) -> list[float]:
+    """The settings to measure, increasing: ratios, or angle counts for CT (see the module doc)."""
+    audit = audit_setting(op)
+    if uses_angles(op):
+        values: list[float] = [float(v) for v in explicit_list(config, "n_angles") or ladder_angles(int(audit))]
+    else:
+        values = [float(v) for v in explicit_list(config, "ratios") or ladder_ratios(audit)]
+    extra = [] if trained_ratio is None else [trained_setting(op, trained_ratio)]
+    merged = sorted(set(values) | {audit} | set(extra))
+    return quick_subset(merged, audit) if quick else merged
+
+
+def _operator_at(op: ForwardOperator, value: float) -> ForwardOperator:
+    """The audit operator moved to ``value`` (a ratio, or an angle count for CT); itself at its own setting."""
+    try:
+        if uses_angles(op):
+            return op if int(value) == op.n_angles else op.with_angles(int(value))  # type: ignore[attr-defined]
+        return op if value == op.sampling_ratio else op.with_ratio(float(value))
+    except (ValueError, NotImplementedError) as exc:
+        raise SettingsUnavailable(str(exc) or type(exc).__name__) from exc
+
+
+def build_settings(op: ForwardOperator, values: Sequence[float]) -> tuple[list[Setting], list[str]]:
+    """One ``Setting`` per distinct achieved ratio (the audit operator first wins), increasing; and notes."""
+    angles = uses_angles(op)
+    by_ratio: dict[float, Setting] = {}
+    notes: list[str] = []
+    audit_value = audit_setting(op)
+    for value in sorted(values, key=lambda v: v != audit_value):
+        moved = _operator_at(op, value)
+        ratio = float(moved.sampling_ratio)
+        if ratio in by_ratio:
+            notes.append(f"requested setting {value:g} gives the same operator as {by_ratio[ratio].requested:g} "
+                         f"(ratio {ratio:g}); it is measured once")
+            continue
+        n_angles = int(moved.n_angles) if angles else None  # type: ignore[attr-defined]
+        by_ratio[ratio] = Setting(moved, float(value), ratio, n_angles)
+    settings = [by_ratio[r] for r in sorted(by_ratio)]
+    if angles:
+        notes += _nesting_notes([s.n_angles for s in settings if s.n_angles is not None])
+    return settings, notes
+
+
+def _nesting_notes(counts: list[int]) -> list[str]:
+    """A note for each consecutive pair of angle counts whose equispaced angle sets are not nested."""
+    return [
+        f"the equispaced angle sets of {a} and {b} angles are not nested ({a} does not divide {b}): "
+        f"the larger set samples more finely but does not contain the smaller one"
+        for a, b in zip(counts, counts[1:])
+        if b % a
+    ]
+
+
+# -- measurement --------------------------------------------------------------------------------
+
+
+class NetworkSettingUnsupported(Exception):
+    """The network raised an error (not a bad output) when asked to reconstruct at another setting."""
+
+
+@dataclass
+class Curve:
+    """One subject's quality against the settings: (K, N) PSNR and SSIM, and (K, H, W) example reconstructions."""
+
+    psnr: np.ndarray
+    ssim: np.ndarray
+    example: torch.Tensor
+
+
+def reconstruct(
+    subject: Subject, setting: Setting, ctx: AuditContext, images: torch.Tensor, ids: list[str]
+) -> torch.Tensor:
+    """|f(A_r x)| for every image (the modulus of complex outputs), through ``guarded_call`` in batches."""
+    audit = setting.operator is ctx.operator
+    labels = [f"{image_id} (ratio {setting.key})" for image_id in ids]
+    outputs = []
+    try:
+        fmap = subject.fmap if audit else subject.at(setting.operator)
+        with torch.no_grad():
+            for start in range(0, images.shape[0], BATCH):
+                y = setting.operator.forward(images[start : start + BATCH])
+                out = guarded_call(fmap, y, check=CHECK_NAME, image_ids=labels[start : start + BATCH], subject=subject.key)
+                outputs.append(as_magnitude(out.detach()))
+    except NetworkRuntimeError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - only the network at a setting other than the audit one is excused
+        if audit or subject.key != "network":
+            raise
+        raise NetworkSettingUnsupported(f"ratio {setting.key}: {type(exc).__name__}: {exc}") from exc
+    return torch.cat(outputs)
+
+
+def measure(
+    subject: Subject, settings: list[Setting], ctx: AuditContext, images: torch.Tensor, ids: list[str], task: Any
+) -> Curve:
+    """PSNR and SSIM of ``subject`` on every image at every setting, and its reconstructions of the first image."""
+    scores_psnr, scores_ssim, examples = [], [], []
+    for setting in settings:
+        out = reconstruct(subject, setting, ctx, images, ids)
+        scores_psnr.append(psnr(out, images).double().cpu().numpy())
+        scores_ssim.append(ssim(out, images).double().cpu().numpy())
+        examples.append(out[0])
+        task.advance()
+    return Curve(np.stack(scores_psnr), np.stack(scores_ssim), torch.stack(examples))
+
+
+# -- statistics and criteria --------------------------------------------------------------------
+
+
+def spread(values: np.ndarray) -> dict[str, float]:
+    """Mean, population standard deviation (ddof = 0), min and max of a 1-D array."""
+    return {
+        "mean": float(np.mean(values)),
+        "std": float(np.std(values)),
+        "min": float(np.min(values)),
+        "max": float(np.max(values)),
+    }
+
+
+def largest_drop(means: Sequence[float]) -> tuple[float, int | None, int | None]:
+    """D = max(0, max_{i < j} means[i] − means[j]) and the pair (i, j) attaining it ((None, None) when D = 0)."""
+    best, pair = 0.0, (None, None)
+    peak, peak_at = -math.inf, -1
+    for j, value in enumerate(means):
+        if peak - value > best:
+            best, pair = peak - value, (peak_at, j)
+        if value > peak:
+            peak, peak_at = value, j
+    return best, pair[0], pair[1]
+
+
+def _drop_text(means: np.ndarray, settings: list[Setting]) -> str:
+    drop, i, j = largest_drop(list(means))
+    if i is None or j is None:
+        return "no drop"
+    low, high = settings[i].key, settings[j].key
+    return f"{drop:.2f} dB, from {means[i]:.2f} dB at ratio {low} to {means[j]:.2f} dB at ratio {high}"
+
+
+def network_criterion(means: np.ndarray, settings: list[Setting], tolerance: float) -> Criterion:
+    """``sampling.no_drop_with_more_samples``: the network's largest mean-PSNR drop ≤ tolerance."""
+    drop = largest_drop(list(means))[0]
+    return Criterion.evaluate(
+        "sampling.no_drop_with_more_samples",
+        f"The network's mean PSNR over the images must not fall by more than {tolerance:g} dB between any sampling "
+        f"ratio and a higher one: D = max over r_i < r_j of (PSNR(r_i) − PSNR(r_j)), 0 if it never falls "
+        f"(measured: {_drop_text(means, settings)}).",
+        drop,
+        tolerance,
+    )
+
+
+def baseline_criteria(means: np.ndarray, settings: list[Setting], tolerance: float, min_gain: float) -> list[Criterion]:
+    """Setup sanity: the baseline gains ≥ min_gain dB from the lowest to the highest ratio and never drops > tolerance."""
+    gain = float(means[-1] - means[0])
+    drop = largest_drop(list(means))[0]
+    lo, hi = settings[0].key, settings[-1].key
+    return [
+        Criterion.evaluate(
+            "sampling.baseline_rises",
+            f"Setup sanity: the baseline's mean PSNR at the highest ratio ({hi}) must exceed that at the lowest ({lo}) "
+            f"by at least {min_gain:g} dB (measured: {means[0]:.2f} → {means[-1]:.2f} dB). If not, the setup "
+            f"(operator, baseline λ, images) is suspect and the network criterion is not judged.",
+            gain,
+            min_gain,
+            comparison=">=",
+        ),
+        Criterion.evaluate(
+            "sampling.baseline_no_drop",
+            f"Setup sanity: the baseline's mean PSNR must not fall by more than {tolerance:g} dB between any ratio "
+            f"and a higher one (measured: {_drop_text(means, settings)}).",
+            drop,
+            tolerance,
+        ),
+    ]
+
+
+def setup_flag_reason(means: np.ndarray, settings: list[Setting]) -> str:
+    """The ERROR reason when the baseline's curve does not rise."""
+    points = ", ".join(f"{m:.2f} dB at {s.key}" for m, s in zip(means, settings))
+    return (
+        f"setup flagged: the baseline does not improve with more samples (mean PSNR {points}; largest drop "
+        f"{_drop_text(means, settings)}); the network criterion is not judged"
+    )
+
+
+# -- evidence -----------------------------------------------------------------------------------
+
+
+def subject_result(subject: Subject, curve: Curve, settings: list[Setting], ids: list[str]) -> SubjectResult:
+    """Summary ``ratios``, ``psnr_by_ratio``, ``ssim_by_ratio`` (and ``n_angles`` for CT), one row per image."""
+    keys = [s.key for s in settings]
+    means = curve.psnr.mean(axis=1)
+    summary: dict[str, Any] = {
+        "ratios": [s.ratio for s in settings],
+        "psnr_by_ratio": {k: spread(curve.psnr[i]) for i, k in enumerate(keys)},
+        "ssim_by_ratio": {k: spread(curve.ssim[i]) for i, k in enumerate(keys)},
+        "largest_drop_db": largest_drop(list(means))[0],
+        "gain_db": float(means[-1] - means[0]),
+    }
+    if settings[0].n_angles is not None:
+        summary["n_angles"] = [s.n_angles for s in settings]
+    per_image = [
+        {
+            "image": image_id,
+            "psnr": {k: float(curve.psnr[i, n]) for i, k in enumerate(keys)},
+            "ssim": {k: float(curve.ssim[i, n]) for i, k in enumerate(keys)},
+        }
+        for n, image_id in enumerate(ids)
+    ]
+    return SubjectResult(name=subject.name, summary=summary, per_image=per_image)
+
+
+def parameters(
+    config: BaseModel, ctx: AuditContext, settings: list[Setting], requested: list[float], ids: list[str], min_gain: float
+) -> dict[str, Any]:
+    """The manifest block plus what was used: requested and achieved settings, audit and training ratios, images."""
+    params = config.model_dump(mode="json")
+    trained = ctx.trained_ratio
+    trained_key = None if trained is None else settings_key(settings, trained_setting(ctx.operator, trained))
+    params.update(
+        requested_settings=requested,
+        effective_ratios=[s.ratio for s in settings],
+        audit_ratio=float(ctx.operator.sampling_ratio),
+        audit_setting=settings_key(settings, audit_setting(ctx.operator)),
+        trained_ratio=ctx.trained_ratio,
+        trained_setting=trained_key,
+        baseline_min_gain_db=min_gain,
+        images=ids,
+        spread="population standard deviation (ddof = 0) over the images",
+        measurements="noise-free, y = A_r x",
+    )
+    if settings[0].n_angles is not None:
+        params["effective_n_angles"] = [s.n_angles for s in settings]
+    return params
+
+
+def save_arrays(
+    ctx: AuditContext, settings: list[Setting], curves: dict[str, Curve], images: torch.Tensor, ids: list[str]
+) -> str:
+    """arrays/sampling.npz: ratios (K,), the first image x (H, W), each subject's |f(A_r x)| (K, H, W) and
+    PSNR/SSIM per setting and image (K, N); masks (K, H, W) for masked operators, n_angles (K,) for CT."""
+    arrays: dict[str, Any] = {
+        "ratios": np.asarray([s.ratio for s in settings], dtype=np.float64),
+        "x": images[0],
+        "image_ids": np.asarray(ids, dtype=str),
+        "example_image_id": np.asarray(ids[0], dtype=str),
+    }
+    if settings[0].n_angles is not None:
+        arrays["n_angles"] = np.asarray([s.n_angles for s in settings], dtype=np.int64)
+    masks = [getattr(s.operator, "mask", None) for s in settings]
+    if all(isinstance(m, torch.Tensor) for m in masks):
+        arrays["masks"] = torch.stack([m.cpu() for m in masks])  # type: ignore[union-attr]
+    for key, curve in curves.items():
+        arrays[f"{key}_recon"] = curve.example
+        arrays[f"{key}_psnr"] = curve.psnr
+        arrays[f"{key}_ssim"] = curve.ssim
+    return ctx.arrays.save(CHECK_NAME, **arrays)  # type: ignore[union-attr]
+
+
+# -- the check ----------------------------------------------------------------------------------
+
+
+class SamplingCheck(Check):
+    """Reconstruct at several sampling ratios and ask whether more samples ever make the network worse."""
+
+    name = CHECK_NAME
+    title = "More samples (sampling ratio)"
+
+    def run(self, ctx: AuditContext, config: BaseModel) -> CheckResult:
+        if not getattr(config, "enabled", True):
+            return not_run(type(self), "disabled in the manifest", config)
+        tolerance = float(getattr(config, "tolerance_db", DEFAULT_TOLERANCE_DB))
+        min_gain = float(getattr(config, "baseline_min_gain_db", DEFAULT_MIN_GAIN_DB))
+        requested = requested_settings(ctx.operator, config, ctx.trained_ratio, ctx.quick)
+        try:
+            settings, notes = build_settings(ctx.operator, requested)
+        except SettingsUnavailable as exc:
+            return not_run(type(self), f"the audit operator has no other sampling ratios: {exc}", config)
+        if len(settings) < 2:
+            return not_run(type(self), f"fewer than two distinct sampling settings (requested {requested})", config)
+        count = min(QUICK_IMAGES, ctx.images.shape[0]) if ctx.quick else ctx.images.shape[0]
+        images, ids = ctx.images[:count], ctx.image_ids[:count]
+
+        curves: dict[str, Curve] = {}
+        try:
+            with ctx.progress.task("sampling: ratios", total=2 * len(settings)) as task:
+                for subject in ctx.subjects():
+                    curves[subject.key] = measure(subject, settings, ctx, images, ids, task)
+        except NetworkSettingUnsupported as exc:
+            return not_run(type(self), f"the network cannot reconstruct at other sampling ratios ({exc})", config)
+
+        net_means = curves["network"].psnr.mean(axis=1)
+        base_means = curves["baseline"].psnr.mean(axis=1)
+        sanity = baseline_criteria(base_means, settings, tolerance, min_gain)
+        judged = network_criterion(net_means, settings, tolerance)
+        result = CheckResult(
+            name=self.name,
+            title=self.title,
+            verdict=Verdict.PASS,
+            subjects={s.key: subject_result(s, curves[s.key], settings, ids) for s in ctx.subjects()},
+            parameters=parameters(config, ctx, settings, requested, ids, min_gain),
+            seed=ctx.seed,
+            notes=notes,
+        )
+        if all(c.passed for c in sanity):
+            result.criteria = [judged, *sanity]
+            result.verdict = CheckResult.verdict_from(result.criteria)
+        else:
+            unjudged = judged.model_copy(
+                update={"passed": None, "description": judged.description + " Not judged: the setup is flagged."}
+            )
+            result.criteria = [unjudged, *sanity]
+            result.verdict = Verdict.ERROR
+            result.reason = setup_flag_reason(base_means, settings)
+        if ctx.arrays is not None:
+            result.arrays.append(save_arrays(ctx, settings, curves, images, ids))
+        return result

@@ -1,0 +1,409 @@
+"""Check 2 — small structural changes: is a small, clearly visible detail brought back?
+
+A detail d_raw (a card suit, a word; see ``auditkit.data.details``) is added to a
+test image x, keeping the image in range: x_d = clip(x + d_raw, 0, 1). The detail
+actually added is the effective d = x_d − x (equal to d_raw unless x + d_raw left
+[0, 1]; a detail fully clipped away cannot be measured on that image and is noted).
+Both subjects reconstruct x and x_d from A x and A x_d, and the change they show,
+Δ = |f(A x_d)| − |f(A x)|, is compared with d inside the detail's region R
+(its support dilated by a few pixels):
+
+    ρ = ⟨Δ, d⟩_R / (‖Δ‖_R ‖d‖_R)    (normalised correlation; ρ = 0 when Δ vanishes on R)
+    ε = ‖Δ − d‖_R / ‖d‖_R            (relative error in the region)
+    q = 1 − ε²                       (recovered fraction: the share of the detail's energy on R
+                                      that Δ accounts for; 1 perfect, 0 nothing, < 0 worse than nothing)
+
+The criteria use q, not ρ. ρ is blind to contrast (a detail returned at 10 % of its
+intensity has ρ = 1) and has a high floor for a featureless blob: a constant patch
+over R already scores ρ ≈ 0.5–0.65 for the default glyphs, so a heavily blurred
+network would pass any usual threshold. q is bounded by ρ² (with equality when
+the amplitude is right), so it keeps ρ's shape test and adds the contrast one.
+
+Why the modulus: the images under test are real and non-negative, so |x_d| = x_d
+and a perfect method gives Δ = d exactly; the modulus is the image a reader looks
+at (and what PSNR/SSIM use), and a global phase in a complex reconstruction does
+not hide a detail that is plainly visible in |f|. Real outputs are used as they
+are: taking their modulus would fold negative values into positive ones.
+
+Why each detail on its own: the criteria use reconstructions of x plus one detail
+at a time, so an artefact of one detail (aliasing, ringing) cannot be blamed on a
+neighbour, and a failure is attributable to one detail. All details together are
+also reconstructed — for the figure and as an extra, non-criterion measurement.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import numpy as np
+import torch
+from pydantic import BaseModel
+
+from auditkit.checks.base import AuditContext, Check, Subject, guarded_call, not_run
+from auditkit.data.details import DEFAULT_FONT, DetailSpec, default_details, detail_region, unique_names
+from auditkit.evidence import CheckResult, Criterion, SubjectResult
+
+#: pixels by which a detail's support is dilated to make its region R.
+REGION_DILATION = 2
+#: an effective detail smaller than this fraction of the rendered one (in ℓ2 norm) counts as clipped away.
+CLIPPED_AWAY = 1e-6
+#: an effective detail smaller than this fraction of the rendered one is reported as partly clipped.
+PARTLY_CLIPPED = 0.5
+
+
+def detail_recovery(delta: torch.Tensor, d: torch.Tensor, region: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(ρ, ε) per item, shape (B,) each: normalised correlation and relative error of Δ against d on R.
+
+    ρ = ⟨Δ, d⟩_R / (‖Δ‖_R ‖d‖_R) ∈ [−1, 1] (0 where Δ vanishes on R) and
+    ε = ‖Δ − d‖_R / ‖d‖_R; both NaN where d vanishes on R (nothing to recover).
+    Real inner product, computed in float64; ``region`` broadcasts against Δ and d.
+    """
+    if delta.is_complex() or d.is_complex():
+        raise ValueError("delta and d must be real (take the modulus of complex reconstructions first)")
+    r = region.to(torch.float64)
+    a = (delta.to(torch.float64) * r).reshape(delta.shape[0], -1)
+    b = (d.to(torch.float64) * r).expand_as(delta).reshape(delta.shape[0], -1)
+    na, nb = torch.linalg.vector_norm(a, dim=1), torch.linalg.vector_norm(b, dim=1)
+    nan = torch.full_like(nb, math.nan)
+    dot = (a * b).sum(dim=1)
+    rho = torch.where(na > 0, dot / (na * nb).clamp_min(torch.finfo(torch.float64).tiny), torch.zeros_like(na))
+    rho = torch.where(nb > 0, rho.clamp(-1.0, 1.0), nan)
+    eps = torch.where(nb > 0, torch.linalg.vector_norm(a - b, dim=1) / nb.clamp_min(torch.finfo(torch.float64).tiny), nan)
+    return rho, eps
+
+
+def details_from_config(config: BaseModel, shape: tuple[int, int]) -> list[DetailSpec]:
+    """The details the manifest sets explicitly, else ``default_details(shape)`` (laid out for this image size).
+
+    A manifest that does not mention ``details`` gets the shape-aware default set,
+    not the model's fixed placeholder list; what was used is recorded in the parameters.
+    """
+    items = list(getattr(config, "details", None) or [])
+    if not items or "details" not in config.model_fields_set:
+        return default_details(shape)
+    names = unique_names([item.text for item in items])
+    return [
+        DetailSpec(name, item.text, float(item.size), (float(item.position[0]), float(item.position[1])), float(item.intensity))
+        for name, item in zip(names, items)
+    ]
+
+
+def _image_view(out: torch.Tensor) -> torch.Tensor:
+    """What is compared: the modulus of a complex reconstruction, a real one as it is (see module doc)."""
+    return out.abs() if out.is_complex() else out
+
+
+def _norms(t: torch.Tensor) -> torch.Tensor:
+    """ℓ2 norm of each item of a stack, in float64, shape (K,)."""
+    return torch.linalg.vector_norm(t.reshape(t.shape[0], -1).double(), dim=1)
+
+
+@dataclass
+class _Inputs:
+    """One image with its details: x, x + all details, x + each detail, and the effective details."""
+
+    x: torch.Tensor  # (H, W)
+    x_all: torch.Tensor  # (H, W)
+    x_each: torch.Tensor  # (K, H, W)
+    d_all: torch.Tensor  # (H, W) effective
+    d_each: torch.Tensor  # (K, H, W) effective
+
+    @classmethod
+    def build(cls, x: torch.Tensor, raw: torch.Tensor) -> "_Inputs":
+        x_all = (x + raw.sum(dim=0)).clamp(0.0, 1.0)
+        x_each = (x.unsqueeze(0) + raw).clamp(0.0, 1.0)
+        return cls(x, x_all, x_each, x_all - x, x_each - x.unsqueeze(0))
+
+    def kept(self, raw: torch.Tensor) -> torch.Tensor:
+        """‖d_effective‖ / ‖d_raw‖ per detail, shape (K,): 1 when nothing was clipped, 0 when all of it was."""
+        return (_norms(self.d_each) / _norms(raw)).cpu()
+
+    def batch(self) -> torch.Tensor:
+        """(K + 2, H, W): x, x_all, then x with each detail."""
+        return torch.cat([self.x.unsqueeze(0), self.x_all.unsqueeze(0), self.x_each], dim=0)
+
+
+@dataclass
+class _Scores:
+    """ρ, ε and q per detail, shape (K,) each (NaN where the detail could not be measured)."""
+
+    rho: torch.Tensor
+    eps: torch.Tensor
+
+    @property
+    def q(self) -> torch.Tensor:
+        return recovered_fraction(self.eps)
+
+    def where(self, measurable: torch.Tensor) -> "_Scores":
+        """These scores with NaN (not measured) for the details that were clipped away."""
+        keep = measurable.to(self.rho.device)
+        nan = torch.full_like(self.rho, math.nan)
+        return _Scores(torch.where(keep, self.rho, nan), torch.where(keep, self.eps, nan))
+
+    def row(self, k: int) -> dict[str, float | None]:
+        return {
+            "recovered_fraction": _value(self.q[k]),
+            "correlation": _value(self.rho[k]),
+            "relative_error": _value(self.eps[k]),
+        }
+
+
+@dataclass
+class _Measured:
+    """One subject on one image: its compared reconstructions and the recovery of each detail."""
+
+    fx: torch.Tensor  # (H, W) compared view of f(A x)
+    f_all: torch.Tensor  # (H, W) compared view of f(A x_all)
+    alone: _Scores  # each detail reconstructed on its own (feeds the criteria)
+    together: _Scores  # each detail's region within the reconstruction of all details together
+
+
+def recovered_fraction(eps: torch.Tensor) -> torch.Tensor:
+    """q = 1 − ε² = (2⟨Δ, d⟩_R − ‖Δ‖²_R) / ‖d‖²_R: the share of the detail's energy that Δ recovers (q ≤ ρ²)."""
+    return 1.0 - eps**2
+
+
+def _measure(
+    subject: Subject,
+    ctx: AuditContext,
+    inputs: _Inputs,
+    regions: torch.Tensor,
+    measurable: torch.Tensor,
+    image_id: str,
+    names: list[str],
+) -> _Measured:
+    """Reconstruct x, x_all and each x + d_k in one batch with ``subject`` and score the measurable details."""
+    labels = [f"{image_id} (no detail)", f"{image_id} + all details", *(f"{image_id} + {n}" for n in names)]
+    with torch.no_grad():
+        out = guarded_call(
+            subject.fmap,
+            ctx.operator.forward(inputs.batch()),
+            check=StructuralCheck.name,
+            image_ids=labels,
+            subject=subject.key,
+        )
+    view = _image_view(out.detach())
+    fx, f_all, f_each = view[0], view[1], view[2:]
+    k = regions.shape[0]
+    alone = _Scores(*detail_recovery(f_each - fx.unsqueeze(0), inputs.d_each, regions)).where(measurable)
+    together = _Scores(*detail_recovery((f_all - fx).expand(k, -1, -1), inputs.d_all.expand(k, -1, -1), regions))
+    return _Measured(fx, f_all, alone, together.where(measurable))
+
+
+def _value(t: torch.Tensor) -> float | None:
+    v = float(t)
+    return None if math.isnan(v) else v
+
+
+def _worst(values: Iterable[tuple[str, float | None]], *, lowest: bool = True) -> tuple[str | None, float | None]:
+    """(image, value) of the lowest (or highest) measured value; (None, None) when nothing was measured."""
+    measured = [(i, v) for i, v in values if v is not None]
+    if not measured:
+        return None, None
+    return (min if lowest else max)(measured, key=lambda iv: iv[1])
+
+
+def _over_images(rows: list[_Measured], ids: list[str], k: int, field: str, *, together: bool = False) -> list[tuple[str, float | None]]:
+    """(image, value) of one score (``q``, ``rho`` or ``eps``) of detail k on every image."""
+    return [(i, _value(getattr(m.together if together else m.alone, field)[k])) for i, m in zip(ids, rows)]
+
+
+class StructuralCheck(Check):
+    """Render details into each test image and ask whether network and baseline bring them back."""
+
+    name = "structural"
+    title = "Small structural changes"
+
+    def run(self, ctx: AuditContext, config: BaseModel) -> CheckResult:
+        if not getattr(config, "enabled", True):
+            return not_run(type(self), "disabled in the manifest", config)
+        shape = tuple(ctx.operator.image_shape)
+        specs = details_from_config(config, shape)
+        names = [s.name for s in specs]
+        raw = torch.stack([s.render(shape) for s in specs]).to(dtype=ctx.images.dtype, device=ctx.images.device)
+        regions = torch.stack([detail_region(d, REGION_DILATION) for d in raw.cpu()]).to(raw.device)
+        indices = [0] if ctx.quick else list(range(ctx.images.shape[0]))
+        ids = [ctx.image_ids[i] for i in indices]
+
+        inputs = [_Inputs.build(ctx.images[i], raw) for i in indices]
+        kept = torch.stack([inp.kept(raw) for inp in inputs])  # (N, K)
+        measured: dict[str, list[_Measured]] = {}
+        with ctx.progress.task("structural: details", total=2 * len(indices)) as task:
+            for subject in ctx.subjects():
+                measured[subject.key] = []
+                for inp, image_id, kept_i in zip(inputs, ids, kept):
+                    measurable = kept_i >= CLIPPED_AWAY
+                    measured[subject.key].append(_measure(subject, ctx, inp, regions, measurable, image_id, names))
+                    task.advance()
+
+        criteria, notes = _criteria(measured, ids, names, config)
+        result = CheckResult(
+            name=self.name,
+            title=self.title,
+            verdict=CheckResult.verdict_from(criteria),
+            criteria=criteria,
+            subjects={s.key: _subject_result(s, measured[s.key], ids, names, kept.numpy()) for s in ctx.subjects()},
+            parameters=_parameters(config, specs, ids),
+            seed=ctx.seed,
+            notes=_clipping_notes(kept.numpy(), ids, names) + notes,
+        )
+        if not criteria:
+            result.reason = "no detail could be measured on any image (every detail was clipped away)"
+        if ctx.arrays is not None:
+            result.arrays.append(_save_arrays(ctx, inputs, measured, raw, regions, names, ids))
+        return result
+
+
+def _clipping_notes(kept: np.ndarray, ids: list[str], names: list[str]) -> list[str]:
+    """One note per (image, detail) whose effective detail was clipped away entirely or mostly."""
+    notes = []
+    for i, image_id in enumerate(ids):
+        for k, name in enumerate(names):
+            if kept[i, k] < CLIPPED_AWAY:
+                notes.append(
+                    f"detail '{name}' is clipped away entirely on image {image_id} (the image is already at the "
+                    f"end of [0, 1] there); it is not measured on that image"
+                )
+            elif kept[i, k] < PARTLY_CLIPPED:
+                notes.append(
+                    f"detail '{name}' is mostly clipped on image {image_id}: only {kept[i, k]:.0%} of it "
+                    f"(in ℓ2 norm) is added; recovery is measured against what was added"
+                )
+    return notes
+
+
+_Q_TEXT = (
+    "recovered fraction q = 1 − ‖Δ − d‖²_R / ‖d‖²_R of the detail d in its region R, where "
+    "Δ = |f(A(x+d))| − |f(Ax)| is the change the reconstruction shows"
+)
+
+
+def _criteria(
+    measured: dict[str, list[_Measured]], ids: list[str], names: list[str], config: BaseModel
+) -> tuple[list[Criterion], list[str]]:
+    """Per detail: the network's worst q ≥ min_recovery, and q_net ≥ q_base − margin on the image where it falls furthest behind."""
+    min_recovery, margin = float(config.min_recovery), float(config.margin)
+    criteria: list[Criterion] = []
+    notes: list[str] = []
+    for k, name in enumerate(names):
+        net = _over_images(measured["network"], ids, k, "q")
+        base = _over_images(measured["baseline"], ids, k, "q")
+        worst_image, worst = _worst(net)
+        gap_image, _ = _worst((i, None if n is None or b is None else n - b) for (i, n), (_, b) in zip(net, base))
+        if worst_image is None or gap_image is None:
+            notes.append(f"detail '{name}' could not be measured on any image; no criterion for it")
+            continue
+        criteria.append(
+            Criterion.evaluate(
+                f"structural.recovery[{name}]",
+                f"Detail '{name}': the network's {_Q_TEXT}, must be at least {min_recovery:g} on every image "
+                f"(measured: the worst image, {worst_image}).",
+                worst,
+                min_recovery,
+                comparison=">=",
+            )
+        )
+        q_net, q_base = dict(net)[gap_image], dict(base)[gap_image]
+        criteria.append(
+            Criterion.evaluate(
+                f"structural.recovery_vs_baseline[{name}]",
+                f"Detail '{name}': on every image the network's recovered fraction q must be at least the "
+                f"baseline's minus {margin:g} (measured: the network's q on image {gap_image}, where it falls "
+                f"furthest behind; threshold: the baseline's q there, {q_base:.3f}, minus the margin).",
+                q_net,
+                q_base - margin,
+                comparison=">=",
+                compares_to_baseline=True,
+            )
+        )
+        _, base_worst = _worst(base)
+        if base_worst is not None and base_worst < min_recovery:
+            notes.append(
+                f"the baseline also recovers '{name}' poorly (worst q = {base_worst:.3f} < {min_recovery:g}): the "
+                f"detail may be below what these measurements resolve, not only a weakness of the network"
+            )
+    return criteria, notes
+
+
+def _subject_result(
+    subject: Subject, rows: list[_Measured], ids: list[str], names: list[str], kept: np.ndarray
+) -> SubjectResult:
+    """Summary ``detail_recovery`` per detail (worst over images) and one row per image with every detail's scores.
+
+    detail_recovery[name] = {recovered_fraction (min), correlation (min), relative_error (max),
+    worst_image (of q), together_recovered_fraction (min)}.
+    """
+    recovery: dict[str, dict[str, Any]] = {}
+    for k, name in enumerate(names):
+        worst_image, q = _worst(_over_images(rows, ids, k, "q"))
+        recovery[name] = {
+            "recovered_fraction": q,
+            "correlation": _worst(_over_images(rows, ids, k, "rho"))[1],
+            "relative_error": _worst(_over_images(rows, ids, k, "eps"), lowest=False)[1],
+            "worst_image": worst_image,
+            "together_recovered_fraction": _worst(_over_images(rows, ids, k, "q", together=True))[1],
+        }
+    qs = [v["recovered_fraction"] for v in recovery.values() if v["recovered_fraction"] is not None]
+    per_image = [
+        {
+            "image": image_id,
+            "details": {
+                name: {
+                    **m.alone.row(k),
+                    "together": m.together.row(k),
+                    "kept_fraction": round(float(kept[i, k]), 6),
+                }
+                for k, name in enumerate(names)
+            },
+        }
+        for i, (image_id, m) in enumerate(zip(ids, rows))
+    ]
+    return SubjectResult(
+        name=subject.name,
+        summary={"detail_recovery": recovery, "worst_recovered_fraction": min(qs) if qs else None},
+        per_image=per_image,
+    )
+
+
+def _parameters(config: BaseModel, specs: list[DetailSpec], ids: list[str]) -> dict[str, Any]:
+    """The manifest block plus what was actually used: the details after defaults, font, region dilation, images."""
+    params = config.model_dump(mode="json")
+    params["effective_details"] = [
+        {"name": s.name, "text": s.text, "size": s.size, "position": list(s.position), "intensity": s.intensity}
+        for s in specs
+    ]
+    params["font"] = DEFAULT_FONT
+    params["region_dilation_px"] = REGION_DILATION
+    params["images"] = ids
+    return params
+
+
+def _save_arrays(
+    ctx: AuditContext,
+    inputs: list[_Inputs],
+    measured: dict[str, list[_Measured]],
+    raw: torch.Tensor,
+    regions: torch.Tensor,
+    names: list[str],
+    ids: list[str],
+) -> str:
+    """arrays/structural.npz: x and x + all details, both subjects' compared reconstructions, details and masks.
+
+    ``x``, ``x_d``, ``network_fx``, ``network_fxd``, ``baseline_fx``, ``baseline_fxd`` are (N, H, W)
+    (reconstructions as compared: modulus of complex outputs); ``details`` (rendered, before clipping)
+    and ``masks`` (regions R) are (K, H, W), named by ``detail_names`` (K,); ``image_ids`` is (N,).
+    """
+    arrays: dict[str, Any] = {
+        "x": torch.stack([i.x for i in inputs]),
+        "x_d": torch.stack([i.x_all for i in inputs]),
+        "details": raw,
+        "masks": regions,
+        "detail_names": np.asarray(names, dtype=str),
+        "image_ids": np.asarray(ids, dtype=str),
+    }
+    for key, rows in measured.items():
+        arrays[f"{key}_fx"] = torch.stack([m.fx for m in rows])
+        arrays[f"{key}_fxd"] = torch.stack([m.f_all for m in rows])
+    return ctx.arrays.save("structural", **arrays)

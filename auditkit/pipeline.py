@@ -1,0 +1,352 @@
+"""The audit run: manifest → operator, network, baseline, images → checks → evidence on disk.
+
+Outputs are built in a staging folder beside the target (``.<name>.partial``) and moved
+into place only when complete, so a crash never leaves a half-written dossier. Each
+finished check is checkpointed there; ``resume=True`` reuses the checkpoints of a run
+with the same fingerprint (manifest and input hashes, options, auditkit version).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import importlib
+import json
+import os
+import platform
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+import auditkit
+from auditkit.arrays import ArraySink
+from auditkit.baselines import build_baseline
+from auditkit.checks.base import AuditContext, Check, Subject, not_run
+from auditkit.data.collect import TestImages, collect_images
+from auditkit.errors import InputError, Problem
+from auditkit.evidence import CheckResult, Evidence, InputRecord, Verdict
+from auditkit.manifest import Manifest, validate_manifest
+from auditkit.manifest.models import CHECK_NAMES
+from auditkit.networks.adapter import NetworkAdapter
+from auditkit.networks.hashing import sha256_file
+from auditkit.networks.loader import load_network, resolve_device
+from auditkit.operators.base import ForwardOperator
+from auditkit.operators.factory import build_operator
+from auditkit.progress import NullProgress, Progress
+
+#: The real dtype every audit computes in (networks are float32 models).
+AUDIT_DTYPE = torch.float32
+
+
+#: The checks this version implements: manifest name → "module:Class" (imported only when run).
+IMPLEMENTED_CHECKS: dict[str, str] = {
+    "adversarial": "auditkit.checks.adversarial:AdversarialCheck",
+    "structural": "auditkit.checks.structural:StructuralCheck",
+    "sampling": "auditkit.checks.sampling:SamplingCheck",
+}
+
+
+def load_check(name: str) -> type[Check]:
+    """The Check class implementing ``name``."""
+    module, cls = IMPLEMENTED_CHECKS[name].split(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+@dataclass
+class RunOptions:
+    """What to run and where to put it."""
+
+    out: Path
+    checks: list[str] | None = None  # None: every check enabled in the manifest
+    quick: bool = False
+    resume: bool = False
+
+
+@dataclass
+class Prepared:
+    """Everything built from the manifest before any check runs."""
+
+    manifest: Manifest
+    manifest_path: Path
+    operator: ForwardOperator
+    network: NetworkAdapter
+    baseline_params: dict[str, Any]
+    images: TestImages
+    inputs: list[InputRecord]
+    device: torch.device
+    context: AuditContext = field(init=False)
+
+
+def prepare(manifest_path: Path, *, quick: bool = False, progress: Progress | None = None) -> Prepared:
+    """Validate the manifest and its files, then build the operator, network, baseline and images."""
+    manifest_path = Path(manifest_path)
+    manifest = validate_manifest(manifest_path)
+    folder = manifest_path.parent.resolve()
+    device = resolve_device(manifest.network.device, file=str(manifest_path))
+    operator = build_operator(manifest.modality, dtype=AUDIT_DTYPE, device=device)
+    network = load_network(manifest.network, folder, operator, device=device)
+    try:
+        images = collect_images(manifest.data, manifest.modality.image_shape)
+    except ValueError as exc:
+        raise InputError(Problem(manifest_path, "data", str(exc))) from None
+    baseline_params = {
+        k: v
+        for k, v in manifest.baseline.model_dump().items()
+        if k != "method" and v is not None
+    }
+    method = manifest.baseline.method
+
+    def baseline_at(op: ForwardOperator):
+        return build_baseline(method, op, modality=manifest.modality.kind, **baseline_params)
+
+    def network_at(op: ForwardOperator) -> NetworkAdapter:
+        return NetworkAdapter(
+            network.module, op, input=manifest.network.input, complex_as=manifest.network.complex_as,
+            output=manifest.network.output, name="network", check_finite=False,
+        )
+
+    prepared = Prepared(
+        manifest=manifest,
+        manifest_path=manifest_path,
+        operator=operator,
+        network=network,
+        baseline_params=baseline_params,
+        images=images,
+        inputs=_input_records(manifest, manifest_path),
+        device=device,
+    )
+    baseline = baseline_at(operator)
+    prepared.context = AuditContext(
+        operator=operator,
+        network=Subject("network", network_at(operator), network_at),
+        baseline=Subject("baseline", baseline, baseline_at),
+        images=images.images.to(device=device, dtype=AUDIT_DTYPE),
+        image_ids=list(images.ids),
+        seed=manifest.checks.seed,
+        quick=quick,
+        progress=progress or NullProgress(),
+        trained_ratio=_trained_ratio(manifest, operator),
+    )
+    return prepared
+
+
+def _trained_ratio(manifest: Manifest, operator: ForwardOperator) -> float | None:
+    """The training setting in ``sampling_ratio`` units (for CT: trained angles / the operator's n_full)."""
+    if manifest.network.trained_n_angles is not None and hasattr(operator, "n_full"):
+        return manifest.network.trained_n_angles / operator.n_full
+    return manifest.network.trained_ratio
+
+
+def _input_records(manifest: Manifest, manifest_path: Path) -> list[InputRecord]:
+    """Every file the audit read, with its sha256 (the network's were verified by ``check_files``)."""
+    records = [InputRecord(role="manifest", path=manifest_path.name, sha256=sha256_file(manifest_path))]
+    for rel, digest in sorted(manifest.network.sha256.items()):
+        records.append(InputRecord(role="network", path=rel, sha256=digest.lower()))
+    extra: list[tuple[str, Path]] = [("data", img.file) for img in manifest.data.images]
+    if manifest.modality.sampling.mask_file is not None:
+        extra.append(("mask", manifest.modality.sampling.mask_file))
+    if manifest.modality.coils is not None and manifest.modality.coils.maps_file is not None:
+        extra.append(("coil_maps", manifest.modality.coils.maps_file))
+    for role, path in extra:
+        records.append(InputRecord(role=role, path=path.given, sha256=sha256_file(path)))
+    return records
+
+
+def environment(device: torch.device) -> dict[str, Any]:
+    """Software versions, platform and compute device, as recorded in the evidence."""
+    import numpy
+    import ptwt
+    import pywt
+    import scipy
+    import skimage
+
+    return {
+        "auditkit": auditkit.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "processor": platform.processor() or platform.machine(),
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "scipy": scipy.__version__,
+        "scikit-image": skimage.__version__,
+        "ptwt": getattr(ptwt, "__version__", "unknown"),
+        "PyWavelets": pywt.__version__,
+        "device": str(device),
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.machine(),
+        "torch_threads": torch.get_num_threads(),
+        "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
+    }
+
+
+def fingerprint(prepared: Prepared, options: RunOptions) -> str:
+    """sha256 of everything that determines the numbers: inputs, options and auditkit version."""
+    payload = {
+        "inputs": [r.model_dump() for r in prepared.inputs],
+        "quick": options.quick,
+        "checks": sorted(options.checks) if options.checks else None,
+        "auditkit": auditkit.__version__,
+        "torch": torch.__version__,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def staging_dir(out: Path) -> Path:
+    """The folder a run writes into before it is moved to ``out``."""
+    out = Path(out)
+    return out.parent / f".{out.name}.partial"
+
+
+def selected_checks(manifest: Manifest, requested: list[str] | None) -> list[str]:
+    """Check names to consider, in the canonical order; unknown names are an input error."""
+    if requested:
+        unknown = [c for c in requested if c not in CHECK_NAMES]
+        if unknown:
+            raise InputError(
+                Problem("--checks", "checks", f"unknown check(s) {', '.join(unknown)}; expected {', '.join(CHECK_NAMES)}")
+            )
+        return [c for c in CHECK_NAMES if c in requested]
+    return list(CHECK_NAMES)
+
+
+def run_checks(
+    prepared: Prepared, options: RunOptions, stage: Path, fp: str, on_result: Callable[[CheckResult], None] | None = None
+) -> list[CheckResult]:
+    """Run (or, when resuming, reload) each selected check, checkpointing each as it finishes."""
+    manifest = prepared.manifest
+    prepared.context.arrays = ArraySink(stage)
+    ckpt_dir = stage / "checkpoints"
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    results: list[CheckResult] = []
+    for name in selected_checks(manifest, options.checks):
+        config = getattr(manifest.checks, name)
+        ckpt = ckpt_dir / f"{name}.json"
+        if options.resume and ckpt.exists():
+            saved = json.loads(ckpt.read_text(encoding="utf-8"))
+            if saved.get("fingerprint") == fp:
+                result = CheckResult.model_validate(saved["result"])
+                results.append(result)
+                if on_result:
+                    on_result(result)
+                continue
+        if not config.enabled:
+            result = not_run(_stub(name), "disabled in the manifest (enabled: false)", config)
+        elif name not in IMPLEMENTED_CHECKS:
+            result = not_run(_stub(name), f"the {name} check is not available in auditkit {auditkit.__version__}", config)
+        else:
+            result = load_check(name)().execute(prepared.context, config)
+            result.seed = prepared.context.seed
+        _write_atomic(ckpt, json.dumps({"fingerprint": fp, "result": result.model_dump(mode="json")}, indent=1))
+        results.append(result)
+        if on_result:
+            on_result(result)
+    return results
+
+
+def _stub(name: str) -> type[Check]:
+    """A Check class carrying only ``name``/``title`` for NOT_RUN records."""
+    return type(f"_{name}", (), {"name": name, "title": name.capitalize()})  # type: ignore[return-value]
+
+
+def build_evidence(prepared: Prepared, options: RunOptions, results: list[CheckResult], started: str, wall: float) -> Evidence:
+    """Assemble the evidence record from the prepared audit and the check results."""
+    m = prepared.manifest
+    op = prepared.operator
+    modality: dict[str, Any] = {
+        "kind": m.modality.kind,
+        "image_shape": list(op.image_shape),
+        "pattern": m.modality.sampling.pattern,
+        "sampling_ratio": float(op.sampling_ratio),
+        "measurement_shape": list(op.measurement_shape),
+        "seed": m.modality.sampling.seed,
+    }
+    if hasattr(op, "n_angles"):
+        modality["n_angles"] = int(op.n_angles)
+    if m.modality.coils is not None:
+        modality["coils"] = m.modality.coils.count
+    baseline_map = prepared.context.baseline.fmap
+    ev = Evidence(
+        tool={"name": "auditkit", "version": auditkit.__version__},
+        submission=m.submission.model_dump(mode="json"),
+        modality=modality,
+        baseline={"method": m.baseline.method, "name": baseline_map.name, "params": _jsonable(getattr(baseline_map, "params", {}))},
+        images=[{"id": i, **s} for i, s in zip(prepared.images.ids, prepared.images.sources)],
+        inputs=prepared.inputs,
+        environment=environment(prepared.device),
+        seed=m.checks.seed,
+        quick=options.quick,
+        checks=results,
+        started_at=started,
+        wall_time_s=round(wall, 3),
+    )
+    ev.overall_verdict = ev.decide()
+    return ev
+
+
+def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(d, default=str))
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def publish(stage: Path, out: Path) -> None:
+    """Move the finished staging folder to ``out``, replacing an earlier auditkit output there."""
+    out = Path(out)
+    shutil.rmtree(stage / "checkpoints", ignore_errors=True)
+    (stage / "run.json").unlink(missing_ok=True)
+    if out.exists():
+        if any(out.iterdir()) and not (out / "evidence.json").exists():
+            raise InputError(
+                Problem(out, "--out", "exists and is not an auditkit output folder; choose another --out or remove it")
+            )
+        old = out.parent / f".{out.name}.old"
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(out, old)
+        os.replace(stage, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(stage, out)
+
+
+def run_audit(
+    manifest_path: Path,
+    options: RunOptions,
+    *,
+    progress: Progress | None = None,
+    on_result: Callable[[CheckResult], None] | None = None,
+    render: Callable[[Evidence, Path], None] | None = None,
+) -> Evidence:
+    """The whole audit: prepare, run checks (checkpointed), write evidence (and figures via ``render``), publish."""
+    torch.use_deterministic_algorithms(True)
+    t0 = time.perf_counter()
+    started = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+    out = Path(options.out)
+    if out.exists() and not out.is_dir():
+        raise InputError(Problem(out, "--out", "exists and is not a folder"))
+    if out.exists() and any(out.iterdir()) and not (out / "evidence.json").exists():
+        raise InputError(Problem(out, "--out", "exists and is not an auditkit output folder; choose another --out or remove it"))
+    prepared = prepare(manifest_path, quick=options.quick, progress=progress)
+    fp = fingerprint(prepared, options)
+    stage = staging_dir(out)
+    run_file = stage / "run.json"
+    if stage.exists():
+        same = run_file.exists() and json.loads(run_file.read_text(encoding="utf-8")).get("fingerprint") == fp
+        if not (options.resume and same):
+            shutil.rmtree(stage)
+    stage.mkdir(parents=True, exist_ok=True)
+    _write_atomic(run_file, json.dumps({"fingerprint": fp, "started_at": started}))
+    results = run_checks(prepared, options, stage, fp, on_result)
+    evidence = build_evidence(prepared, options, results, started, time.perf_counter() - t0)
+    _write_atomic(stage / "evidence.json", evidence.to_json())
+    if render is not None:
+        render(evidence, stage)
+    publish(stage, out)
+    return evidence
