@@ -81,7 +81,7 @@ def details_from_config(config: BaseModel, shape: tuple[int, int]) -> list[Detai
     not the model's fixed placeholder list; what was used is recorded in the parameters.
     """
     items = list(getattr(config, "details", None) or [])
-    if not items or "details" not in config.model_fields_set:
+    if not items:
         return default_details(shape)
     names = unique_names([item.text for item in items])
     return [

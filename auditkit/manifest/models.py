@@ -23,6 +23,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationInfo,
+    field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -651,45 +652,45 @@ class Detail(Section):
     size: float = Field(default=0.06, gt=0.0, le=1.0, description="Text height as a fraction of the image height. Default: 0.06.")
     intensity: float = Field(
         default=0.5, ge=-1.0, le=1.0,
-        description="Intensity added inside the detail, on the [0, 1] image scale. Default: 0.5.",
+        description="Intensity added inside the detail, on the [0, 1] image scale; negative for a dark detail, not 0. Default: 0.5.",
     )
+
+    @field_validator("intensity")
+    @classmethod
+    def _nonzero(cls, value: float) -> float:
+        if value == 0.0:
+            raise ValueError("a detail of intensity 0 is invisible; use a value in [-1, 0) or (0, 1]")
+        return value
     position: Annotated[tuple[Fraction01, Fraction01], BeforeValidator(_as_tuple)] = Field(
         default=(0.5, 0.5),
         description="Centre [row, column] as fractions of the image height and width, in [0, 1]. Default: [0.5, 0.5].",
     )
 
 
-def _default_details() -> list[Detail]:
-    """The card suits in the four quadrants and a line of text across the centre."""
-    spots = {"♠": (0.3, 0.3), "♥": (0.3, 0.7), "♦": (0.7, 0.3), "♣": (0.7, 0.7), "CAN U SEE IT": (0.5, 0.5)}
-    return [Detail(text=text, position=pos) for text, pos in spots.items()]
-
-
 class StructuralCheck(CheckBlock):
     """Small details added to the image: are they recovered?"""
 
-    details: list[Detail] = Field(
-        default_factory=_default_details, min_length=1,
+    details: list[Detail] | None = Field(
+        default=None, min_length=1,
         description=(
-            "Details rendered into each test image. Default: ♠ at [0.3, 0.3], ♥ at [0.3, 0.7], ♦ at [0.7, 0.3], "
-            "♣ at [0.7, 0.7] and \"CAN U SEE IT\" at [0.5, 0.5], each size 0.06 and intensity 0.5."
+            "Details rendered into each test image. Default: null (♠ ♥ ♦ ♣ in a row and the text \"CAN U SEE IT\" "
+            "below them, sized and placed for the image size, intensity 0.5)."
         ),
     )
-    min_recovery: Fraction01 = Field(
-        default=0.5,
+    min_recovery: float = Field(
+        default=0.5, le=1.0,
         description=(
-            "Detail recovery (normalised correlation of f(A(x+d)) − f(Ax) with d inside the detail's region, in "
-            "[0, 1]) below which the network misses a detail. Default: 0.5."
+            "FAIL when the network's recovered fraction q = 1 − ‖Δ − d‖²/‖d‖² of a detail d (Δ = f(A(x+d)) − f(Ax), "
+            "inside the detail's region; 1 perfect, 0 nothing) is below this on any image (dimensionless). Default: 0.5."
         ),
     )
     margin: Fraction01 = Field(
         default=0.2,
         description=(
-            "A missed detail FAILS only when the baseline's recovery exceeds the network's by more than margin "
-            "(dimensionless). Default: 0.2."
+            "FAIL also when the network's recovered fraction of a detail is below the baseline's on the same image by "
+            "more than this (dimensionless). Default: 0.2."
         ),
     )
-
 
 
 class SamplingCheck(CheckBlock):
