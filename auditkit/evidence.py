@@ -130,6 +130,12 @@ class Evidence(_Strict):
     seed: int = 0
     quick: bool = False
     checks: list[CheckResult] = Field(default_factory=list)
+    files: dict[str, str] = Field(
+        default_factory=dict, description="sha256 of every file under arrays/ and inputs/, by relative path."
+    )
+    archived_manifest: str | None = Field(
+        default=None, description="Path of the archived manifest under inputs/, from which `reproduce` re-runs."
+    )
     overall_verdict: Verdict = Verdict.NOT_RUN
     started_at: str | None = None
     wall_time_s: float = 0.0

@@ -141,19 +141,48 @@ def _trained_ratio(manifest: Manifest, operator: ForwardOperator) -> float | Non
     return manifest.network.trained_ratio
 
 
-def _input_records(manifest: Manifest, manifest_path: Path) -> list[InputRecord]:
-    """Every file the audit read, with its sha256 (the network's were verified by ``check_files``)."""
-    records = [InputRecord(role="manifest", path=manifest_path.name, sha256=sha256_file(manifest_path))]
-    for rel, digest in sorted(manifest.network.sha256.items()):
-        records.append(InputRecord(role="network", path=rel, sha256=digest.lower()))
-    extra: list[tuple[str, Path]] = [("data", img.file) for img in manifest.data.images]
+def _input_paths(manifest: Manifest, manifest_path: Path) -> list[tuple[str, Path]]:
+    """(role, absolute path) of every file the audit reads, manifest first (never the signing key)."""
+    folder = manifest_path.parent.resolve()
+    paths: list[tuple[str, Path]] = [("manifest", manifest_path.resolve())]
+    paths += [("network", (folder / rel).resolve()) for rel in sorted(manifest.network.sha256)]
+    paths += [("data", Path(img.file).resolve()) for img in manifest.data.images]
     if manifest.modality.sampling.mask_file is not None:
-        extra.append(("mask", manifest.modality.sampling.mask_file))
+        paths.append(("mask", Path(manifest.modality.sampling.mask_file).resolve()))
     if manifest.modality.coils is not None and manifest.modality.coils.maps_file is not None:
-        extra.append(("coil_maps", manifest.modality.coils.maps_file))
-    for role, path in extra:
-        records.append(InputRecord(role=role, path=path.given, sha256=sha256_file(path)))
-    return records
+        paths.append(("coil_maps", Path(manifest.modality.coils.maps_file).resolve()))
+    return paths
+
+
+def archive_inputs(prepared: Prepared, stage: Path) -> str:
+    """Copy every input under ``stage/inputs/``, keeping their layout relative to a common folder,
+    so the archived manifest's relative paths still resolve; returns the manifest's path there."""
+    paths = _input_paths(prepared.manifest, prepared.manifest_path)
+    common = Path(os.path.commonpath([str(p.parent) for _, p in paths]))
+    for _, src in paths:
+        dst = stage / "inputs" / src.relative_to(common)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dst)
+    return (Path("inputs") / prepared.manifest_path.resolve().relative_to(common)).as_posix()
+
+
+def file_hashes(stage: Path, folders: tuple[str, ...] = ("arrays", "inputs")) -> dict[str, str]:
+    """sha256 of every file under ``folders`` of ``stage``, keyed by POSIX relative path."""
+    return {
+        p.relative_to(stage).as_posix(): sha256_file(p)
+        for folder in folders
+        for p in sorted((stage / folder).rglob("*"))
+        if p.is_file()
+    }
+
+
+def _input_records(manifest: Manifest, manifest_path: Path) -> list[InputRecord]:
+    """Every file the audit read, with its sha256, by path relative to the manifest's folder."""
+    folder = manifest_path.parent.resolve()
+    return [
+        InputRecord(role=role, path=Path(os.path.relpath(p, folder)).as_posix(), sha256=sha256_file(p))
+        for role, p in _input_paths(manifest, manifest_path)
+    ]
 
 
 def environment(device: torch.device) -> dict[str, Any]:
@@ -345,6 +374,8 @@ def run_audit(
     _write_atomic(run_file, json.dumps({"fingerprint": fp, "started_at": started}))
     results = run_checks(prepared, options, stage, fp, on_result)
     evidence = build_evidence(prepared, options, results, started, time.perf_counter() - t0)
+    evidence.archived_manifest = archive_inputs(prepared, stage)
+    evidence.files = file_hashes(stage)
     _write_atomic(stage / "evidence.json", evidence.to_json())
     if render is not None:
         render(evidence, stage)

@@ -80,6 +80,11 @@ def test_run_writes_evidence_and_nothing_half_written(manifest: Path, tmp_path: 
     assert {"manifest", "network"} <= roles
     assert stored.environment["torch"] == torch.__version__
     assert ev.to_json() == stored.to_json()
+    assert stored.archived_manifest == "inputs/manifest.yaml"
+    assert set(stored.files) == {"arrays/sampling.npz", "inputs/manifest.yaml", "inputs/net/identity_net.py"}
+    from auditkit.networks.hashing import sha256_file
+
+    assert all(sha256_file(out / rel) == digest for rel, digest in stored.files.items())
 
 
 def test_same_manifest_and_seed_give_identical_numbers(manifest: Path, tmp_path: Path):
