@@ -143,6 +143,36 @@ def run(
     raise typer.Exit(_exit_code(evidence))
 
 
+@app.command()
+def reproduce(
+    ctx: typer.Context,
+    dossier: Annotated[Path, typer.Argument(metavar="DIR", help="A dossier folder written by auditkit run.", show_default=False)],
+    rtol: Annotated[
+        float | None, typer.Option("--rtol", help="Relative tolerance (default: exact on the same machine, else 1e-3).")
+    ] = None,
+    atol: Annotated[float | None, typer.Option("--atol", help="Absolute tolerance (default: exact, else 1e-6).")] = None,
+) -> None:
+    """Re-run the audit from the dossier's archived inputs and compare every number; exit 0 only if all agree."""
+    from auditkit.console_progress import RichProgress
+    from auditkit.reproduce import reproduce_dossier
+
+    console = _stderr()
+
+    def action():
+        with RichProgress(console) as progress:
+            return reproduce_dossier(dossier, rtol=rtol, atol=atol, progress=progress)
+
+    report = _guarded(ctx, action)
+    mode = "exactly (same software and machine)" if report.exact else f"within rtol {report.rtol:g}, atol {report.atol:g}"
+    for diff in report.differences:
+        console.print(diff.format(), style="red")
+    if report.ok:
+        _console().print(f"{dossier}: all {report.compared} numbers and arrays reproduced {mode}", style="green")
+        raise typer.Exit(EXIT_OK)
+    _console().print(f"{dossier}: {len(report.differences)} of {report.compared} values differ ({mode})", style="red")
+    raise typer.Exit(EXIT_FAIL)
+
+
 def _exit_code(evidence) -> int:
     """3 if auditkit itself failed inside a check, 1 if any check FAILed or ERRORed, else 0."""
     if any(c.internal_error for c in evidence.checks):

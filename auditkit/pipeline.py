@@ -64,6 +64,7 @@ class RunOptions:
     checks: list[str] | None = None  # None: every check enabled in the manifest
     quick: bool = False
     resume: bool = False
+    sign: bool = True  # sign when the manifest has a signing block (reproduce sets False)
 
 
 @dataclass
@@ -81,10 +82,14 @@ class Prepared:
     context: AuditContext = field(init=False)
 
 
-def prepare(manifest_path: Path, *, quick: bool = False, progress: Progress | None = None) -> Prepared:
-    """Validate the manifest and its files, then build the operator, network, baseline and images."""
+def prepare(
+    manifest_path: Path, *, quick: bool = False, progress: Progress | None = None, signing: bool = True
+) -> Prepared:
+    """Validate the manifest and its files, then build the operator, network, baseline and images.
+
+    ``signing=False`` ignores the signing block's files (for ``reproduce``)."""
     manifest_path = Path(manifest_path)
-    manifest = validate_manifest(manifest_path)
+    manifest = validate_manifest(manifest_path, signing=signing)
     folder = manifest_path.parent.resolve()
     device = resolve_device(manifest.network.device, file=str(manifest_path))
     operator = build_operator(manifest.modality, dtype=AUDIT_DTYPE, device=device)
@@ -362,7 +367,7 @@ def run_audit(
         raise InputError(Problem(out, "--out", "exists and is not a folder"))
     if out.exists() and any(out.iterdir()) and not (out / "evidence.json").exists():
         raise InputError(Problem(out, "--out", "exists and is not an auditkit output folder; choose another --out or remove it"))
-    prepared = prepare(manifest_path, quick=options.quick, progress=progress)
+    prepared = prepare(manifest_path, quick=options.quick, progress=progress, signing=options.sign)
     fp = fingerprint(prepared, options)
     stage = staging_dir(out)
     run_file = stage / "run.json"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -15,60 +14,13 @@ from auditkit.cli import app
 from auditkit.evidence import Evidence, Verdict
 from auditkit.pipeline import RunOptions, run_audit, staging_dir
 
-FIXTURES = Path(__file__).parent / "fixtures" / "manifests"
-
-MANIFEST = """\
-schema_version: 1
-submission: {{id: T-1, vendor: V, device: D, version: "1", intended_use: tests, contact: qa@example.com}}
-modality:
-  kind: mri_singlecoil
-  image_shape: [32, 32]
-  sampling: {{pattern: cartesian_random, ratio: 0.33}}
-network:
-  format: python
-  path: net/identity_net.py
-  entrypoint: identity_net:build
-  sha256: {{net/identity_net.py: {sha}}}
-  input: zero_filled
-  output: complex
-  device: cpu
-  trained_ratio: 0.33
-data:
-  phantoms: [{{kind: shepp_logan}}, {{kind: ellipses, count: 1, seed: 3}}]
-baseline: {{method: l1_wavelet, max_iter: 15}}
-checks:
-  sampling: {{ratios: [0.2, 0.33, 0.5]}}
-"""
-
-
-@pytest.fixture
-def manifest(tmp_path: Path) -> Path:
-    """A tiny audit: the zero-filled reconstruction at 32×32, a 15-iteration baseline."""
-    from auditkit.networks.hashing import sha256_file
-
-    (tmp_path / "net").mkdir()
-    src = FIXTURES / "net" / "identity_net.py"
-    shutil.copy(src, tmp_path / "net" / "identity_net.py")
-    path = tmp_path / "manifest.yaml"
-    path.write_text(MANIFEST.format(sha=sha256_file(src)), encoding="utf-8")
-    return path
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _numbers(ev: Evidence) -> list[dict]:
     return [c.model_dump(mode="json", exclude={"wall_time_s"}) for c in ev.checks]
 
 
-def test_run_writes_evidence_and_nothing_half_written(manifest: Path, tmp_path: Path):
+def test_run_writes_evidence_and_nothing_half_written(tiny_manifest: Path, tmp_path: Path):
     out = tmp_path / "out"
-    ev = run_audit(manifest, RunOptions(out=out, checks=["sampling"], quick=True))
+    ev = run_audit(tiny_manifest, RunOptions(out=out, checks=["sampling"], quick=True))
     assert (out / "evidence.json").exists()
     assert not staging_dir(out).exists()
     assert not (out / "checkpoints").exists()
@@ -87,14 +39,14 @@ def test_run_writes_evidence_and_nothing_half_written(manifest: Path, tmp_path: 
     assert all(sha256_file(out / rel) == digest for rel, digest in stored.files.items())
 
 
-def test_same_manifest_and_seed_give_identical_numbers(manifest: Path, tmp_path: Path):
-    a = run_audit(manifest, RunOptions(out=tmp_path / "a", checks=["sampling"], quick=True))
-    b = run_audit(manifest, RunOptions(out=tmp_path / "b", checks=["sampling"], quick=True))
+def test_same_manifest_and_seed_give_identical_numbers(tiny_manifest: Path, tmp_path: Path):
+    a = run_audit(tiny_manifest, RunOptions(out=tmp_path / "a", checks=["sampling"], quick=True))
+    b = run_audit(tiny_manifest, RunOptions(out=tmp_path / "b", checks=["sampling"], quick=True))
     assert _numbers(a) == _numbers(b)
     assert (tmp_path / "a" / "arrays" / "sampling.npz").read_bytes() == (tmp_path / "b" / "arrays" / "sampling.npz").read_bytes()
 
 
-def test_interrupted_run_resumes_without_recomputing(manifest: Path, tmp_path: Path, monkeypatch):
+def test_interrupted_run_resumes_without_recomputing(tiny_manifest: Path, tmp_path: Path, monkeypatch):
     out = tmp_path / "out"
     real = pipeline.load_check
     calls: list[str] = []
@@ -107,55 +59,55 @@ def test_interrupted_run_resumes_without_recomputing(manifest: Path, tmp_path: P
 
     monkeypatch.setattr(pipeline, "load_check", interrupting)
     with pytest.raises(KeyboardInterrupt):
-        run_audit(manifest, RunOptions(out=out, checks=["sampling", "structural"], quick=True))
+        run_audit(tiny_manifest, RunOptions(out=out, checks=["sampling", "structural"], quick=True))
     assert not out.exists() and (staging_dir(out) / "checkpoints" / "structural.json").exists()
 
     calls.clear()
     monkeypatch.setattr(pipeline, "load_check", lambda name: calls.append(name) or real(name))
-    ev = run_audit(manifest, RunOptions(out=out, checks=["sampling", "structural"], quick=True, resume=True))
+    ev = run_audit(tiny_manifest, RunOptions(out=out, checks=["sampling", "structural"], quick=True, resume=True))
     assert calls == ["sampling"]  # structural came from its checkpoint
     assert [c.name for c in ev.checks] == ["structural", "sampling"]
     assert (out / "evidence.json").exists() and not staging_dir(out).exists()
 
 
-def test_without_resume_a_stale_staging_folder_is_discarded(manifest: Path, tmp_path: Path, monkeypatch):
+def test_without_resume_a_stale_staging_folder_is_discarded(tiny_manifest: Path, tmp_path: Path, monkeypatch):
     out = tmp_path / "out"
     stage = staging_dir(out)
     (stage / "checkpoints").mkdir(parents=True)
     (stage / "checkpoints" / "sampling.json").write_text(json.dumps({"fingerprint": "other", "result": {}}))
-    ev = run_audit(manifest, RunOptions(out=out, checks=["sampling"], quick=True, resume=True))
+    ev = run_audit(tiny_manifest, RunOptions(out=out, checks=["sampling"], quick=True, resume=True))
     assert ev.checks[0].verdict is Verdict.PASS
 
 
-def test_refuses_to_replace_a_folder_that_is_not_an_audit(manifest: Path, tmp_path: Path):
+def test_refuses_to_replace_a_folder_that_is_not_an_audit(tiny_manifest: Path, tmp_path: Path):
     out = tmp_path / "mine"
     out.mkdir()
     (out / "thesis.tex").write_text("precious")
-    result = CliRunner().invoke(app, ["run", str(manifest), "--out", str(out), "--checks", "sampling", "--quick"])
+    result = CliRunner().invoke(app, ["run", str(tiny_manifest), "--out", str(out), "--checks", "sampling", "--quick"])
     assert result.exit_code == 2
     assert "is not an auditkit output folder" in result.output
     assert (out / "thesis.tex").read_text() == "precious"
 
 
-def test_cli_unknown_check_is_bad_input(manifest: Path, tmp_path: Path):
-    result = CliRunner().invoke(app, ["run", str(manifest), "--out", str(tmp_path / "o"), "--checks", "adversrial"])
+def test_cli_unknown_check_is_bad_input(tiny_manifest: Path, tmp_path: Path):
+    result = CliRunner().invoke(app, ["run", str(tiny_manifest), "--out", str(tmp_path / "o"), "--checks", "adversrial"])
     assert result.exit_code == 2
     assert "unknown check(s) adversrial" in result.output
 
 
-def test_cli_exit_codes_follow_verdicts(manifest: Path, tmp_path: Path):
-    result = CliRunner().invoke(app, ["run", str(manifest), "--out", str(tmp_path / "o"), "--checks", "sampling", "--quick"])
+def test_cli_exit_codes_follow_verdicts(tiny_manifest: Path, tmp_path: Path):
+    result = CliRunner().invoke(app, ["run", str(tiny_manifest), "--out", str(tmp_path / "o"), "--checks", "sampling", "--quick"])
     assert result.exit_code == 0, result.output
     assert "sampling: PASS" in result.output
     assert "overall PASS" in result.output
 
 
-def test_nan_network_is_an_error_verdict_and_exit_1(manifest: Path, tmp_path: Path):
-    net = manifest.parent / "net" / "identity_net.py"
+def test_nan_network_is_an_error_verdict_and_exit_1(tiny_manifest: Path, tmp_path: Path):
+    net = tiny_manifest.parent / "net" / "identity_net.py"
     net.write_text(net.read_text().replace("return x", "return x * float('nan')"))
     from auditkit.networks.hashing import sha256_file
 
-    text = manifest.read_text().split("sha256: {net/identity_net.py: ")
-    manifest.write_text(text[0] + f"sha256: {{net/identity_net.py: {sha256_file(net)}}}" + text[1].split("}", 1)[1])
-    result = CliRunner().invoke(app, ["validate", str(manifest)])
+    text = tiny_manifest.read_text().split("sha256: {net/identity_net.py: ")
+    tiny_manifest.write_text(text[0] + f"sha256: {{net/identity_net.py: {sha256_file(net)}}}" + text[1].split("}", 1)[1])
+    result = CliRunner().invoke(app, ["validate", str(tiny_manifest)])
     assert result.exit_code == 2 and "NaN" in result.output  # the load-time probe catches it first

@@ -24,16 +24,20 @@ _FOLDER_ALLOWED: tuple[Loc, ...] = (("network", "path"),)
 _NETWORK_FIELDS: tuple[Loc, ...] = (("network", "path"), ("network", "weights"))
 
 
-def validate_manifest(path: Path | str, *, load_network: bool = True) -> Manifest:
-    """``load_manifest`` then ``check_files``; raise ``InputError`` with every problem, else return the manifest."""
+def validate_manifest(path: Path | str, *, load_network: bool = True, signing: bool = True) -> Manifest:
+    """``load_manifest`` then ``check_files``; raise ``InputError`` with every problem, else return the manifest.
+
+    ``signing=False`` skips the signing block's files (``reproduce`` re-runs an archived manifest,
+    whose signing key is never archived).
+    """
     manifest = load_manifest(path)
-    problems = check_files(manifest, load_network=load_network)
+    problems = check_files(manifest, load_network=load_network, signing=signing)
     if problems:
         raise InputError(problems)
     return manifest
 
 
-def check_files(manifest: Manifest, *, load_network: bool = True) -> list[Problem]:
+def check_files(manifest: Manifest, *, load_network: bool = True, signing: bool = True) -> list[Problem]:
     """Every problem with the files ``manifest`` names, sorted by line.
 
     Existence of every path; a Python network's path is a ``.py`` file or a folder
@@ -46,6 +50,8 @@ def check_files(manifest: Manifest, *, load_network: bool = True) -> list[Proble
     problems: list[Problem] = []
     missing: set[Loc] = set()
     for loc, path in manifest.file_fields():
+        if not signing and loc[0] == "signing":
+            continue
         message = _existence_problem(loc, path, manifest)
         if message is not None:
             problems.append(source.problem(loc, message))

@@ -1,0 +1,158 @@
+"""Re-run an archived audit from its own inputs and compare every number with the dossier's.
+
+The archived manifest under ``inputs/`` is audited again into a temporary folder with the same
+checks and options (never signed). Every number of every check in ``evidence.json`` and every
+array under ``arrays/`` is compared: exactly when the software and machine are the same as the
+dossier's (the same seed then gives the same bits), otherwise within a stated tolerance
+|a − b| ≤ atol + rtol·|b|.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from auditkit.arrays import load_npz
+from auditkit.errors import InputError, Problem
+from auditkit.evidence import Evidence
+from auditkit.pipeline import RunOptions, environment, run_audit
+from auditkit.progress import Progress
+
+#: Default tolerance across machines or software versions (relative, absolute).
+DEFAULT_RTOL = 1e-3
+DEFAULT_ATOL = 1e-6
+#: Evidence fields that legitimately differ between runs (timings, clocks, where it ran).
+IGNORED_KEYS = frozenset({"wall_time_s", "started_at", "environment", "files", "archived_manifest"})
+#: Environment entries that must agree for an exact comparison.
+SAME_MACHINE_KEYS = ("auditkit", "python", "platform", "machine", "processor", "torch", "numpy", "device", "torch_threads")
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One value that did not reproduce."""
+
+    where: str
+    archived: Any
+    reproduced: Any
+
+    def format(self) -> str:
+        return f"{self.where}: archived {self.archived!r}, reproduced {self.reproduced!r}"
+
+
+@dataclass
+class ReproduceReport:
+    """Outcome of ``reproduce_dossier``."""
+
+    exact: bool
+    rtol: float
+    atol: float
+    compared: int = 0
+    differences: list[Difference] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+
+def same_machine(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """True when the recorded software and machine agree on every key that affects the bits."""
+    return all(a.get(k) == b.get(k) for k in SAME_MACHINE_KEYS)
+
+
+def _leaves(value: Any, where: str) -> Iterator[tuple[str, Any]]:
+    """Every leaf of a JSON value with its dotted path; ignored keys are skipped at any depth."""
+    if isinstance(value, dict):
+        for key in sorted(value):
+            if key not in IGNORED_KEYS:
+                yield from _leaves(value[key], f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _leaves(item, f"{where}[{i}]")
+    else:
+        yield where, value
+
+
+def _close(a: Any, b: Any, rtol: float, atol: float) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool) or not isinstance(a, (int, float)) or not isinstance(b, (int, float)):
+        return a == b
+    if math.isnan(a) and math.isnan(b):
+        return True
+    return abs(a - b) <= atol + rtol * abs(b)
+
+
+def compare_evidence(archived: Evidence, reproduced: Evidence, rtol: float, atol: float) -> tuple[int, list[Difference]]:
+    """Compare every leaf of the two records (timings and environment excluded); (count, differences)."""
+    old = dict(_leaves(archived.model_dump(mode="json"), ""))
+    new = dict(_leaves(reproduced.model_dump(mode="json"), ""))
+    diffs = [
+        Difference(k, old.get(k), new.get(k))
+        for k in sorted(old.keys() | new.keys())
+        if k not in old or k not in new or not _close(new[k], old[k], rtol, atol)
+    ]
+    return len(old), diffs
+
+
+def compare_arrays(old_root: Path, new_root: Path, names: list[str], rtol: float, atol: float) -> tuple[int, list[Difference]]:
+    """Compare the arrays of each listed .npz file element by element; (count, differences)."""
+    diffs: list[Difference] = []
+    count = 0
+    for name in names:
+        old, new = load_npz(old_root / name), load_npz(new_root / name)
+        for key in sorted(old.keys() | new.keys()):
+            where = f"{name}:{key}"
+            count += 1
+            if key not in old or key not in new:
+                diffs.append(Difference(where, key in old, key in new))
+                continue
+            a, b = old[key], new[key]
+            if a.shape != b.shape or a.dtype != b.dtype:
+                diffs.append(Difference(where, f"{a.dtype}{a.shape}", f"{b.dtype}{b.shape}"))
+            elif a.dtype.kind in "fc" and not np.allclose(b, a, rtol=rtol, atol=atol, equal_nan=True):
+                worst = float(np.max(np.abs(b - a)))
+                diffs.append(Difference(where, "array", f"differs by up to {worst:.3g}"))
+            elif a.dtype.kind not in "fc" and not np.array_equal(a, b):
+                diffs.append(Difference(where, "array", "differs"))
+    return count, diffs
+
+
+def reproduce_dossier(
+    root: Path, *, rtol: float | None = None, atol: float | None = None, progress: Progress | None = None
+) -> ReproduceReport:
+    """Re-run the audit archived in ``root`` and compare; exact on the same machine unless a tolerance is given."""
+    root = Path(root)
+    evidence_path = root / "evidence.json"
+    if not evidence_path.is_file():
+        raise InputError(Problem(root, "evidence.json", "not found: not an auditkit dossier folder"))
+    archived = Evidence.read(evidence_path)
+    if not archived.archived_manifest or not (root / archived.archived_manifest).is_file():
+        raise InputError(Problem(evidence_path, "archived_manifest", "the archived manifest is missing from inputs/"))
+    exact = rtol is None and atol is None and same_machine(archived.environment, environment_now(archived))
+    report = ReproduceReport(
+        exact=exact,
+        rtol=0.0 if exact else (DEFAULT_RTOL if rtol is None else rtol),
+        atol=0.0 if exact else (DEFAULT_ATOL if atol is None else atol),
+    )
+    with tempfile.TemporaryDirectory(prefix="auditkit-reproduce-") as tmp:
+        out = Path(tmp) / "out"
+        options = RunOptions(out=out, checks=[c.name for c in archived.checks], quick=archived.quick, sign=False)
+        reproduced = run_audit(root / archived.archived_manifest, options, progress=progress)
+        n_ev, d_ev = compare_evidence(archived, reproduced, report.rtol, report.atol)
+        names = sorted({a for c in archived.checks for a in c.arrays} | {a for c in reproduced.checks for a in c.arrays})
+        present = [n for n in names if (root / n).is_file() and (out / n).is_file()]
+        missing = [Difference(n, (root / n).is_file(), (out / n).is_file()) for n in names if n not in present]
+        n_ar, d_ar = compare_arrays(root, out, present, report.rtol, report.atol)
+    report.compared = n_ev + n_ar
+    report.differences = d_ev + missing + d_ar
+    return report
+
+
+def environment_now(archived: Evidence) -> dict[str, Any]:
+    """This machine's environment record, for the device the dossier was made on."""
+    import torch
+
+    return environment(torch.device(archived.environment.get("device", "cpu")))
