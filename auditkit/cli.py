@@ -1,4 +1,4 @@
-"""The ``auditkit`` command line: ``validate``, ``schema`` and ``run``.
+"""The ``auditkit`` command line: validate, schema, run, verify, reproduce, keygen and sign.
 
 Exit codes (auditkit.errors): 0 success, 1 a criterion failed (or the network
 misbehaved: an ERROR verdict), 2 bad input (every problem printed on
@@ -170,6 +170,77 @@ def reproduce(
         _console().print(f"{dossier}: all {report.compared} numbers and arrays reproduced {mode}", style="green")
         raise typer.Exit(EXIT_OK)
     _console().print(f"{dossier}: {len(report.differences)} of {report.compared} values differ ({mode})", style="red")
+    raise typer.Exit(EXIT_FAIL)
+
+
+@app.command()
+def keygen(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", help="Folder for ca.pem, signer.pem, signer.key.pem, signer.p12.", show_default=False)],
+    name: Annotated[str, typer.Option("--name", help="Signer's name (certificate CN).", show_default=False)],
+    password_env: Annotated[
+        str, typer.Option("--password-env", help="Environment variable holding the key password.")
+    ] = "AUDITKIT_KEY_PASSWORD",
+    key_type: Annotated[str, typer.Option("--key-type", help="rsa-3072 or ec-p256.")] = "rsa-3072",
+) -> None:
+    """Make a TEST CA and a signer certificate (non-repudiation), key encrypted with a password from the environment."""
+    from auditkit.report.keygen import keygen as make_keys
+
+    files = _guarded(ctx, lambda: make_keys(out, name, password_env, key_type=key_type))
+    for path in files.all():
+        _console().print(f"wrote {path}")
+    _stderr().print("test certificates only: not for production signatures")
+
+
+@app.command()
+def sign(
+    ctx: typer.Context,
+    folder: Annotated[Path, typer.Argument(metavar="DIR", help="An unsigned dossier written by `auditkit run`.", show_default=False)],
+    cert: Annotated[Path, typer.Option("--cert", help="Signer's certificate: PEM (with --key) or PKCS#12.", show_default=False)],
+    name: Annotated[str, typer.Option("--name", help="Signer's printed name (21 CFR 11.50).", show_default=False)],
+    meaning: Annotated[str, typer.Option("--meaning", help="Meaning of the signature.", show_default=False)],
+    key: Annotated[Path | None, typer.Option("--key", help="Private key (PEM) for a PEM certificate.")] = None,
+    password_env: Annotated[
+        str, typer.Option("--password-env", help="Environment variable holding the key password.")
+    ] = "AUDITKIT_KEY_PASSWORD",
+    timestamp_url: Annotated[
+        str | None, typer.Option("--timestamp-url", help="RFC 3161 time-stamping authority (PAdES B-T).")
+    ] = None,
+) -> None:
+    """Sign an existing dossier: PAdES on dossier.pdf, CMS on evidence.json, then SHA256SUMS and its CMS."""
+    from auditkit.report.sign import SigningConfig, sign_existing_dossier
+
+    spec = SigningConfig(
+        certificate=cert, key=key, signer_name=name, meaning=meaning, password_env=password_env, timestamp_url=timestamp_url
+    )
+    signed = _guarded(ctx, lambda: sign_existing_dossier(folder, spec))
+    _console().print(f"{folder}: signed by {signed.signer}", style="green")
+
+
+@app.command()
+def verify(
+    ctx: typer.Context,
+    folder: Annotated[Path, typer.Argument(metavar="DIR", help="The dossier folder.", show_default=False)],
+    trust: Annotated[
+        Path | None,
+        typer.Option("--trust", help="PEM file of trusted CA certificates (without it, signatures are checked but not trusted)."),
+    ] = None,
+    allow_unsigned: Annotated[
+        bool, typer.Option("--allow-unsigned", help="Accept a dossier with no signatures (hashes and audit log still checked).")
+    ] = False,
+) -> None:
+    """Check every hash and signature of a dossier; exit 0 only if all hold (1 if any fails, 2 for bad input)."""
+    from rich.console import Console
+
+    from auditkit.verify import report_table, verify_dossier
+
+    report = _guarded(ctx, lambda: verify_dossier(folder, trust, allow_unsigned=allow_unsigned))
+    Console(highlight=False).print(report_table(report))
+    if report.ok:
+        _console().print(f"{folder}: verified", style="green")
+        raise typer.Exit(EXIT_OK)
+    for row in report.failures():
+        _stderr().print(f"{folder / row.item}: {row.status}: {row.detail}")
     raise typer.Exit(EXIT_FAIL)
 
 

@@ -120,7 +120,7 @@ def test_only_working_commands_exist(runner):
     result = runner.invoke(cli.app, ["--help"])
     assert result.exit_code == 0
     commands = {c.name for c in __import__("typer").main.get_command(cli.app).commands.values()}
-    assert commands == {"validate", "schema", "run", "reproduce"}
+    assert commands == {"validate", "schema", "run", "reproduce", "keygen", "sign", "verify"}
 
 
 @pytest.mark.slow
