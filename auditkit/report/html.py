@@ -1,0 +1,424 @@
+"""The dossier as one self-contained HTML file, rendered from the evidence with the jinja2 templates.
+
+Every number comes from the ``Evidence`` record and every picture from a drawn
+figure (``FigureRef``); nothing is recomputed here, only arranged and formatted.
+Figures are inlined as ``data:`` URIs (SVG preferred, PNG otherwise) and the CSS
+is embedded, so ``dossier.html`` opens offline and prints cleanly. The PDF
+(``auditkit.report.pdf``) renders the same HTML with the print stylesheet added.
+
+Templates live in the repository's top-level ``templates/`` folder, found relative
+to this package (``<repo>/templates``); auditkit is installed editable
+(``pip install -e .``, as ``make`` does), so the folder is always beside it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+
+import jinja2
+from markupsafe import Markup, escape
+
+from auditkit.evidence import CheckResult, Criterion, Evidence, Verdict
+from auditkit.report.glossary import GLOSSARY, NOTATION
+
+if TYPE_CHECKING:
+    from auditkit.report.figures import FigureRef
+
+#: The repository's ``templates/`` folder (auditkit is installed editable).
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+
+#: Images per per-image table: wider tables are split so they stay readable on A4.
+COLUMNS_PER_TABLE = 8
+
+#: What each overall verdict means, printed under it on the title page.
+VERDICT_MEANING: dict[Verdict, str] = {
+    Verdict.PASS: "Every check that ran met all of its criteria.",
+    Verdict.FAIL: "At least one criterion was not met.",
+    Verdict.ERROR: "At least one check could not be completed; the audit is incomplete.",
+    Verdict.NOT_RUN: "No check produced a verdict; the network has not been judged.",
+}
+
+#: The submission fields of the title page (a missing one prints as a dash).
+SUBMISSION_FIELDS = ("id", "vendor", "device", "version", "intended_use", "contact")
+
+#: Date printed as the document's creation date when the evidence has no start time (keeps output deterministic).
+FALLBACK_DATE = "2000-01-01T00:00:00+00:00"
+
+#: Where a subject's column goes: the network first, then the baseline, then any other.
+_SUBJECT_ORDER = {"network": 0, "baseline": 1}
+#: Keys that name the image of a per-image row, in order of preference.
+_ROW_ID_KEYS = ("image", "image_id", "id")
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+@dataclass(frozen=True)
+class Signature:
+    """Who signs the dossier and what the signature means (21 CFR 11.50); ``time`` as ISO 8601 text.
+
+    The PDF is rendered before it is signed (PAdES), so ``time`` is usually left
+    out and the audit's start time is printed; the exact signing time is in the
+    digital signature itself.
+    """
+
+    signer_name: str
+    meaning: str
+    time: str | None = None
+
+
+@dataclass
+class Table:
+    """A table ready for the template: optional grouped header row, column names, formatted cells."""
+
+    columns: list[str]
+    rows: list[list[str]]
+    groups: list[tuple[str, int]] = field(default_factory=list)
+    caption: str = ""
+
+
+# --- formatting ---------------------------------------------------------------------------------
+
+
+def format_value(value: Any) -> str:
+    """Text for one recorded value: floats to 4 significant digits, booleans as yes/no, None as a dash."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return _format_float(value)
+    if isinstance(value, Verdict):
+        return value.value
+    if isinstance(value, (list, tuple)):
+        if all(not isinstance(v, (dict, list, tuple)) for v in value):
+            return ", ".join(format_value(v) for v in value) if value else "(none)"
+        return "; ".join(format_value(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={format_value(v)}" for k, v in value.items()) if value else "(none)"
+    return str(value)
+
+
+def _format_float(value: float) -> str:
+    """4 significant digits; powers of ten written as ×10ⁿ; NaN and ±∞ spelled out."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "∞" if value > 0 else "-∞"
+    text = f"{value:.4g}"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        text = f"{mantissa}×10{str(int(exponent)).translate(_SUPERSCRIPT)}"
+    return text
+
+
+def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested dicts (and lists of dicts) as one level: ``a.b`` for names, ``a[k]`` for other keys and indices."""
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            out.update(flatten(item, _join_key(prefix, str(key))))
+        return out
+    if isinstance(value, (list, tuple)) and any(isinstance(v, dict) for v in value):
+        out = {}
+        for i, item in enumerate(value):
+            out.update(flatten(item, f"{prefix}[{i}]"))
+        return out
+    return {prefix: value}
+
+
+def _join_key(prefix: str, key: str) -> str:
+    """``prefix.key`` for identifier-like keys, ``prefix[key]`` for the rest (ratios, symbols, text)."""
+    if not prefix:
+        return key
+    return f"{prefix}.{key}" if key.isidentifier() else f"{prefix}[{key}]"
+
+
+def verdict_class(verdict: Verdict | str | None) -> str:
+    """CSS class of a verdict badge (colour is never the only carrier: the word is always printed)."""
+    if verdict is None:
+        return "v-undecided"
+    value = verdict.value if isinstance(verdict, Verdict) else str(verdict)
+    return {"PASS": "v-pass", "FAIL": "v-fail", "ERROR": "v-error", "NOT_RUN": "v-notrun"}.get(value, "v-undecided")
+
+
+def criterion_result(criterion: Criterion) -> str:
+    """PASS, FAIL or NOT DECIDED for one criterion."""
+    if criterion.passed is None:
+        return "NOT DECIDED"
+    return "PASS" if criterion.passed else "FAIL"
+
+
+def breakable(text: Any) -> Markup:
+    """HTML-escaped ``text`` with line-break opportunities after '.', '_', '/' and before '[' (long dotted names)."""
+    escaped = str(escape(str(text)))
+    return Markup(re.sub(r"([._/])", r"\1<wbr>", escaped).replace("[", "<wbr>["))
+
+
+def css_string(text: Any) -> str:
+    """``text`` as a quoted CSS string (for page headers and footers)."""
+    escaped = str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\A ").replace("<", "\\3C ")
+    return f'"{escaped}"'
+
+
+# --- tables -------------------------------------------------------------------------------------
+
+
+def key_value_table(mapping: Mapping[str, Any], *, caption: str = "") -> Table:
+    """Two columns, flattened names and formatted values."""
+    flat = flatten(dict(mapping))
+    return Table(columns=["Name", "Value"], rows=[[k, format_value(v)] for k, v in flat.items()], caption=caption)
+
+
+def subject_order(check: CheckResult) -> list[str]:
+    """The check's subjects, network first, baseline second, the rest alphabetically."""
+    return sorted(check.subjects, key=lambda k: (_SUBJECT_ORDER.get(k, 2), k))
+
+
+def subject_label(check: CheckResult, key: str) -> str:
+    """Column title of a subject: 'Network', or its recorded name when that says more ('Baseline: ℓ1-wavelet')."""
+    label = key.replace("_", " ").capitalize()
+    name = check.subjects[key].name.strip()
+    if not name or name.lower() == key.lower():
+        return label
+    return name[0].upper() + name[1:] if name.lower().startswith(key.lower()) else f"{label}: {name}"
+
+
+def summary_table(check: CheckResult) -> Table | None:
+    """Headline numbers: one row per flattened summary key, one column per subject."""
+    keys = subject_order(check)
+    flats = {k: flatten(check.subjects[k].summary) for k in keys}
+    names = _union(flats[k].keys() for k in keys)
+    if not names:
+        return None
+    rows = [[name] + [format_value(flats[k].get(name)) for k in keys] for name in names]
+    return Table(columns=["Quantity"] + [subject_label(check, k) for k in keys], rows=rows)
+
+
+def per_image_tables(check: CheckResult, *, columns: int = COLUMNS_PER_TABLE) -> list[Table]:
+    """Per-image numbers: rows are flattened quantities, columns are image × subject, split into readable widths."""
+    keys = subject_order(check)
+    by_subject: dict[str, dict[str, dict[str, Any]]] = {}
+    for k in keys:
+        by_subject[k] = {}
+        for i, row in enumerate(check.subjects[k].per_image):
+            image, flat = _split_row_id(row, i)
+            by_subject[k][image] = flat
+    images = _union(by_subject[k].keys() for k in keys)
+    names = _union(flat.keys() for k in keys for flat in by_subject[k].values())
+    if not images or not names:
+        return []
+    per_table = max(1, columns // max(1, len(keys)))
+    tables = []
+    for start in range(0, len(images), per_table):
+        chunk = images[start : start + per_table]
+        rows = [
+            [name] + [format_value(by_subject[k].get(img, {}).get(name)) for img in chunk for k in keys]
+            for name in names
+        ]
+        tables.append(
+            Table(
+                columns=["Quantity"] + [k.replace("_", " ").capitalize() for _ in chunk for k in keys],
+                rows=rows,
+                groups=[("", 1)] + [(f"Image {img}", len(keys)) for img in chunk],
+            )
+        )
+    return tables
+
+
+def _split_row_id(row: Mapping[str, Any], index: int) -> tuple[str, dict[str, Any]]:
+    """(image label, the row's other values flattened); the label is the first id key present, else the row number."""
+    rest = dict(row)
+    for key in _ROW_ID_KEYS:
+        if key in rest and not isinstance(rest[key], (dict, list)):
+            return str(rest.pop(key)), flatten(rest)
+    return str(index + 1), flatten(rest)
+
+
+def _union(groups: Iterable[Iterable[str]]) -> list[str]:
+    """Every name once, in order of first appearance."""
+    seen: dict[str, None] = {}
+    for group in groups:
+        for name in group:
+            seen.setdefault(name, None)
+    return list(seen)
+
+
+# --- figures ------------------------------------------------------------------------------------
+
+
+def figure_source(figure: "FigureRef", root: Path, *, inline: bool) -> str:
+    """The figure's ``src``: a data: URI of its SVG (or PNG) when ``inline``, else its relative path."""
+    for rel, mime in ((figure.svg, "image/svg+xml"), (figure.png, "image/png")):
+        if rel and (root / rel).is_file():
+            if not inline:
+                return Path(rel).as_posix()
+            data = base64.b64encode((root / rel).read_bytes()).decode("ascii")
+            return f"data:{mime};base64,{data}"
+    raise FileNotFoundError(
+        f"figure '{figure.check}/{figure.key}': neither {figure.svg!r} nor {figure.png!r} exists under {root}"
+    )
+
+
+def _figure_view(figure: "FigureRef", root: Path, inline: bool) -> dict[str, str]:
+    """Title, caption, source and anchor of one figure, as the figure macro reads them."""
+    return {
+        "title": figure.title,
+        "caption": figure.caption,
+        "src": figure_source(figure, root, inline=inline),
+        "anchor": f"fig-{figure.check}-{figure.key}",
+    }
+
+
+# --- the whole document -------------------------------------------------------------------------
+
+
+def evidence_sha256(evidence: Evidence) -> str:
+    """sha256 of the canonical ``evidence.json`` text (what is written to disk and attached to the PDF)."""
+    return hashlib.sha256(evidence.to_json().encode("utf-8")).hexdigest()
+
+
+def template_environment() -> jinja2.Environment:
+    """The jinja2 environment over ``templates/`` with the dossier's filters (strict: a typo is an error)."""
+    if not TEMPLATES_DIR.is_dir():
+        raise FileNotFoundError(
+            f"dossier templates not found at {TEMPLATES_DIR}; install auditkit from its source tree with 'pip install -e .'"
+        )
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        value=format_value,
+        breakable=breakable,
+        verdict_class=verdict_class,
+        css_string=css_string,
+        compact_json=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False, separators=(", ", ": ")),
+    )
+    return env
+
+
+def dossier_context(
+    evidence: Evidence,
+    figures: Sequence["FigureRef"],
+    root: Path,
+    *,
+    audit_events: Sequence[Mapping[str, Any]] = (),
+    signature: Signature | None = None,
+    inline: bool = True,
+    medium: str = "screen",
+) -> dict[str, Any]:
+    """Everything the templates read, arranged from the evidence, the figures, the audit events and the signer."""
+    root = Path(root)
+    known = {c.name for c in evidence.checks}
+    checks = [_check_view(c, [f for f in figures if f.check == c.name], root, inline, evidence) for c in evidence.checks]
+    stray = [_figure_view(f, root, inline) for f in figures if f.check not in known]
+    criteria = [c for check in evidence.checks for c in check.criteria]
+    css = (TEMPLATES_DIR / "dossier.css").read_text(encoding="utf-8")
+    if medium == "print":
+        css += "\n" + (TEMPLATES_DIR / "pdf.css").read_text(encoding="utf-8")
+    return {
+        "ev": evidence,
+        "sub": {**{k: "—" for k in SUBMISSION_FIELDS}, **evidence.submission},
+        "tool_version": evidence.tool.get("version", "unknown"),
+        "evidence_sha256": evidence_sha256(evidence),
+        "verdict": evidence.overall_verdict,
+        "verdict_meaning": VERDICT_MEANING[evidence.overall_verdict],
+        "counts": {
+            "criteria": len(criteria),
+            "passed": sum(c.passed is True for c in criteria),
+            "failed": sum(c.passed is False for c in criteria),
+            "undecided": sum(c.passed is None for c in criteria),
+            "checks": {v.value: sum(c.verdict is v for c in evidence.checks) for v in Verdict},
+        },
+        "checks": checks,
+        "stray_figures": stray,
+        "modality": key_value_table(evidence.modality),
+        "baseline": key_value_table(evidence.baseline),
+        "environment": key_value_table(evidence.environment),
+        "tool": key_value_table(evidence.tool),
+        "images": evidence.images,
+        "files": sorted(evidence.files.items()),
+        "seeds": _seeds(evidence),
+        "audit_events": [dict(e) for e in audit_events],
+        "signature": signature,
+        "signature_time": (signature.time if signature and signature.time else evidence.started_at),
+        "document_date": evidence.started_at or FALLBACK_DATE,
+        "glossary": GLOSSARY,
+        "notation": NOTATION,
+        "css": css,
+        "medium": medium,
+    }
+
+
+def _check_view(check: CheckResult, figures: list["FigureRef"], root: Path, inline: bool, evidence: Evidence) -> dict[str, Any]:
+    """One check, arranged for its section: tables built, figures resolved, criteria labelled."""
+    files = evidence.files
+    return {
+        "r": check,
+        "anchor": f"check-{check.name}",
+        "title": check.title or check.name.replace("_", " ").capitalize(),
+        "explanation": f"checks/{check.name}.html.j2",
+        "parameters": key_value_table(check.parameters),
+        "summary": summary_table(check),
+        "per_image": per_image_tables(check),
+        "criteria": [{"c": c, "result": criterion_result(c)} for c in check.criteria],
+        "figures": [_figure_view(f, root, inline) for f in figures],
+        "arrays": [(a, files.get(a) or files.get(f"arrays/{a}")) for a in check.arrays],
+    }
+
+
+def _seeds(evidence: Evidence) -> list[tuple[str, str]]:
+    """Every seed the audit used: the run's, the sampling pattern's and each check's."""
+    seeds = [("checks (manifest checks.seed)", str(evidence.seed))]
+    if "seed" in evidence.modality:
+        seeds.append(("sampling pattern (modality.sampling.seed)", format_value(evidence.modality["seed"])))
+    seeds += [(f"check '{c.name}'", format_value(c.seed)) for c in evidence.checks]
+    return seeds
+
+
+def dossier_html(
+    evidence: Evidence,
+    figures: Sequence["FigureRef"],
+    root: Path,
+    *,
+    audit_events: Sequence[Mapping[str, Any]] = (),
+    signature: Signature | None = None,
+    inline: bool = True,
+    medium: str = "screen",
+) -> str:
+    """The dossier's HTML text; ``medium='print'`` adds the paged-media stylesheet used for the PDF."""
+    if medium not in ("screen", "print"):
+        raise ValueError(f"medium must be 'screen' or 'print', not {medium!r}")
+    context = dossier_context(
+        evidence, figures, root, audit_events=audit_events, signature=signature, inline=inline, medium=medium
+    )
+    return template_environment().get_template("dossier.html.j2").render(**context)
+
+
+def render_html(
+    evidence: Evidence,
+    figures: Sequence["FigureRef"],
+    root: Path,
+    *,
+    audit_events: Sequence[Mapping[str, Any]] = (),
+    signature: Signature | None = None,
+    inline: bool = True,
+) -> Path:
+    """Write ``root/dossier.html`` (self-contained when ``inline``) and return its path."""
+    root = Path(root)
+    text = dossier_html(evidence, figures, root, audit_events=audit_events, signature=signature, inline=inline)
+    path = root / "dossier.html"
+    path.write_text(text, encoding="utf-8")
+    return path

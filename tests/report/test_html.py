@@ -1,0 +1,225 @@
+"""The HTML dossier: content from the evidence only, self-contained, escaped, deterministic, and visible in a browser."""
+
+from __future__ import annotations
+
+import html
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+
+import matplotlib.image
+import pytest
+
+from auditkit.evidence import Evidence, Verdict
+from auditkit.report.html import (
+    Signature,
+    breakable,
+    css_string,
+    dossier_html,
+    flatten,
+    format_value,
+    per_image_tables,
+    render_html,
+    subject_label,
+    summary_table,
+)
+
+from .dossier_samples import StandInFigure, draw_stand_in_figures, sample_audit_events, sample_evidence
+
+_VOID = {"meta", "link", "img", "br", "hr", "input", "col", "source", "wbr"}
+
+
+class _TagBalance(HTMLParser):
+    """Records unclosed or mismatched non-void tags, and every src/href value."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.errors: list[str] = []
+        self.refs: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.refs += [v for k, v in attrs if k in ("src", "href") and v is not None]
+        if tag not in _VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if tag in _VOID:
+            return
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes <{self.stack[-1] if self.stack else None}>")
+            return
+        self.stack.pop()
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    root = tmp_path_factory.mktemp("dossier")
+    figures = draw_stand_in_figures(root)
+    ev = sample_evidence()
+    path = render_html(ev, figures, root, audit_events=sample_audit_events())
+    return ev, figures, root, path.read_text(encoding="utf-8")
+
+
+def test_format_value_significant_digits_and_specials():
+    assert format_value(0.8123456) == "0.8123"
+    assert format_value(31.2) == "31.2"
+    assert format_value(1.5e-5) == "1.5×10⁻⁵"
+    assert format_value(123456.0) == "1.235×10⁵"
+    assert format_value(float("nan")) == "NaN"
+    assert format_value(float("-inf")) == "-∞"
+    assert format_value(None) == "—"
+    assert format_value(True) == "yes"
+    assert format_value(7) == "7"
+    assert format_value([0.125, 0.25]) == "0.125, 0.25"
+
+
+def test_flatten_uses_dots_for_names_and_brackets_for_other_keys():
+    row = {"psnr": {"0.125": 31.0}, "details": {"CAN U SEE IT": {"q": 0.7}}, "list": [{"a": 1}], "plain": [1, 2]}
+    assert flatten(row) == {
+        "psnr[0.125]": 31.0,
+        "details[CAN U SEE IT].q": 0.7,
+        "list[0].a": 1,
+        "plain": [1, 2],
+    }
+    assert flatten({"scikit-image": "0.24"}) == {"scikit-image": "0.24"}
+
+
+def test_per_image_tables_pair_subjects_per_image_and_split_wide_tables():
+    check = sample_evidence().checks[0]  # structural: 3 images, network and baseline
+    one = per_image_tables(check)
+    assert len(one) == 1
+    assert one[0].groups == [("", 1), ("Image img0", 2), ("Image img1", 2), ("Image img2", 2)]
+    assert one[0].columns[:3] == ["Quantity", "Network", "Baseline"]
+    assert one[0].rows[0][:3] == ["details[♠].recovered_fraction", "0.8123", "0.8123"]
+    split = per_image_tables(check, columns=4)
+    assert [len(t.groups) - 1 for t in split] == [2, 1]
+
+
+def test_every_criterion_and_verdict_word_is_in_the_html(rendered):
+    ev, _, _, text = rendered
+    plain = html.unescape(text.replace("<wbr>", ""))
+    for check in ev.checks:
+        assert check.verdict.value in plain
+        for c in check.criteria:
+            assert c.name in plain
+    assert ev.overall_verdict is Verdict.ERROR
+    assert 'class="overall v-error"' in text
+    for word in ("PASS", "FAIL", "ERROR", "NOT_RUN"):
+        assert f">{word}</span>" in text
+    assert "network output is NaN at budget 0.04" in plain  # the ERROR's message
+    assert "disabled in the manifest" in plain  # the NOT_RUN's reason
+
+
+def test_title_page_inputs_environment_seeds_audit_trail_and_glossary(rendered):
+    ev, _, _, text = rendered
+    plain = html.unescape(text.replace("<wbr>", ""))
+    for value in ev.submission.values():
+        assert value in plain
+    assert ev.inputs[0].sha256 in plain
+    assert "scikit-image" in plain and "2.13.0" in plain
+    assert "sampling pattern (modality.sampling.seed)" in plain
+    assert "render.start" in plain and "0" * 16 in plain
+    assert "q = 1 − ε_R²" in plain  # glossary formula
+    assert "Not signed" in plain
+
+
+def test_html_is_self_contained_and_balanced(rendered):
+    _, figures, _, text = rendered
+    parser = _TagBalance()
+    parser.feed(text)
+    parser.close()
+    assert parser.errors == [] and parser.stack == []
+    external = [r for r in parser.refs if not r.startswith(("data:", "#"))]
+    assert external == []
+    assert 'src="figures/' not in text and "http://" not in text and "https://" not in text
+    assert text.count('src="data:image/svg+xml;base64,') == len(figures)
+    assert "@media print" in text
+
+
+def test_escaping_and_generic_section_for_an_unknown_check(rendered):
+    _, _, _, text = rendered
+    assert "Acme Imaging &lt;R&amp;D&gt;" in text and "<R&D>" not in text
+    assert 'id="check-novel"' in text
+    assert "has no fixed description of the <code>novel</code> check" in text
+
+
+def test_signature_block_prints_name_meaning_and_time(tmp_path):
+    ev = sample_evidence()
+    sig = Signature("Dr. Jane Roe", "Author – I reviewed and approve this audit")
+    text = html.unescape(dossier_html(ev, [], tmp_path, signature=sig))
+    assert "Dr. Jane Roe" in text and "I reviewed and approve this audit" in text
+    assert ev.started_at in text and "Not signed" not in text
+    timed = html.unescape(dossier_html(ev, [], tmp_path, signature=Signature("A", "B", time="2024-06-01T10:00:00Z")))
+    assert "Date and time of signing" in timed and "2024-06-01T10:00:00Z" in timed
+
+
+def test_same_evidence_gives_the_same_html(rendered):
+    ev, figures, root, text = rendered
+    assert dossier_html(ev, figures, root, audit_events=sample_audit_events()) == text
+
+
+def test_figures_by_path_when_not_inlined_and_missing_figure_is_an_error(rendered, tmp_path):
+    ev, figures, root, _ = rendered
+    text = dossier_html(ev, figures, root, inline=False)
+    assert 'src="figures/sampling_curves.svg"' in text
+    ghost = StandInFigure("sampling", "ghost", "Ghost", "Missing.", "figures/ghost.png", "figures/ghost.svg")
+    with pytest.raises(FileNotFoundError, match="sampling/ghost"):
+        dossier_html(ev, [ghost], tmp_path)
+
+
+def test_long_names_get_break_opportunities_and_stay_escaped():
+    assert str(breakable("a.b_c[<x>]")) == "a.<wbr>b_<wbr>c<wbr>[&lt;x&gt;]"
+
+
+def test_subject_columns_are_named_once():
+    check = sample_evidence().checks[0]
+    assert subject_label(check, "network") == "Network"
+    assert subject_label(check, "baseline") == "Baseline: l1-wavelet (db4)"
+    check.subjects["baseline"].name = "baseline (l1_wavelet)"
+    assert subject_label(check, "baseline") == "Baseline (l1_wavelet)"
+    assert summary_table(check).rows == [["worst_recovered_fraction", "0.71", "0.66"]]
+
+
+def test_css_string_quotes_and_cannot_close_the_style_element():
+    assert css_string('a"b\\c</style>') == '"a\\"b\\\\c\\3C /style>"'
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        if path := shutil.which(name):
+            return path
+    return None
+
+
+@pytest.mark.skipif(_chromium() is None, reason="headless Chromium is not installed (chromium, google-chrome)")
+def test_headless_chromium_shows_a_non_blank_page(rendered, tmp_path):
+    _, _, root, _ = rendered
+    shot = tmp_path / "shot.png"
+    subprocess.run(
+        [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1200,1600",
+         f"--screenshot={shot}", (root / "dossier.html").as_uri()],
+        check=True, capture_output=True, timeout=120,
+    )
+    pixels = matplotlib.image.imread(shot)[..., :3]
+    assert pixels.std() > 0.05  # text, tables and the verdict box, not an empty page
+    red = (pixels[..., 0] > 0.4) & (pixels[..., 1] < 0.2) & (pixels[..., 2] < 0.2)
+    assert red.mean() > 0.005  # the dark-red ERROR verdict box on the title page
+
+
+def test_minimal_evidence_renders_with_dashes_and_no_checks(tmp_path):
+    ev = Evidence(tool={"name": "auditkit", "version": "x"}, submission={"id": "only-id"})
+    text = dossier_html(ev, [], tmp_path)
+    assert "only-id" in text and ">NOT_RUN<" in text and "No check was run." in text
+
+
+def test_unknown_medium_is_rejected(tmp_path):
+    with pytest.raises(ValueError, match="medium"):
+        dossier_html(sample_evidence(), [], tmp_path, medium="tv")
+
+
+def test_rendered_file_is_dossier_html(rendered):
+    _, _, root, _ = rendered
+    assert (root / "dossier.html").is_file()
+    assert re.search(r"<title>Audit dossier SUB-2024-017: DeepRecon MR 2\.3\.1 \(ERROR\)</title>", (root / "dossier.html").read_text(encoding="utf-8"))
