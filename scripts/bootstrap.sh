@@ -6,8 +6,9 @@
 # with apt when running as root, otherwise stopping with a one-line message.
 #
 # Usage: scripts/bootstrap.sh [--test-tools]
-#   --test-tools  also install poppler-utils (pdftoppm, pdfsig) when root;
-#                 tests that need them skip when they are absent.
+#   --test-tools  also install poppler-utils (pdftoppm, pdftotext, pdfsig) and
+#                 chromium (HTML screenshots) when root; tests that need them
+#                 skip, saying why, when they are absent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,8 +45,13 @@ if [ ${#missing[@]} -gt 0 ]; then
     fi
 fi
 
-if [ "$want_test_tools" = 1 ] && ! command -v pdftoppm >/dev/null 2>&1; then
-    apt_install poppler-utils || say "poppler-utils not installed (not root); PDF rendering tests will be skipped"
+if [ "$want_test_tools" = 1 ]; then
+    tools=()
+    command -v pdftoppm >/dev/null 2>&1 || tools+=(poppler-utils)
+    command -v chromium >/dev/null 2>&1 || tools+=(chromium)
+    if [ ${#tools[@]} -gt 0 ]; then
+        apt_install "${tools[@]}" || say "not installed (not root): ${tools[*]}; the tests that need them will be skipped"
+    fi
 fi
 
 # --- virtual environment -----------------------------------------------------
