@@ -24,6 +24,7 @@ import torch
 
 import auditkit
 from auditkit.arrays import ArraySink
+from auditkit.auditlog import AuditLog
 from auditkit.baselines import build_baseline
 from auditkit.checks.base import AuditContext, Check, Subject, not_run
 from auditkit.data.collect import TestImages, collect_images
@@ -37,6 +38,7 @@ from auditkit.networks.loader import load_network, resolve_device
 from auditkit.operators.base import ForwardOperator
 from auditkit.operators.factory import build_operator
 from auditkit.progress import NullProgress, Progress
+from auditkit.report.sign import load_credentials, seal_dossier
 
 #: The real dtype every audit computes in (networks are float32 models).
 AUDIT_DTYPE = torch.float32
@@ -334,8 +336,6 @@ def _write_atomic(path: Path, text: str) -> None:
 def publish(stage: Path, out: Path) -> None:
     """Move the finished staging folder to ``out``, replacing an earlier auditkit output there."""
     out = Path(out)
-    shutil.rmtree(stage / "checkpoints", ignore_errors=True)
-    (stage / "run.json").unlink(missing_ok=True)
     if out.exists():
         if any(out.iterdir()) and not (out / "evidence.json").exists():
             raise InputError(
@@ -356,9 +356,12 @@ def run_audit(
     *,
     progress: Progress | None = None,
     on_result: Callable[[CheckResult], None] | None = None,
-    render: Callable[[Evidence, Path], None] | None = None,
+    render: bool = True,
 ) -> Evidence:
-    """The whole audit: prepare, run checks (checkpointed), write evidence (and figures via ``render``), publish."""
+    """The whole audit: prepare, run checks (checkpointed), write evidence, render and sign the dossier, seal, publish.
+
+    ``render=False`` stops after evidence.json and arrays/ (``reproduce`` compares numbers only).
+    """
     torch.use_deterministic_algorithms(True)
     t0 = time.perf_counter()
     started = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
@@ -368,6 +371,8 @@ def run_audit(
     if out.exists() and any(out.iterdir()) and not (out / "evidence.json").exists():
         raise InputError(Problem(out, "--out", "exists and is not an auditkit output folder; choose another --out or remove it"))
     prepared = prepare(manifest_path, quick=options.quick, progress=progress, signing=options.sign)
+    signing = prepared.manifest.signing if (options.sign and render) else None
+    credentials = load_credentials(signing, manifest_path) if signing is not None else None  # fail before hours of checks
     fp = fingerprint(prepared, options)
     stage = staging_dir(out)
     run_file = stage / "run.json"
@@ -377,12 +382,29 @@ def run_audit(
             shutil.rmtree(stage)
     stage.mkdir(parents=True, exist_ok=True)
     _write_atomic(run_file, json.dumps({"fingerprint": fp, "started_at": started}))
-    results = run_checks(prepared, options, stage, fp, on_result)
+    log = AuditLog(stage / "audit.log")
+    log.append("start", manifest=str(manifest_path), fingerprint=fp, quick=options.quick, checks=options.checks,
+               resume=options.resume, auditkit=auditkit.__version__)
+    log.append("inputs", files={r.path: r.sha256 for r in prepared.inputs})
+
+    def logged(result: CheckResult) -> None:
+        log.append("check", name=result.name, verdict=result.verdict.value, reason=result.reason, wall_time_s=result.wall_time_s)
+        if on_result:
+            on_result(result)
+
+    results = run_checks(prepared, options, stage, fp, logged)
     evidence = build_evidence(prepared, options, results, started, time.perf_counter() - t0)
     evidence.archived_manifest = archive_inputs(prepared, stage)
     evidence.files = file_hashes(stage)
     _write_atomic(stage / "evidence.json", evidence.to_json())
-    if render is not None:
-        render(evidence, stage)
+    log.append("evidence", sha256=sha256_file(stage / "evidence.json"), verdict=evidence.overall_verdict.value)
+    if render:
+        from auditkit.report.dossier import write_dossier
+
+        write_dossier(evidence, stage, log, signing=signing, credentials=credentials, manifest_file=manifest_path)
+    log.append("finish", verdict=evidence.overall_verdict.value, signed=signing is not None)
+    (stage / "run.json").unlink(missing_ok=True)
+    shutil.rmtree(stage / "checkpoints", ignore_errors=True)
+    seal_dossier(stage, signing, manifest_file=manifest_path, credentials=credentials)
     publish(stage, out)
     return evidence

@@ -140,7 +140,7 @@ def reproduce_dossier(
     with tempfile.TemporaryDirectory(prefix="auditkit-reproduce-") as tmp:
         out = Path(tmp) / "out"
         options = RunOptions(out=out, checks=[c.name for c in archived.checks], quick=archived.quick, sign=False)
-        reproduced = run_audit(root / archived.archived_manifest, options, progress=progress)
+        reproduced = run_audit(root / archived.archived_manifest, options, progress=progress, render=False)
         n_ev, d_ev = compare_evidence(archived, reproduced, report.rtol, report.atol)
         names = sorted({a for c in archived.checks for a in c.arrays} | {a for c in reproduced.checks for a in c.arrays})
         present = [n for n in names if (root / n).is_file() and (out / n).is_file()]

@@ -34,14 +34,18 @@ def test_run_writes_evidence_and_nothing_half_written(tiny_manifest: Path, tmp_p
     assert ev.to_json() == stored.to_json()
     assert stored.archived_manifest == "inputs/manifest.yaml"
     assert set(stored.files) == {"arrays/sampling.npz", "inputs/manifest.yaml", "inputs/net/identity_net.py"}
+    assert {"dossier.html", "dossier.pdf", "audit.log", "SHA256SUMS"} <= {p.name for p in out.iterdir()}
+    from auditkit.verify import verify_dossier
+
+    assert verify_dossier(out, allow_unsigned=True).ok
     from auditkit.networks.hashing import sha256_file
 
     assert all(sha256_file(out / rel) == digest for rel, digest in stored.files.items())
 
 
 def test_same_manifest_and_seed_give_identical_numbers(tiny_manifest: Path, tmp_path: Path):
-    a = run_audit(tiny_manifest, RunOptions(out=tmp_path / "a", checks=["sampling"], quick=True))
-    b = run_audit(tiny_manifest, RunOptions(out=tmp_path / "b", checks=["sampling"], quick=True))
+    a = run_audit(tiny_manifest, RunOptions(out=tmp_path / "a", checks=["sampling"], quick=True), render=False)
+    b = run_audit(tiny_manifest, RunOptions(out=tmp_path / "b", checks=["sampling"], quick=True), render=False)
     assert _numbers(a) == _numbers(b)
     assert (tmp_path / "a" / "arrays" / "sampling.npz").read_bytes() == (tmp_path / "b" / "arrays" / "sampling.npz").read_bytes()
 
@@ -59,12 +63,12 @@ def test_interrupted_run_resumes_without_recomputing(tiny_manifest: Path, tmp_pa
 
     monkeypatch.setattr(pipeline, "load_check", interrupting)
     with pytest.raises(KeyboardInterrupt):
-        run_audit(tiny_manifest, RunOptions(out=out, checks=["sampling", "structural"], quick=True))
+        run_audit(tiny_manifest, RunOptions(out=out, checks=["sampling", "structural"], quick=True), render=False)
     assert not out.exists() and (staging_dir(out) / "checkpoints" / "structural.json").exists()
 
     calls.clear()
     monkeypatch.setattr(pipeline, "load_check", lambda name: calls.append(name) or real(name))
-    ev = run_audit(tiny_manifest, RunOptions(out=out, checks=["sampling", "structural"], quick=True, resume=True))
+    ev = run_audit(tiny_manifest, RunOptions(out=out, checks=["sampling", "structural"], quick=True, resume=True), render=False)
     assert calls == ["sampling"]  # structural came from its checkpoint
     assert [c.name for c in ev.checks] == ["structural", "sampling"]
     assert (out / "evidence.json").exists() and not staging_dir(out).exists()
@@ -75,7 +79,7 @@ def test_without_resume_a_stale_staging_folder_is_discarded(tiny_manifest: Path,
     stage = staging_dir(out)
     (stage / "checkpoints").mkdir(parents=True)
     (stage / "checkpoints" / "sampling.json").write_text(json.dumps({"fingerprint": "other", "result": {}}))
-    ev = run_audit(tiny_manifest, RunOptions(out=out, checks=["sampling"], quick=True, resume=True))
+    ev = run_audit(tiny_manifest, RunOptions(out=out, checks=["sampling"], quick=True, resume=True), render=False)
     assert ev.checks[0].verdict is Verdict.PASS
 
 

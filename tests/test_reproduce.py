@@ -18,7 +18,7 @@ from auditkit.evidence import Evidence
 @pytest.fixture
 def dossier(tiny_manifest: Path, tmp_path: Path) -> Path:
     out = tmp_path / "dossier"
-    run_audit(tiny_manifest, RunOptions(out=out, checks=["sampling"], quick=True))
+    run_audit(tiny_manifest, RunOptions(out=out, checks=["sampling"], quick=True), render=False)
     # the original submission may move or vanish: reproduce needs only the dossier
     for p in sorted(tiny_manifest.parent.glob("net/*")) + [tiny_manifest]:
         p.unlink()
