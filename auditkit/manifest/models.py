@@ -595,12 +595,15 @@ class ImageDomainAttack(Section):
         description="Relative sizes ‖r‖/‖x‖ at which the ascent path is sampled, increasing (dimensionless). Default: [0.01, 0.02, 0.04].",
     )
     lam: float = Field(default=0.01, ge=0.0, description="Penalty λ on ‖r‖² in the objective (dimensionless). Default: 0.01.")
-    step: PositiveFloat = Field(default=0.01, description="Gradient step size η. Default: 0.01.")
+    step: PositiveFloat = Field(
+        default=0.01,
+        description="Ascent step η relative to the current ‖r‖ (the gradient is normalised), so it means the same for any network gain or image scale. Default: 0.01.",
+    )
     momentum: float = Field(default=0.9, ge=0.0, lt=1.0, description="Momentum γ in v ← γv + η∇, in [0, 1). Default: 0.9.")
     max_iter: int = Field(default=500, ge=1, description="Maximum number of ascent iterations (count). Default: 500.")
     init_scale: float = Field(
-        default=0.001, ge=0.0,
-        description="Start r₀ = init_scale · U[0, 1) per pixel, relative to the image range. Default: 0.001.",
+        default=0.001, gt=0.0,
+        description="Start r₀ = init_scale · U[0, 1) per pixel, relative to the image range; must be > 0 (a zero start has no gradient). Default: 0.001.",
     )
 
 
@@ -612,8 +615,11 @@ class MeasurementDomainAttack(Section):
         description="Noise budgets η = ‖e‖/‖Ax‖, increasing (dimensionless). Default: [0.01, 0.02, 0.04].",
     )
     restarts: int = Field(default=6, ge=1, description="Random restarts; the worst result is kept (count). Default: 6.")
-    iterations: int = Field(default=300, ge=1, description="Adam iterations per restart (count). Default: 300.")
-    lr: PositiveFloat = Field(default=5.0, description="Adam learning rate. Default: 5.0.")
+    iterations: int = Field(default=300, ge=1, description="Projected ascent iterations per restart (count). Default: 300.")
+    lr: PositiveFloat = Field(
+        default=5.0,
+        description="Step in units of the ball's radius η‖Ax‖ on the normalised gradient (with momentum); ≥ 2 keeps every iterate on the sphere. Default: 5.0.",
+    )
 
 
 class AdversarialCheck(CheckBlock):
@@ -628,15 +634,16 @@ class AdversarialCheck(CheckBlock):
     k_baseline: PositiveFloat = Field(
         default=2.0,
         description=(
-            "FAIL when the network's worst-case relative error at a budget exceeds k_baseline times the baseline's "
-            "at the same budget (dimensionless). Default: 2.0."
+            "FAIL when, at a budget ε, the network's worst change Δ = ‖f(A(x+r)) − f(Ax)‖/‖x‖ exceeds "
+            "k_baseline · max(Δ_baseline, ε), Δ_baseline from attacking the baseline itself (and likewise for the "
+            "measurement-domain budgets η) (dimensionless). Default: 2.0."
         ),
     )
     c_budget: PositiveFloat = Field(
         default=10.0,
         description=(
-            "FAIL when the network's worst-case amplification ‖f(y+e) − f(y)‖/‖e‖ exceeds c_budget "
-            "(dimensionless). Default: 10.0."
+            "FAIL when, at an image-domain budget ε, the network's worst change Δ = ‖f(A(x+r)) − f(Ax)‖/‖x‖ "
+            "exceeds c_budget · ε (dimensionless). Default: 10.0."
         ),
     )
     images: list[Annotated[int, Field(ge=0)]] | None = Field(

@@ -1,0 +1,442 @@
+"""Check 1 — tiny worst-case perturbations: can a change of a few percent in the input change the reconstruction much more?
+
+Two searches per subject (network and baseline), on the same images with the same seeds:
+
+- image domain (``auditkit.attacks.ladder_ascent``): for each budget ε the
+  perturbation r of the image, ‖r‖ = ε‖x‖ exactly, that maximises the change
+  ‖f(A(x+r)) − f(Ax)‖ (the ladder r₁ < r₂ < r₃ of one momentum ascent, refined
+  at each rung);
+- measurement domain (``auditkit.attacks.projected_ascent``): for each η the
+  noise e, ‖e‖ ≤ η‖Ax‖, that maximises the error ‖f(Ax + e) − x‖, worst of
+  several restarts.
+
+The network's worst r and e are also given to the baseline, so the reader sees
+whether the same perturbation troubles a stable method (the problem) or only the
+network. Measured per image and budget (ε in the image domain, η in the
+measurement domain; y = Ax, and e = Ar in the image domain):
+
+    change          Δ = ‖f(y + e) − f(y)‖ / ‖x‖
+    amplification   ‖f(y + e) − f(y)‖ / ‖e‖
+    gain            ‖f(A(x + r)) − f(Ax)‖ / ‖r‖ = Δ/ε   (image domain)
+    relative error  ‖f(y + e) − x′‖ / ‖x′‖ (``metrics.relative_error``) against the
+                    object that was measured: x′ = x + r in the image domain, x′ = x
+                    in the measurement domain.
+
+Criteria, on the worst case over the images (k = ``k_baseline``, c = ``c_budget``):
+
+    adversarial.change_vs_baseline[eps=ε]              Δ_net ≤ k · max(Δ_base, ε)
+    adversarial.change_vs_budget[eps=ε]                Δ_net ≤ c · ε
+    adversarial.measurement_change_vs_baseline[eta=η]  Δ_net ≤ k · max(Δ_base, η)
+
+They bound the change a perturbation causes, not the accuracy, which a stable but
+blurry method may lack. The floor ε (a change as large as the perturbation, what
+the identity does) keeps a tiny baseline change from condemning the network, and
+the absolute bound c·ε keeps an unstable baseline from excusing it. The
+measurement domain has no absolute bound: η is relative to ‖Ax‖, and for an
+operator that is not an isometry (CT) image and measurement sizes are not
+commensurate; there the floor η is what a scaled isometry's inverse would show.
+
+Quick mode: at most 2 images (the first of the selection), a fifth of the
+iterations of both searches and at most 2 restarts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from pydantic import BaseModel
+
+from auditkit.attacks import Ladder, Reconstruct, WorstNoise, ladder_ascent, outputs, projected_ascent
+from auditkit.attacks.momentum import PATH_SHARE
+from auditkit.attacks.objective import image_groups
+from auditkit.checks.base import AuditContext, Check, Subject, guarded_call, not_run
+from auditkit.evidence import CheckResult, Criterion, SubjectResult
+from auditkit.metrics import relative_error
+from auditkit.operators.base import ForwardOperator, batch_norm2
+
+#: salts of ``ctx.generator`` for this check's two searches (then the image's index in the test set).
+IMAGE_SALT, NOISE_SALT = 1_001, 1_002
+#: pixels per call of f (rows × H × W) beyond which the searches split the images into groups.
+PIXELS_PER_CALL = 1 << 22
+#: quick mode: iterations divided by this, restarts and images capped at these.
+QUICK_DIVISOR, QUICK_RESTARTS, QUICK_IMAGES = 5, 2, 2
+
+
+def budget_key(value: float) -> str:
+    """The key of a budget in every per-budget dict: ``f"{value:g}"`` (0.01 → "0.01")."""
+    return f"{value:g}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The effective parameters of one run (the manifest's, reduced in quick mode)."""
+
+    budgets: tuple[float, ...]
+    lam: float
+    step: float
+    momentum: float
+    max_iter: int
+    init_scale: float
+    etas: tuple[float, ...]
+    restarts: int
+    iterations: int
+    lr: float
+    k_baseline: float
+    c_budget: float
+
+    @classmethod
+    def from_config(cls, config: BaseModel, quick: bool) -> "Settings":
+        img, meas = config.image_domain, config.measurement_domain
+        div = QUICK_DIVISOR if quick else 1
+        return cls(
+            budgets=tuple(float(b) for b in img.budgets),
+            lam=float(img.lam),
+            step=float(img.step),
+            momentum=float(img.momentum),
+            max_iter=max(1, int(img.max_iter) // div),
+            init_scale=float(img.init_scale),
+            etas=tuple(float(e) for e in meas.etas),
+            restarts=min(int(meas.restarts), QUICK_RESTARTS) if quick else int(meas.restarts),
+            iterations=max(1, int(meas.iterations) // div),
+            lr=float(meas.lr),
+            k_baseline=float(config.k_baseline),
+            c_budget=float(config.c_budget),
+        )
+
+
+@dataclass
+class Measures:
+    """One subject's reconstructions under a set of perturbations, and what they measure, per (image, budget)."""
+
+    outputs: torch.Tensor  # (N, J, H, W)
+    change: torch.Tensor  # (N, J)
+    amplification: torch.Tensor  # (N, J)
+    relative_error: torch.Tensor  # (N, J)
+
+
+@dataclass
+class Found:
+    """One subject's own searches, and the reconstructions they lead to."""
+
+    clean: torch.Tensor  # (N, H, W) f(Ax)
+    error_clean: torch.Tensor  # (N,)
+    ladder: Ladder
+    noise: WorstNoise
+    image: Measures
+    measurement: Measures
+
+
+class AdversarialCheck(Check):
+    """Worst-case perturbations in the image and measurement domains, network against baseline."""
+
+    name = "adversarial"
+    title = "Tiny worst-case perturbations"
+
+    def run(self, ctx: AuditContext, config: BaseModel) -> CheckResult:
+        if not getattr(config, "enabled", True):
+            return not_run(type(self), "disabled in the manifest", config)
+        s = Settings.from_config(config, ctx.quick)
+        indices = _selected(config, ctx)
+        ids = [ctx.image_ids[i] for i in indices]
+        x = ctx.images[indices]
+        op = ctx.operator
+
+        found = {subject.key: _search(subject, ctx, x, indices, ids, s) for subject in ctx.subjects()}
+        net, base = found["network"], found["baseline"]
+        base_recon = _guarded(ctx.baseline, ids)
+        cross_image = _image_measures(base_recon, op, x, base.clean, net.ladder.perturbations)
+        cross_noise = _noise_measures(base_recon, op, x, base.clean, net.noise.perturbations)
+
+        criteria = _criteria(net, base, s)
+        result = CheckResult(
+            name=self.name,
+            title=self.title,
+            verdict=CheckResult.verdict_from(criteria),
+            criteria=criteria,
+            subjects={
+                "network": _subject_result(ctx.network, net, ids, s),
+                "baseline": _subject_result(ctx.baseline, base, ids, s, cross_image, cross_noise),
+            },
+            parameters=_parameters(config, s, ids, ctx.quick),
+            seed=ctx.seed,
+            notes=_notes(found, ids, s, ctx.quick),
+        )
+        if ctx.arrays is not None:
+            result.arrays.extend(_save_arrays(ctx, x, ids, s, net, base, cross_image, cross_noise))
+        return result
+
+
+def _selected(config: BaseModel, ctx: AuditContext) -> list[int]:
+    """Indices of the images to attack: the manifest's list (or all), the first ``QUICK_IMAGES`` in quick mode."""
+    n = ctx.images.shape[0]
+    chosen = list(range(n)) if getattr(config, "images", None) is None else [int(i) for i in config.images]
+    bad = [i for i in chosen if not 0 <= i < n]
+    if bad:
+        raise ValueError(f"images: index {bad[0]} is out of range for the {n} test image(s)")
+    return chosen[:QUICK_IMAGES] if ctx.quick else chosen
+
+
+def _guarded(subject: Subject, ids: Sequence[str]) -> Reconstruct:
+    """f of ``subject`` through ``guarded_call``, naming the image each row perturbs when f misbehaves."""
+
+    def recon(y: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        names = [ids[int(i)] for i in rows.tolist()]
+        return guarded_call(subject.fmap, y, check=AdversarialCheck.name, image_ids=names, subject=subject.key)
+
+    return recon
+
+
+def _max_rows(op: ForwardOperator) -> int:
+    h, w = op.image_shape
+    return max(1, PIXELS_PER_CALL // (h * w))
+
+
+def _search(
+    subject: Subject, ctx: AuditContext, x: torch.Tensor, indices: list[int], ids: list[str], s: Settings
+) -> Found:
+    """Both searches on ``subject``, then its reconstructions under what they found."""
+    op, recon, rows = ctx.operator, _guarded(subject, ids), _max_rows(ctx.operator)
+    n = x.shape[0]
+    clean = outputs(recon, op.forward(x), torch.arange(n, device=x.device))
+    ladder_calls = len(image_groups(n, len(s.budgets), rows)) * (int(s.max_iter * PATH_SHARE) + s.max_iter // len(s.budgets))
+    with ctx.progress.task(f"adversarial: {subject.key}, image domain", total=ladder_calls) as task:
+        ladder = ladder_ascent(
+            recon, op, x, s.budgets, generators=[ctx.generator(IMAGE_SALT, i) for i in indices], lam=s.lam,
+            step=s.step, momentum=s.momentum, max_iter=s.max_iter, init_scale=s.init_scale, max_rows=rows,
+            on_step=task.advance,
+        )
+    noise_calls = len(image_groups(n, len(s.etas) * s.restarts, rows)) * s.iterations
+    with ctx.progress.task(f"adversarial: {subject.key}, measurement domain", total=noise_calls) as task:
+        noise = projected_ascent(
+            recon, op, x, s.etas, generators=[ctx.generator(NOISE_SALT, i) for i in indices], restarts=s.restarts,
+            iterations=s.iterations, lr=s.lr, max_rows=rows, on_step=task.advance,
+        )
+    return Found(
+        clean=clean,
+        error_clean=relative_error(clean, x).cpu(),
+        ladder=ladder,
+        noise=noise,
+        image=_image_measures(recon, op, x, clean, ladder.perturbations),
+        measurement=_noise_measures(recon, op, x, clean, noise.perturbations),
+    )
+
+
+def _measure(
+    recon: Reconstruct, y: torch.Tensor, clean: torch.Tensor, e: torch.Tensor, truth: torch.Tensor, norm_x: torch.Tensor
+) -> Measures:
+    """Reconstruct y + e for rows (N·J, …) in image-major order and measure change, amplification and error."""
+    n = clean.shape[0]
+    j = y.shape[0] // n
+    rows = torch.arange(n, device=y.device).repeat_interleave(j)
+    out = torch.cat([outputs(recon, (y + e)[g], rows[g]) for g in _row_chunks(y.shape[0], clean.shape[1:])])
+    diff = batch_norm2(out - clean.repeat_interleave(j, 0))
+    size_e = batch_norm2(e).clamp_min(torch.finfo(diff.dtype).tiny)
+    return Measures(
+        outputs=out.reshape(n, j, *clean.shape[1:]),
+        change=(diff / norm_x.repeat_interleave(j)).reshape(n, j).cpu(),
+        amplification=(diff / size_e).reshape(n, j).cpu(),
+        relative_error=relative_error(out, truth).reshape(n, j).cpu(),
+    )
+
+
+def _row_chunks(total: int, image_shape: Sequence[int]) -> list[slice]:
+    step = max(1, PIXELS_PER_CALL // (int(image_shape[0]) * int(image_shape[1])))
+    return [slice(i, min(i + step, total)) for i in range(0, total, step)]
+
+
+def _image_measures(
+    recon: Reconstruct, op: ForwardOperator, x: torch.Tensor, clean: torch.Tensor, r: torch.Tensor
+) -> Measures:
+    """f at A(x + r_ij) for perturbations r (N, J, H, W); the amplification is per e = A r."""
+    n, j = r.shape[:2]
+    flat = r.reshape(n * j, *x.shape[1:])
+    xs = x.repeat_interleave(j, 0)
+    y, e = op.forward(xs).detach(), op.forward(flat).detach()
+    return _measure(recon, y, clean, e, xs + flat, batch_norm2(x))
+
+
+def _noise_measures(
+    recon: Reconstruct, op: ForwardOperator, x: torch.Tensor, clean: torch.Tensor, e: torch.Tensor
+) -> Measures:
+    """f at A x_i + e_ik for noise e (N, K, *measurement_shape)."""
+    n, k = e.shape[:2]
+    y = op.forward(x).detach().repeat_interleave(k, 0)
+    return _measure(recon, y, clean, e.reshape(n * k, *e.shape[2:]), x.repeat_interleave(k, 0), batch_norm2(x))
+
+
+# -- criteria -------------------------------------------------------------------------------------
+def _criteria(net: Found, base: Found, s: Settings) -> list[Criterion]:
+    criteria: list[Criterion] = []
+    k, c = s.k_baseline, s.c_budget
+    for j, eps in enumerate(s.budgets):
+        d_net, d_base = float(net.image.change[:, j].max()), float(base.image.change[:, j].max())
+        key = budget_key(eps)
+        criteria.append(Criterion.evaluate(
+            f"adversarial.change_vs_baseline[eps={key}]",
+            f"Image-domain perturbations with ‖r‖ = {key}·‖x‖: the network's worst change "
+            f"Δ = ‖f(A(x+r)) − f(Ax)‖/‖x‖ over the images must be at most {k:g} · max(Δ_baseline, {key}), "
+            f"where Δ_baseline = {d_base:.4g} is the baseline's worst change under its own worst perturbations "
+            f"of the same size (the floor {key} is the change of a method that reproduces the perturbation).",
+            d_net, k * max(d_base, eps), compares_to_baseline=True,
+        ))
+        criteria.append(Criterion.evaluate(
+            f"adversarial.change_vs_budget[eps={key}]",
+            f"Image-domain perturbations with ‖r‖ = {key}·‖x‖: the network's worst change "
+            f"Δ = ‖f(A(x+r)) − f(Ax)‖/‖x‖ over the images must be at most {c:g} · {key}.",
+            d_net, c * eps,
+        ))
+    for j, eta in enumerate(s.etas):
+        d_net, d_base = float(net.measurement.change[:, j].max()), float(base.measurement.change[:, j].max())
+        key = budget_key(eta)
+        criteria.append(Criterion.evaluate(
+            f"adversarial.measurement_change_vs_baseline[eta={key}]",
+            f"Measurement noise with ‖e‖ ≤ {key}·‖Ax‖ chosen to maximise the error ‖f(Ax + e) − x‖: the "
+            f"network's worst change Δ = ‖f(Ax + e) − f(Ax)‖/‖x‖ over the images must be at most "
+            f"{k:g} · max(Δ_baseline, {key}), where Δ_baseline = {d_base:.4g} is the baseline's worst change "
+            f"under its own worst noise of the same size.",
+            d_net, k * max(d_base, eta), compares_to_baseline=True,
+        ))
+    return criteria
+
+
+# -- evidence -------------------------------------------------------------------------------------
+def _by_budget(values: torch.Tensor, budgets: Sequence[float]) -> dict[str, float]:
+    """{budget key: worst (largest) value over the images} for values (N, J)."""
+    return {budget_key(b): float(values[:, j].max()) for j, b in enumerate(budgets)}
+
+
+def _summary(measures: Measures, error_clean: torch.Tensor, budgets: Sequence[float]) -> dict[str, Any]:
+    return {
+        "worst_case_amplification": _by_budget(measures.amplification, budgets),
+        "worst_case_change": _by_budget(measures.change, budgets),
+        "worst_case_relative_error": _by_budget(measures.relative_error, budgets),
+        "relative_error_unperturbed": {budget_key(b): float(error_clean.max()) for b in budgets},
+        "mean_change": {budget_key(b): float(measures.change[:, j].mean()) for j, b in enumerate(budgets)},
+    }
+
+
+def _subject_result(
+    subject: Subject, found: Found, ids: list[str], s: Settings,
+    cross_image: Measures | None = None, cross_noise: Measures | None = None,
+) -> SubjectResult:
+    """Summary (worst over images, keyed by budget) and one row per image; the baseline adds its change
+    under the network's perturbations."""
+    summary = _summary(found.image, found.error_clean, s.budgets)
+    summary["worst_case_gain"] = {
+        budget_key(b): float((found.image.change[:, j] / b).max()) for j, b in enumerate(s.budgets)
+    }
+    summary["measurement_domain"] = _summary(found.measurement, found.error_clean, s.etas)
+    if cross_image is not None and cross_noise is not None:
+        summary["change_under_network_perturbation"] = _by_budget(cross_image.change, s.budgets)
+        summary["measurement_domain"]["change_under_network_perturbation"] = _by_budget(cross_noise.change, s.etas)
+    rows = []
+    for i, image_id in enumerate(ids):
+        image_domain = {}
+        for j, b in enumerate(s.budgets):
+            crossed = int(found.ladder.crossed_at[i, j])
+            entry = {
+                "change": float(found.image.change[i, j]),
+                "amplification": float(found.image.amplification[i, j]),
+                "gain": float(found.image.change[i, j] / b),
+                "relative_error": float(found.image.relative_error[i, j]),
+                "change_at_first_crossing": float(found.ladder.path_change[i, j]),
+                "crossed_at_iteration": crossed if crossed >= 0 else None,
+            }
+            if cross_image is not None:
+                entry["change_under_network_perturbation"] = float(cross_image.change[i, j])
+            image_domain[budget_key(b)] = entry
+        measurement_domain = {}
+        for k, eta in enumerate(s.etas):
+            entry = {
+                "change": float(found.measurement.change[i, k]),
+                "amplification": float(found.measurement.amplification[i, k]),
+                "relative_error": float(found.measurement.relative_error[i, k]),
+                "restart": int(found.noise.restart[i, k]),
+            }
+            if cross_noise is not None:
+                entry["change_under_network_perturbation"] = float(cross_noise.change[i, k])
+            measurement_domain[budget_key(eta)] = entry
+        rows.append({
+            "image": image_id,
+            "relative_error_unperturbed": float(found.error_clean[i]),
+            "image_domain": image_domain,
+            "measurement_domain": measurement_domain,
+            "gradient_evaluations": {
+                "image_domain": int(found.ladder.evaluations[i]),
+                "measurement_domain": int(found.noise.evaluations[i]),
+            },
+        })
+    return SubjectResult(name=subject.name, summary=summary, per_image=rows)
+
+
+def _parameters(config: BaseModel, s: Settings, ids: list[str], quick: bool) -> dict[str, Any]:
+    params = config.model_dump(mode="json")
+    params["effective"] = {
+        "images": list(ids),
+        "quick": quick,
+        "image_domain": {"budgets": list(s.budgets), "lam": s.lam, "step": s.step, "momentum": s.momentum,
+                         "max_iter": s.max_iter, "init_scale": s.init_scale},
+        "measurement_domain": {"etas": list(s.etas), "restarts": s.restarts, "iterations": s.iterations, "lr": s.lr},
+        "k_baseline": s.k_baseline,
+        "c_budget": s.c_budget,
+    }
+    return params
+
+
+def _notes(found: dict[str, Found], ids: list[str], s: Settings, quick: bool) -> list[str]:
+    notes = []
+    if quick:
+        notes.append(
+            f"quick mode: {len(ids)} image(s), {s.max_iter} image-domain evaluations per image, "
+            f"{s.restarts} restart(s) × {s.iterations} iterations per noise level"
+        )
+    for key, f in found.items():
+        missed = {budget_key(b): [ids[i] for i in f.ladder.fallback[:, j].nonzero().flatten().tolist()]
+                  for j, b in enumerate(s.budgets)}
+        missed = {b: who for b, who in missed.items() if who}
+        if missed:
+            where = "; ".join(f"{b} on {', '.join(who)}" for b, who in missed.items())
+            notes.append(
+                f"image domain, {key}: the ascent path did not reach every budget within half of its {s.max_iter} "
+                f"evaluations ({where}): too few iterations, or a map that shrinks perturbations. Those rungs are the "
+                f"path's last iterate rescaled to the budget, then refined like the others"
+            )
+    return notes
+
+
+def _save_arrays(
+    ctx: AuditContext, x: torch.Tensor, ids: list[str], s: Settings, net: Found, base: Found,
+    cross_image: Measures, cross_noise: Measures,
+) -> list[str]:
+    """Everything the figures need: the perturbed images and every reconstruction, per image and budget."""
+    assert ctx.arrays is not None
+    names = [str(i) for i in ids]
+    image_file = ctx.arrays.save(
+        "adversarial_image_domain",
+        image_ids=np.asarray(names, dtype=str),
+        budgets=torch.tensor(s.budgets, dtype=torch.float64),
+        x=x,
+        network_perturbation=net.ladder.perturbations,
+        perturbed_image=x[:, None] + net.ladder.perturbations,
+        network_clean=net.clean,
+        network_perturbed=net.image.outputs,
+        baseline_clean=base.clean,
+        baseline_on_network_perturbation=cross_image.outputs,
+        baseline_perturbation=base.ladder.perturbations,
+        baseline_perturbed=base.image.outputs,
+    )
+    noise_file = ctx.arrays.save(
+        "adversarial_measurement_domain",
+        image_ids=np.asarray(names, dtype=str),
+        etas=torch.tensor(s.etas, dtype=torch.float64),
+        x=x,
+        network_noise=net.noise.perturbations,
+        network_worst=net.measurement.outputs,
+        baseline_noise=base.noise.perturbations,
+        baseline_worst=base.measurement.outputs,
+        baseline_on_network_noise=cross_noise.outputs,
+    )
+    return [image_file, noise_file]

@@ -1,0 +1,200 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from auditkit.arrays import ArraySink, load_npz
+from auditkit.baselines import build_baseline
+from auditkit.checks.adversarial import AdversarialCheck, budget_key
+from auditkit.checks.base import AuditContext, Subject
+from auditkit.data.phantoms import random_ellipses
+from auditkit.evidence import Verdict
+from auditkit.manifest.models import AdversarialCheck as AdversarialConfig
+from auditkit.manifest.models import ImageDomainAttack, MeasurementDomainAttack
+from auditkit.operators.base import batch_norm2, inner
+from auditkit.operators.mri import MRISingleCoil
+
+N = 32
+BUDGETS = [0.01, 0.02, 0.04]
+ETAS = [0.01, 0.04]
+
+
+class _Map:
+    """A ReconstructionMap from a function of y."""
+
+    def __init__(self, name, operator, fn):
+        self.name, self.operator, self.fn = name, operator, fn
+
+    def __call__(self, y):
+        return self.fn(y)
+
+
+@pytest.fixture(scope="module")
+def mri():
+    op = MRISingleCoil.from_pattern("cartesian_random", (N, N), 0.3, 0.08, 0)
+    baseline = build_baseline("l1_wavelet", op, max_iter=10, checkpoint_segment=0)
+    images = random_ellipses((N, N), count=2, seed=4)
+    return op, baseline, images
+
+
+def _config(**kw):
+    return AdversarialConfig(
+        image_domain=ImageDomainAttack(budgets=BUDGETS, max_iter=12, init_scale=0.01),
+        measurement_domain=MeasurementDomainAttack(etas=ETAS, restarts=1, iterations=3),
+        **kw,
+    )
+
+
+def _ctx(op, network, baseline, images, **kw):
+    return AuditContext(
+        operator=op,
+        network=Subject("network", network, lambda o: network),
+        baseline=Subject("baseline", baseline, lambda o: baseline),
+        images=images,
+        image_ids=[f"img{i}" for i in range(images.shape[0])],
+        **kw,
+    )
+
+
+def _zero_filled(op):
+    return _Map("zero-filled", op, op.adjoint)
+
+
+def _failed(result):
+    return {c.name for c in result.criteria if not c.passed}
+
+
+@pytest.fixture(scope="module")
+def baseline_as_network(mri, tmp_path_factory):
+    op, baseline, images = mri
+    root = tmp_path_factory.mktemp("adv")
+    result = AdversarialCheck().execute(_ctx(op, baseline, baseline, images, arrays=ArraySink(root)), _config())
+    return result, root
+
+
+def test_the_baseline_submitted_as_the_network_passes(baseline_as_network):
+    result, _ = baseline_as_network
+    assert result.verdict is Verdict.PASS, result.reason or _failed(result)
+    names = [c.name for c in result.criteria]
+    assert names == [
+        *(f"adversarial.{kind}[eps={budget_key(b)}]" for b in BUDGETS for kind in ("change_vs_baseline", "change_vs_budget")),
+        *(f"adversarial.measurement_change_vs_baseline[eta={budget_key(e)}]" for e in ETAS),
+    ]
+    assert all(c.compares_to_baseline == ("baseline" in c.name) for c in result.criteria)
+    net, base = result.subjects["network"].summary, result.subjects["baseline"].summary
+    for key in ("worst_case_amplification", "worst_case_change", "worst_case_relative_error", "relative_error_unperturbed"):
+        assert net[key] == base[key]  # the same map, the same seeds: the same numbers
+        assert list(net[key]) == ["0.01", "0.02", "0.04"]
+        assert list(net["measurement_domain"][key]) == ["0.01", "0.04"]
+    # the network's own perturbation is the baseline's: it changes the baseline exactly as much
+    assert base["change_under_network_perturbation"] == base["worst_case_change"]
+
+
+def test_evidence_is_plain_json_with_one_row_per_image(baseline_as_network):
+    result, _ = baseline_as_network
+    text = json.dumps(result.model_dump(mode="json"), allow_nan=False)
+    assert "worst_case_amplification" in text
+    rows = result.subjects["network"].per_image
+    assert [r["image"] for r in rows] == ["img0", "img1"]
+    entry = rows[0]["image_domain"]["0.02"]
+    assert set(entry) >= {"change", "amplification", "gain", "relative_error", "crossed_at_iteration"}
+    assert entry["gain"] == pytest.approx(entry["change"] / 0.02)
+    assert rows[0]["gradient_evaluations"]["image_domain"] <= 12
+    assert "change_under_network_perturbation" in result.subjects["baseline"].per_image[0]["measurement_domain"]["0.04"]
+    assert result.parameters["effective"]["image_domain"]["max_iter"] == 12
+
+
+def test_arrays_hold_every_reconstruction_for_the_figures(baseline_as_network):
+    result, root = baseline_as_network
+    assert result.arrays == ["arrays/adversarial_image_domain.npz", "arrays/adversarial_measurement_domain.npz"]
+    image = load_npz(root / result.arrays[0])
+    assert image["network_perturbation"].shape == (2, 3, N, N)
+    for key in ("perturbed_image", "network_perturbed", "baseline_on_network_perturbation", "baseline_perturbed"):
+        assert image[key].shape == (2, 3, N, N), key
+    sizes = np.linalg.norm(image["network_perturbation"].reshape(2, 3, -1), axis=2) / np.linalg.norm(
+        image["x"].reshape(2, 1, -1), axis=2)
+    assert np.allclose(sizes, np.array(BUDGETS)[None], rtol=1e-5)
+    assert list(image["image_ids"]) == ["img0", "img1"]
+    noise = load_npz(root / result.arrays[1])
+    assert noise["network_worst"].shape == (2, 2, N, N) and noise["baseline_on_network_noise"].shape == (2, 2, N, N)
+
+
+def test_zero_filled_reconstruction_passes(mri):
+    op, baseline, images = mri
+    result = AdversarialCheck().execute(_ctx(op, _zero_filled(op), baseline, images[:1]), _config())
+    assert result.verdict is Verdict.PASS, result.reason or _failed(result)
+    change = result.subjects["network"].summary["worst_case_change"]
+    assert all(change[budget_key(b)] <= b * (1 + 1e-5) for b in BUDGETS)  # A*A is a projection: Δ ≤ ε
+
+
+def test_a_planted_high_gain_direction_fails(mri):
+    op, baseline, images = mri
+    g = torch.Generator().manual_seed(2)
+    w = torch.rand((1, N, N), generator=g)
+    u = op.forward(w) / batch_norm2(op.forward(w))
+    v = torch.rand((1, N, N), generator=g)
+    v = v / batch_norm2(v)
+
+    def planted(y):  # the baseline plus g·Re⟨u, y⟩·v: a gain of 100 along one measurement direction
+        return baseline(y) + 100.0 * inner(u.expand_as(y), y)[:, None, None] * v
+
+    result = AdversarialCheck().execute(_ctx(op, _Map("planted", op, planted), baseline, images[:1]), _config())
+    assert result.verdict is Verdict.FAIL
+    failed = _failed(result)
+    assert {"adversarial.change_vs_budget[eps=0.01]", "adversarial.change_vs_baseline[eps=0.01]",
+            "adversarial.measurement_change_vs_baseline[eta=0.01]"} <= failed
+    assert result.subjects["network"].summary["worst_case_change"]["0.01"] > 10 * 0.01
+
+
+def test_a_network_returning_nan_is_an_error_naming_check_and_image(mri):
+    op, baseline, images = mri
+    x = torch.stack([images[0], 0.3 * images[0]])
+    threshold = float(batch_norm2(op.forward(x)).mean())
+
+    def nan_on_bright(y):
+        out = op.adjoint(y)
+        bright = batch_norm2(y) > threshold
+        return torch.where(bright[:, None, None], torch.full_like(out, float("nan")), out)
+
+    result = AdversarialCheck().execute(_ctx(op, _Map("nan", op, nan_on_bright), baseline, x), _config())
+    assert result.verdict is Verdict.ERROR and not result.internal_error
+    assert "adversarial" in result.reason and "img0" in result.reason and "img1" not in result.reason
+
+
+def test_quick_mode_attacks_at_most_two_images_with_fewer_iterations(mri):
+    op, _, images = mri
+    zf = _zero_filled(op)
+    x = torch.cat([images, images[:1]])
+    cfg = AdversarialConfig(measurement_domain=MeasurementDomainAttack(etas=ETAS, iterations=10))
+    result = AdversarialCheck().execute(_ctx(op, zf, zf, x, quick=True), cfg)
+    effective = result.parameters["effective"]
+    assert effective["images"] == ["img0", "img1"] and effective["image_domain"]["max_iter"] == 100
+    assert effective["measurement_domain"] == {"etas": ETAS, "restarts": 2, "iterations": 2, "lr": 5.0}
+    assert any(n.startswith("quick mode") for n in result.notes)
+    again = AdversarialCheck().execute(_ctx(op, zf, zf, x, quick=True), cfg)
+    assert again.subjects["network"].summary == result.subjects["network"].summary
+
+
+def test_selected_images_and_disabled(mri):
+    op, baseline, images = mri
+    zf = _zero_filled(op)
+    with pytest.raises(ValueError, match="images: index 5"):
+        AdversarialCheck().run(_ctx(op, zf, baseline, images), _config(images=[0, 5]))
+    result = AdversarialCheck().execute(_ctx(op, zf, baseline, images), _config(enabled=False))
+    assert result.verdict is Verdict.NOT_RUN and "disabled" in result.reason
+
+
+def test_runs_on_ct_with_real_measurements():
+    from auditkit.operators.ct import RadonCT
+
+    op = RadonCT((N, N), 12)
+    baseline = build_baseline("l1_wavelet", op, max_iter=10, checkpoint_segment=0)
+    fbp = _Map("FBP", op, op.pinv)
+    images = random_ellipses((N, N), count=1, seed=4)
+    result = AdversarialCheck().execute(_ctx(op, fbp, baseline, images), _config())
+    assert result.verdict in (Verdict.PASS, Verdict.FAIL), result.reason
+    noise = result.subjects["network"].per_image[0]["measurement_domain"]["0.04"]
+    assert noise["amplification"] > 0 and noise["change"] > 0
+    # the baseline, given the network's own worst perturbations, was measured too
+    assert "change_under_network_perturbation" in result.subjects["baseline"].summary
