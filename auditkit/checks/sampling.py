@@ -140,9 +140,20 @@ def trained_setting(op: ForwardOperator, trained_ratio: float) -> float:
     return float(trained_ratio)
 
 
-def settings_key(settings: Sequence[Setting], requested: float) -> str | None:
-    """The key of the setting measured for ``requested`` (None when it was not measured, e.g. in quick mode)."""
-    return next((s.key for s in settings if s.requested == requested), None)
+def settings_key(settings: Sequence[Setting], requested: float, op: ForwardOperator | None = None) -> str | None:
+    """The key of the setting measured for ``requested`` (None when it was not measured, e.g. in quick mode).
+
+    A request dropped as a duplicate of another that gives the same operator (``build_settings``) is
+    found through the ratio it achieves, when the audit operator ``op`` is given.
+    """
+    direct = next((s.key for s in settings if s.requested == requested), None)
+    if direct is not None or op is None:
+        return direct
+    try:
+        achieved = float(_operator_at(op, requested).sampling_ratio)
+    except SettingsUnavailable:
+        return None
+    return next((s.key for s in settings if s.ratio == achieved), None)
 
 
 def requested_settings(op: ForwardOperator, config: BaseModel, trained_ratio: float | None, quick: bool) -> list[float]:
@@ -364,7 +375,7 @@ def parameters(
     """The manifest block plus what was used: requested and achieved settings, audit and training ratios, images."""
     params = config.model_dump(mode="json")
     trained = ctx.trained_ratio
-    trained_key = None if trained is None else settings_key(settings, trained_setting(ctx.operator, trained))
+    trained_key = None if trained is None else settings_key(settings, trained_setting(ctx.operator, trained), ctx.operator)
     params.update(
         requested_settings=requested,
         effective_ratios=[s.ratio for s in settings],

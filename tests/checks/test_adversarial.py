@@ -12,22 +12,14 @@ from auditkit.data.phantoms import random_ellipses
 from auditkit.evidence import Verdict
 from auditkit.manifest.models import AdversarialCheck as AdversarialConfig
 from auditkit.manifest.models import ImageDomainAttack, MeasurementDomainAttack
-from auditkit.operators.base import batch_norm2, inner
+from auditkit.operators.base import batch_norm2
 from auditkit.operators.mri import MRISingleCoil
+
+from tests.checks.networks import Map, Planted, ZeroFilled
 
 N = 32
 BUDGETS = [0.01, 0.02, 0.04]
 ETAS = [0.01, 0.04]
-
-
-class _Map:
-    """A ReconstructionMap from a function of y."""
-
-    def __init__(self, name, operator, fn):
-        self.name, self.operator, self.fn = name, operator, fn
-
-    def __call__(self, y):
-        return self.fn(y)
 
 
 @pytest.fixture(scope="module")
@@ -55,10 +47,6 @@ def _ctx(op, network, baseline, images, **kw):
         image_ids=[f"img{i}" for i in range(images.shape[0])],
         **kw,
     )
-
-
-def _zero_filled(op):
-    return _Map("zero-filled", op, op.adjoint)
 
 
 def _failed(result):
@@ -122,7 +110,7 @@ def test_arrays_hold_every_reconstruction_for_the_figures(baseline_as_network):
 
 def test_zero_filled_reconstruction_passes(mri):
     op, baseline, images = mri
-    result = AdversarialCheck().execute(_ctx(op, _zero_filled(op), baseline, images[:1]), _config())
+    result = AdversarialCheck().execute(_ctx(op, ZeroFilled(op), baseline, images[:1]), _config())
     assert result.verdict is Verdict.PASS, result.reason or _failed(result)
     change = result.subjects["network"].summary["worst_case_change"]
     assert all(change[budget_key(b)] <= b * (1 + 1e-5) for b in BUDGETS)  # A*A is a projection: Δ ≤ ε
@@ -136,10 +124,8 @@ def test_a_planted_high_gain_direction_fails(mri):
     v = torch.rand((1, N, N), generator=g)
     v = v / batch_norm2(v)
 
-    def planted(y):  # the baseline plus g·Re⟨u, y⟩·v: a gain of 100 along one measurement direction
-        return baseline(y) + 100.0 * inner(u.expand_as(y), y)[:, None, None] * v
-
-    result = AdversarialCheck().execute(_ctx(op, _Map("planted", op, planted), baseline, images[:1]), _config())
+    planted = Planted(baseline, op.embed(u), v, 100.0)  # the baseline plus g·Re⟨u, y⟩·v: a gain of 100 along u
+    result = AdversarialCheck().execute(_ctx(op, planted, baseline, images[:1]), _config())
     assert result.verdict is Verdict.FAIL
     failed = _failed(result)
     assert {"adversarial.change_vs_budget[eps=0.01]", "adversarial.change_vs_baseline[eps=0.01]",
@@ -157,14 +143,14 @@ def test_a_network_returning_nan_is_an_error_naming_check_and_image(mri):
         bright = batch_norm2(y) > threshold
         return torch.where(bright[:, None, None], torch.full_like(out, float("nan")), out)
 
-    result = AdversarialCheck().execute(_ctx(op, _Map("nan", op, nan_on_bright), baseline, x), _config())
+    result = AdversarialCheck().execute(_ctx(op, Map("nan", op, nan_on_bright), baseline, x), _config())
     assert result.verdict is Verdict.ERROR and not result.internal_error
     assert "adversarial" in result.reason and "img0" in result.reason and "img1" not in result.reason
 
 
 def test_quick_mode_attacks_at_most_two_images_with_fewer_iterations(mri):
     op, _, images = mri
-    zf = _zero_filled(op)
+    zf = ZeroFilled(op)
     x = torch.cat([images, images[:1]])
     cfg = AdversarialConfig(measurement_domain=MeasurementDomainAttack(etas=ETAS, iterations=10))
     result = AdversarialCheck().execute(_ctx(op, zf, zf, x, quick=True), cfg)
@@ -178,7 +164,7 @@ def test_quick_mode_attacks_at_most_two_images_with_fewer_iterations(mri):
 
 def test_selected_images_and_disabled(mri):
     op, baseline, images = mri
-    zf = _zero_filled(op)
+    zf = ZeroFilled(op)
     with pytest.raises(ValueError, match="images: index 5"):
         AdversarialCheck().run(_ctx(op, zf, baseline, images), _config(images=[0, 5]))
     result = AdversarialCheck().execute(_ctx(op, zf, baseline, images), _config(enabled=False))
@@ -190,7 +176,7 @@ def test_runs_on_ct_with_real_measurements():
 
     op = RadonCT((N, N), 12)
     baseline = build_baseline("l1_wavelet", op, max_iter=10, checkpoint_segment=0)
-    fbp = _Map("FBP", op, op.pinv)
+    fbp = Map("FBP", op, op.pinv)
     images = random_ellipses((N, N), count=1, seed=4)
     result = AdversarialCheck().execute(_ctx(op, fbp, baseline, images), _config())
     assert result.verdict in (Verdict.PASS, Verdict.FAIL), result.reason

@@ -26,6 +26,8 @@ from auditkit.manifest.models import SamplingCheck as SamplingConfig
 from auditkit.operators.ct import RadonCT
 from auditkit.operators.mri import MRISingleCoil
 
+from tests.checks.networks import NegateOutside, ZeroFilled
+
 SIZE = 32
 IDS = ["shepp_logan", "ellipses"]
 RATIOS = [0.125, 0.25, 0.5]
@@ -38,32 +40,6 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
-
-class ZeroFilled:
-    """x̂ = A* y (zero-filled inverse FFT): more samples can only move it closer to x."""
-
-    name = "zero-filled"
-
-    def __init__(self, op):
-        self.operator = op
-
-    def __call__(self, y):
-        return self.operator.adjoint(y)
-
-
-class NegateOutside:
-    """x̂ = A* y after flipping the sign of every sample outside ``trained``: worse the more is added outside."""
-
-    name = "negate outside the training mask"
-
-    def __init__(self, op, trained: torch.Tensor):
-        self.operator = op
-        self.sign = torch.where(trained, 1.0, -1.0)
-
-    def __call__(self, y):
-        flipped = self.operator.extract(self.operator.embed(y) * self.sign)
-        return self.operator.adjoint(flipped)
 
 
 class Filtered:
@@ -168,7 +144,7 @@ def test_zero_filled_passes(images):
 
 
 def test_negating_samples_outside_the_training_mask_fails(images):
-    network = subject("network", lambda op: NegateOutside(op, OP.mask))
+    network = subject("network", lambda op: NegateOutside(ZeroFilled(op), OP.mask))
     result = SamplingCheck().execute(context(images, network, trained_ratio=0.25), SamplingConfig(ratios=RATIOS))
     assert result.verdict is Verdict.FAIL
     judged = {c.name: c for c in result.criteria}
@@ -181,7 +157,10 @@ def test_negating_samples_outside_the_training_mask_fails(images):
 
 
 def test_a_baseline_that_gets_worse_flags_the_setup(images):
-    worse = Subject("baseline", NegateOutside(OP, OP.mask), lambda op: NegateOutside(op, OP.mask))
+    def negated(op):
+        return NegateOutside(ZeroFilled(op), OP.mask)
+
+    worse = Subject("baseline", negated(OP), negated)
     result = SamplingCheck().execute(context(images, subject("network", ZeroFilled), worse), SamplingConfig(ratios=RATIOS))
     assert result.verdict is Verdict.ERROR and not result.internal_error
     assert result.reason.startswith("setup flagged: the baseline does not improve with more samples")
@@ -256,3 +235,14 @@ def test_ct_default_ladder_notes_non_nested_angle_sets():
     assert values == [4, 6, 8, 12, 16]
     _, notes = build_settings(ct, values)
     assert any("4 and 6 angles are not nested" in n for n in notes)
+
+
+def test_trained_setting_found_when_its_request_was_merged_with_the_audit_ratio():
+    """A trained ratio of 0.3 gives the same mask as the audit ratio (0.3125 at 32 px): its key is kept."""
+    from auditkit.checks.sampling import Setting, settings_key
+    from auditkit.operators import MRISingleCoil
+
+    op = MRISingleCoil.from_pattern("cartesian_random", (32, 32), ratio=0.3, center_fraction=0.08, seed=0)
+    settings = [Setting(op, op.sampling_ratio, op.sampling_ratio, None)]
+    assert settings_key(settings, 0.3) is None  # the request itself was dropped as a duplicate
+    assert settings_key(settings, 0.3, op) == f"{op.sampling_ratio:g}"

@@ -18,6 +18,8 @@ from auditkit.manifest.models import Detail
 from auditkit.manifest.models import StructuralCheck as StructuralConfig
 from auditkit.operators.mri import MRISingleCoil
 
+from tests.checks.networks import Map
+
 N = 64
 NAMES = ["spade", "heart", "diamond", "club", "can_u_see_it"]
 
@@ -29,16 +31,6 @@ def _one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
-
-class _Map:
-    """A ReconstructionMap from a function of y."""
-
-    def __init__(self, name, operator, fn):
-        self.name, self.operator, self.fn = name, operator, fn
-
-    def __call__(self, y):
-        return self.fn(y)
 
 
 class _Memo:
@@ -156,7 +148,7 @@ def test_defaults_are_laid_out_for_the_image_and_explicit_details_are_kept():
 
 def test_perfect_map_recovers_every_detail_exactly():
     full = MRISingleCoil(torch.ones(N, N, dtype=torch.bool))
-    perfect = _Map("perfect", full, full.adjoint)  # A*A = I: f(Ax) = x
+    perfect = Map("perfect", full, full.adjoint)  # A*A = I: f(Ax) = x
     result = StructuralCheck().execute(_ctx(full, perfect, perfect), StructuralConfig())
     assert result.verdict is Verdict.PASS, result.reason
     for row in result.subjects["network"].summary["detail_recovery"].values():
@@ -167,8 +159,8 @@ def test_perfect_map_recovers_every_detail_exactly():
 
 def test_map_that_ignores_the_measurements_fails():
     full = MRISingleCoil(torch.ones(N, N, dtype=torch.bool))
-    perfect = _Map("perfect", full, full.adjoint)
-    blind = _Map("blind", full, lambda y: torch.full((y.shape[0], N, N), 0.3))
+    perfect = Map("perfect", full, full.adjoint)
+    blind = Map("blind", full, lambda y: torch.full((y.shape[0], N, N), 0.3))
     result = StructuralCheck().execute(_ctx(full, blind, perfect), StructuralConfig())
     assert result.verdict is Verdict.FAIL
     assert all(q == 0.0 for q in _q(result).values())
@@ -180,7 +172,7 @@ def test_map_that_ignores_the_measurements_fails():
 
 def test_nan_network_is_an_error_naming_the_image(mri):
     op, baseline = mri
-    nan = _Map("nan", op, lambda y: torch.full((y.shape[0], N, N), float("nan")))
+    nan = Map("nan", op, lambda y: torch.full((y.shape[0], N, N), float("nan")))
     result = StructuralCheck().execute(_ctx(op, nan, baseline, ids=["brain_07"]), StructuralConfig())
     assert result.verdict is Verdict.ERROR
     assert "structural" in result.reason and "brain_07" in result.reason and "NaN" in result.reason
@@ -188,7 +180,7 @@ def test_nan_network_is_an_error_naming_the_image(mri):
 
 def test_details_clipped_away_are_noted_and_not_judged():
     full = MRISingleCoil(torch.ones(N, N, dtype=torch.bool))
-    perfect = _Map("perfect", full, full.adjoint)
+    perfect = Map("perfect", full, full.adjoint)
     white = torch.ones(1, N, N)
     result = StructuralCheck().execute(_ctx(full, perfect, perfect, images=white, ids=["white"]), StructuralConfig())
     assert result.verdict is Verdict.NOT_RUN and "clipped" in result.reason
@@ -197,7 +189,7 @@ def test_details_clipped_away_are_noted_and_not_judged():
 
 def test_manifest_details_are_judged_where_measurable():
     full = MRISingleCoil(torch.ones(N, N, dtype=torch.bool))
-    perfect = _Map("perfect", full, full.adjoint)
+    perfect = Map("perfect", full, full.adjoint)
     images = torch.stack([torch.ones(N, N), shepp_logan((N, N))])
     cfg = StructuralConfig(details=[Detail(text="★", size=0.2, position=(0.4, 0.5), intensity=0.4)])
     result = StructuralCheck().execute(_ctx(full, perfect, perfect, images=images, ids=["white", "phantom"]), cfg)
@@ -215,7 +207,7 @@ def test_manifest_details_are_judged_where_measurable():
 
 def test_quick_mode_uses_the_first_image_only():
     full = MRISingleCoil(torch.ones(N, N, dtype=torch.bool))
-    perfect = _Map("perfect", full, full.adjoint)
+    perfect = Map("perfect", full, full.adjoint)
     images = torch.stack([shepp_logan((N, N)), 0.5 * shepp_logan((N, N))])
     result = StructuralCheck().execute(_ctx(full, perfect, perfect, images=images, quick=True), StructuralConfig())
     assert [r["image"] for r in result.subjects["network"].per_image] == ["img0"]
@@ -245,7 +237,7 @@ def test_baseline_as_network_passes_and_saves_its_arrays(mri, tmp_path):
 
 def test_blurred_network_fails(mri):
     op, baseline = mri
-    blurred = _Map("blurred", op, lambda y: _gaussian_blur(baseline(y).abs(), 3.0))
+    blurred = Map("blurred", op, lambda y: _gaussian_blur(baseline(y).abs(), 3.0))
     result = StructuralCheck().execute(_ctx(op, blurred, baseline), StructuralConfig())
     assert result.verdict is Verdict.FAIL
     failed = {c.name for c in result.criteria if not c.passed}
