@@ -49,6 +49,8 @@ IMPLEMENTED_CHECKS: dict[str, str] = {
     "adversarial": "auditkit.checks.adversarial:AdversarialCheck",
     "structural": "auditkit.checks.structural:StructuralCheck",
     "sampling": "auditkit.checks.sampling:SamplingCheck",
+    "noise": "auditkit.checks.noise:NoiseCheck",
+    "hallucination": "auditkit.checks.hallucination:HallucinationCheck",
 }
 
 

@@ -10,6 +10,8 @@ against the manifest's folder (validation context ``manifest_dir``).
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -742,8 +744,11 @@ class NoiseCheck(CheckBlock):
     )
     draws: int = Field(default=200, ge=1, description="Noise draws per image and level (count). Default: 200.")
     threshold: PositiveFloat = Field(
-        default=0.1,
-        description="A draw is harmful when ‖f(y+e) − f(y)‖/‖f(y)‖ exceeds threshold (dimensionless). Default: 0.1.",
+        default=0.2,
+        description=(
+            "A draw is harmful when ‖f(y+e) − f(y)‖/‖f(y)‖ exceeds threshold (dimensionless). Default: 0.2 (the "
+            "ℓ1-wavelet baseline's change reaches about 2× the noise level at 0.05, so 0.1 would condemn it)."
+        ),
     )
     max_probability: Fraction01 = Field(
         default=0.05,
@@ -760,6 +765,34 @@ class NoiseCheck(CheckBlock):
             "its artefact survives (dimensionless). Default: [0.25]."
         ),
     )
+    batch_size: int = Field(
+        default=50, ge=1,
+        description="Noise draws reconstructed per call of the network or baseline (count); memory grows with it. Default: 50.",
+    )
+    survival_budget: PositiveFloat = Field(
+        default=0.01,
+        description="Size ‖r₁‖/‖x‖ of the worst-case image perturbation around which survival is tested (dimensionless). Default: 0.01.",
+    )
+    survival_iterations: int = Field(
+        default=40, ge=1,
+        description="Gradient evaluations per image of the ascent that finds r₁ (count). Default: 40.",
+    )
+
+    @model_validator(mode="after")
+    def _enough_draws(self) -> "NoiseCheck":
+        """With k = 0 harmful draws the Clopper–Pearson upper end is 1 − ((1 − confidence)/2)^{1/n}: fewer draws
+        than n* = ⌈ln((1 − confidence)/2) / ln(1 − max_probability)⌉ can never pass."""
+        if self.enabled and 0.0 < self.max_probability < 1.0:
+            needed = math.ceil(math.log((1.0 - self.confidence) / 2.0) / math.log1p(-self.max_probability))
+            if self.draws < needed:
+                issues = FieldIssues()
+                issues.add(
+                    "draws",
+                    f"{self.draws} draws can never show a probability below {self.max_probability} at confidence "
+                    f"{self.confidence}; use at least {needed}",
+                )
+                issues.raise_if_any()
+        return self
 
 
 class HallucinationCheck(CheckBlock):
@@ -767,12 +800,26 @@ class HallucinationCheck(CheckBlock):
 
     alpha: PositiveFloat = Field(
         default=0.01,
-        description="Tikhonov α of the CT kernel projector I − (A*A + αI)⁻¹A*A (dimensionless). Default: 0.01.",
+        description=(
+            "Tikhonov α of the kernel projector I − (A*A + αI)⁻¹A*A used for operators without orthonormal rows "
+            "(CT, multi-coil MRI), relative to ‖A‖² (dimensionless). Default: 0.01."
+        ),
     )
     patch_size: int = Field(default=8, ge=2, description="Side of the patches that localise hallucinations (pixels). Default: 8.")
     k_baseline: PositiveFloat = Field(
         default=2.0,
-        description="FAIL when the network's kernel component ‖P_N f(Ax)‖ exceeds k_baseline times the baseline's (dimensionless). Default: 2.0.",
+        description=(
+            "FAIL when, on some image, the network's largest patch of invented kernel content "
+            "I_P = min over 0≤β≤1 of ‖P_N f(Ax) − β P_N x‖² exceeds k_baseline times the baseline's (floored at "
+            "1e-4‖x‖²) (dimensionless). Default: 2.0."
+        ),
+    )
+    kernel_detail: Detail = Field(
+        default_factory=lambda: Detail(text="♥", size=0.25, position=(0.5, 0.5), intensity=0.5),
+        description=(
+            "Symbol d̃ whose kernel part P_N d̃ is reconstructed to see whether a method shows what it cannot "
+            "measure. Default: ♥, size 0.25, centred, intensity 0.5."
+        ),
     )
 
 

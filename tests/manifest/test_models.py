@@ -99,8 +99,8 @@ def test_paths_resolve_against_the_manifest_folder_and_dump_as_written():
                               "'shepp_logan', 'ellipses', 'mni152'"}),
     ({"data__phantoms": [{"kind": "ellipses", "cont": 3}]}, {"data.phantoms.0.cont": "unknown field (did you mean 'count'?)"}),
     ({"checks": {"noise": {"zzz": 1}}},
-     {"checks.noise.zzz": "unknown field (allowed here: confidence, draws, enabled, levels, max_probability, "
-                          "survival_ratios, threshold)"}),
+     {"checks.noise.zzz": "unknown field (allowed here: batch_size, confidence, draws, enabled, levels, "
+                          "max_probability, survival_budget, survival_iterations, survival_ratios, threshold)"}),
 ])
 def test_field_constraints(changes, expected):
     assert problems(variant(**changes)) == expected
@@ -238,3 +238,15 @@ def test_loaded_fixture_yaml_equals_its_model_dump(fixtures):
     m = Manifest.model_validate(data, context={MANIFEST_DIR: fixtures})
     again = Manifest.model_validate(m.model_dump(mode="json"), context={MANIFEST_DIR: fixtures})
     assert again == m
+
+
+def test_noise_draws_must_be_able_to_pass():
+    """With no harmful draw the Clopper–Pearson upper end is 1 − (α/2)^{1/n}: 72 draws for 0.05 at 95 %."""
+    from auditkit.manifest.models import NoiseCheck
+    from auditkit.stats import fewest_trials_for_bound
+
+    assert fewest_trials_for_bound(0.05, 0.95) == 72
+    NoiseCheck(draws=72)
+    with pytest.raises(ValueError, match="use at least 72"):
+        NoiseCheck(draws=71)
+    NoiseCheck(draws=10, enabled=False)

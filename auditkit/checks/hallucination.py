@@ -1,0 +1,502 @@
+"""Check 5 — hallucination: what did a method put where nothing was measured?
+
+A = the audit operator, P_N its kernel projector (``operator.null_project``: exactly
+I − A*A when A A* = I, as for single-coil MRI and Hadamard sampling; the Tikhonov form
+I − (A*A + αI)⁻¹A*A otherwise, α from the manifest). For a test image x and a
+reconstruction x̂ = f(Ax), write
+
+    c = P_N x̂   (the unmeasured content of the reconstruction),
+    b = P_N x   (the unmeasured content of the truth),
+    h = c − b = P_N(x̂ − x)   (the kernel error, mapped for the figure).
+
+Nothing in the measurements determines c: it is supplied by the method's prior.
+h mixes two different things — content the method failed to supply (the zero-filled
+image has c = 0, h = −b: it misses, it invents nothing) and content it supplied that
+is not the truth's. Only the second is a hallucination. So patches are scored by
+their *invented energy*, the part of c that no partial recovery of the truth explains:
+
+    I_P = min_{0 ≤ β ≤ 1} ‖c − β b‖²_P = ‖c − β* b‖²_P,  β* = clip(Re⟨b, c⟩_P / ‖b‖²_P, 0, 1)
+
+on each square patch P (side ``patch_size``, stride half of it, the image padded with
+zeros at the bottom and right so every pixel is covered). I_P = 0 for the zero-filled
+image (c = 0) and for a perfect one (c = b), and for any method that returns a
+shrunken copy of the unmeasured truth (β b); an added pattern p counts in full
+where it is unrelated to the truth, and kernel content of the wrong sign (β < 0,
+a structure removed) counts too. Energies are reported relative to ‖x‖².
+
+Criterion ``hallucination.largest_patch_vs_baseline`` (compares to the baseline): on
+every image, max_P I_P of the network ≤ k_baseline × max(max_P I_P of the baseline,
+ENERGY_FLOOR‖x‖²); measured is the largest ratio over the images. The floor (a patch
+holding 1 % of the image's norm) keeps a baseline that invents almost nothing from
+turning rounding noise into a failure.
+
+Also reported, per image and subject: ‖h‖/‖x‖ and ‖c‖/‖x‖, and the ``TOP_PATCHES``
+largest non-overlapping patches (greedy on I_P) with location (row, col of the top-left
+corner), size, invented energy and kernel-error energy ‖h‖²_P.
+
+Kernel detail (an observation, not a criterion). A symbol d̃ (``render_detail``, a
+heart at the centre by default) is projected onto the kernel, d = P_N d̃, so that
+‖Ad‖/‖d‖ ≈ 0 (exactly 0 for an exact projector: then A(x + d) = Ax and no method
+can tell x + d from x). Each subject reconstructs A(x + d), and the kernel content
+c_d = P_N f(A(x + d)) is fitted on the symbol's region R by least squares,
+
+    c_d ≈ β P_N x + γ d   on R,
+
+γ being the *shown fraction* of the detail (1: d shown at its full intensity, 0:
+nothing beyond a partial copy of the truth's own kernel content, which the second
+regressor absorbs — otherwise the zero-filled image, whose c is 0 but whose error
+−P_N x overlaps d, would look anti-correlated with it). An honest method has γ ≈ 0;
+one that "recovers" d did not measure it — it brings the detail from its training
+and would put it into every image with these measurements (detail transfer).
+γ is not reported (None) where P_N x and d are collinear on R (condition number of
+the 2 × 2 Gram matrix above ``COLLINEAR``).
+
+Caveats. Complex operators (MRI) compare complex images: a real output is promoted,
+and a magnitude-only output carries no phase, so its kernel part is that of |x̂|
+(fine for the real, non-negative test images here, but a phase-shifted complex output
+would count as invented). For real operators a complex output is compared through
+its modulus.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from pydantic import BaseModel
+
+from auditkit.checks.base import AuditContext, Check, Subject, guarded_call, not_run
+from auditkit.data.details import DetailSpec, detail_region
+from auditkit.evidence import CheckResult, Criterion, SubjectResult
+from auditkit.operators.base import ForwardOperator, batch_norm2, inner
+
+#: patches listed per image and subject.
+TOP_PATCHES = 3
+#: least baseline patch energy the network's is compared with, as a fraction of ‖x‖².
+ENERGY_FLOOR = 1e-4
+#: the kernel detail when the manifest sets no ``kernel_detail``.
+DEFAULT_KERNEL_DETAIL = DetailSpec("heart", "♥", 0.25, (0.5, 0.5), 0.5)
+#: pixels by which the detail's support is dilated to make its region R.
+REGION_DILATION = 2
+#: a shown fraction γ above this is called out in a note.
+SHOWS_DETAIL = 0.5
+#: condition number of the (P_N x, d) Gram matrix on R above which γ is not separable.
+COLLINEAR = 1e8
+#: images reconstructed per call.
+BATCH = 8
+#: a kernel part d = P_N d̃ smaller than this fraction of ‖d̃‖ is rounding: the kernel is empty (fully sampled).
+EMPTY_KERNEL = 1e-5
+
+CHECK_NAME = "hallucination"
+
+
+# -- patches -----------------------------------------------------------------------------------
+
+
+def patch_grid(shape: tuple[int, int], size: int) -> tuple[int, tuple[int, int], list[tuple[int, int]]]:
+    """(stride, padded shape, top-left corners) of the half-overlapping patches covering an (H, W) image."""
+    if size < 1:
+        raise ValueError(f"patch_size: must be ≥ 1, got {size}")
+    stride = max(1, size // 2)
+    padded = tuple(size + stride * math.ceil(max(n - size, 0) / stride) for n in shape)
+    corners = [(r, c) for r in range(0, padded[0] - size + 1, stride) for c in range(0, padded[1] - size + 1, stride)]
+    return stride, (padded[0], padded[1]), corners
+
+
+def _windows(t: torch.Tensor, size: int) -> torch.Tensor:
+    """(B, P, size²): the patches of ``patch_grid`` of each image of t (B, H, W), in the order of its corners."""
+    stride, padded, _ = patch_grid(tuple(t.shape[1:]), size)
+    full = torch.zeros((t.shape[0], *padded), dtype=t.dtype, device=t.device)
+    full[:, : t.shape[1], : t.shape[2]] = t
+    w = full.unfold(1, size, stride).unfold(2, size, stride)
+    return w.reshape(t.shape[0], -1, size * size)
+
+
+def _energy(w: torch.Tensor) -> torch.Tensor:
+    return (w.abs() ** 2).sum(dim=-1)
+
+
+def invented_energy(c: torch.Tensor, b: torch.Tensor, size: int) -> torch.Tensor:
+    """I_P = ‖c − β* b‖²_P per patch, shape (B, P), β* = clip(Re⟨b, c⟩_P/‖b‖²_P, 0, 1) (0 where b vanishes on P)."""
+    cw, bw = _windows(c, size), _windows(b, size)
+    bb = _energy(bw)
+    bc = (torch.conj(bw) * cw).real.sum(dim=-1) if bw.is_complex() or cw.is_complex() else (bw * cw).sum(dim=-1)
+    beta = torch.where(bb > 0, bc / bb.clamp_min(torch.finfo(bb.dtype).tiny), torch.zeros_like(bb)).clamp(0.0, 1.0)
+    return _energy(cw - beta.unsqueeze(-1) * bw)
+
+
+def window_energy(t: torch.Tensor, size: int) -> torch.Tensor:
+    """‖t‖²_P per patch, shape (B, P)."""
+    return _energy(_windows(t, size))
+
+
+def largest_patches(energy: torch.Tensor, corners: list[tuple[int, int]], size: int, k: int = TOP_PATCHES) -> list[int]:
+    """Indices of up to k patches of largest energy that do not overlap each other (greedy, largest first)."""
+    chosen: list[int] = []
+    for idx in torch.argsort(energy, descending=True, stable=True).tolist():
+        r, c = corners[idx]
+        if all(abs(r - corners[j][0]) >= size or abs(c - corners[j][1]) >= size for j in chosen):
+            chosen.append(idx)
+            if len(chosen) == k:
+                break
+    return chosen
+
+
+# -- kernel parts ------------------------------------------------------------------------------
+
+
+def comparable(op: ForwardOperator, t: torch.Tensor) -> torch.Tensor:
+    """t in the operator's image dtype: promoted to complex for complex operators, modulus of complex for real ones."""
+    if op.is_complex:
+        return t.to(op.image_dtype)
+    return (t.abs() if t.is_complex() else t).to(op.real_dtype)
+
+
+def kernel_part(op: ForwardOperator, t: torch.Tensor, alpha: float) -> torch.Tensor:
+    """P_N t for a stack (B, H, W) (exact, or Tikhonov with α; see module doc)."""
+    return op.null_project(comparable(op, t), alpha=alpha)
+
+
+def shown_fraction(c: torch.Tensor, b: torch.Tensor, d: torch.Tensor, region: torch.Tensor) -> list[float | None]:
+    """γ per item of c (B, H, W): the coefficient of d in the least-squares fit c ≈ β b + γ d on R (real inner product).
+
+    b is (B, H, W) (the truth's kernel part, one per item), d (H, W); None where b and d are collinear on R.
+    """
+    r = region.to(c.real.dtype)
+    cr, br, dr = c * r, b * r, (d * r).expand_as(c)
+    bb, bd, dd = inner(br, br).double(), inner(br, dr).double(), inner(dr, dr).double()
+    bc, dc = inner(br, cr).double(), inner(dr, cr).double()
+    out: list[float | None] = []
+    for i in range(c.shape[0]):
+        gram = np.array([[float(bb[i]), float(bd[i])], [float(bd[i]), float(dd[i])]])
+        rhs = np.array([float(bc[i]), float(dc[i])])
+        if gram[1, 1] == 0.0:
+            out.append(None)
+        elif gram[0, 0] == 0.0:
+            out.append(float(rhs[1] / gram[1, 1]))
+        elif np.linalg.cond(gram) > COLLINEAR:
+            out.append(None)
+        else:
+            out.append(float(np.linalg.solve(gram, rhs)[1]))
+    return out
+
+
+@dataclass
+class KernelDetail:
+    """d̃ (the rendered symbol), d = P_N d̃, its region, and how visible d is to A."""
+
+    symbol: torch.Tensor  # (H, W) real
+    d: torch.Tensor  # (H, W), operator image dtype
+    region: torch.Tensor  # (H, W) bool
+    spec: DetailSpec
+    measured_fraction: float | None  # ‖A d‖ / ‖d‖ (None when d = 0: A has no kernel)
+    kernel_share: float  # ‖d‖ / ‖d̃‖
+
+    @classmethod
+    def build(cls, op: ForwardOperator, spec: DetailSpec, alpha: float, device: torch.device) -> "KernelDetail":
+        """Render d̃, project it, and measure ‖Ad‖/‖d‖ and ‖d‖/‖d̃‖."""
+        symbol = spec.render(op.image_shape).to(dtype=op.real_dtype, device=device)
+        with torch.no_grad():
+            d = kernel_part(op, symbol.unsqueeze(0), alpha)
+            nd = float(batch_norm2(d)[0])
+            share = nd / float(batch_norm2(symbol.unsqueeze(0))[0])
+            if share < EMPTY_KERNEL:
+                d, share, measured = torch.zeros_like(d), 0.0, None
+            else:
+                measured = float(batch_norm2(op.forward(d))[0]) / nd
+        return cls(symbol, d[0], detail_region(symbol.cpu(), REGION_DILATION).to(device), spec, measured, share)
+
+
+def _detail_spec(config: BaseModel) -> DetailSpec:
+    """The manifest's ``kernel_detail`` (text, size, position, intensity) when present, else the default heart."""
+    item = getattr(config, "kernel_detail", None)
+    if item is None:
+        return DEFAULT_KERNEL_DETAIL
+    pos = tuple(float(p) for p in item.position)
+    return DetailSpec("kernel_detail", item.text, float(item.size), (pos[0], pos[1]), float(item.intensity))
+
+
+# -- measuring one subject ---------------------------------------------------------------------
+
+
+@dataclass
+class _Measured:
+    """One subject on the audited images (N images, P patches)."""
+
+    fx: torch.Tensor  # (N, H, W) f(Ax) as returned
+    h: torch.Tensor  # (N, H, W) P_N(f(Ax) − x)
+    c: torch.Tensor  # (N, H, W) P_N f(Ax)
+    invented: torch.Tensor  # (N, P) I_P / ‖x‖²
+    error_energy: torch.Tensor  # (N, P) ‖h‖²_P / ‖x‖²
+    f_detail: torch.Tensor  # (N, H, W) f(A(x + d))
+    error_relative: torch.Tensor  # (N,) ‖h‖ / ‖x‖
+    content_relative: torch.Tensor  # (N,) ‖c‖ / ‖x‖
+    shown: list[float | None]  # (N,) γ, the shown fraction of the kernel detail
+    real_output: bool
+
+    @property
+    def largest(self) -> torch.Tensor:
+        """max_P I_P / ‖x‖² per image, (N,)."""
+        return self.invented.amax(dim=1) if self.invented.shape[1] else torch.zeros(self.invented.shape[0])
+
+
+def _reconstruct(subject: Subject, ctx: AuditContext, images: torch.Tensor, labels: list[str]) -> torch.Tensor:
+    """f(A·) of a stack of images, ``BATCH`` per call, under no_grad, checked by ``guarded_call``."""
+    outs = []
+    with torch.no_grad():
+        for start in range(0, images.shape[0], BATCH):
+            part = images[start : start + BATCH]
+            outs.append(
+                guarded_call(
+                    subject.fmap, ctx.operator.forward(part), check=CHECK_NAME,
+                    image_ids=labels[start : start + BATCH], subject=subject.key,
+                ).detach()
+            )
+    return torch.cat(outs)
+
+
+def _measure(
+    subject: Subject, ctx: AuditContext, x: torch.Tensor, b: torch.Tensor, detail: KernelDetail,
+    ids: list[str], size: int, alpha: float,
+) -> _Measured:
+    op = ctx.operator
+    fx = _reconstruct(subject, ctx, x, ids)
+    x_d = comparable(op, x) + detail.d.unsqueeze(0)
+    f_detail = _reconstruct(subject, ctx, x_d, [f"{i} + kernel detail" for i in ids])
+    norm_x = batch_norm2(x).double().cpu()
+    norm2 = norm_x.square()[:, None]
+    with torch.no_grad():
+        c = kernel_part(op, fx, alpha)
+        h = c - b
+        invented = invented_energy(c, b, size).double().cpu() / norm2
+        error_energy = window_energy(h, size).double().cpu() / norm2
+        shown = shown_fraction(kernel_part(op, f_detail, alpha), b, detail.d, detail.region)
+    return _Measured(
+        fx=fx.cpu(),
+        h=h.detach().cpu(),
+        c=c.detach().cpu(),
+        invented=invented,
+        error_energy=error_energy,
+        f_detail=f_detail.cpu(),
+        error_relative=batch_norm2(h.detach()).double().cpu() / norm_x,
+        content_relative=batch_norm2(c.detach()).double().cpu() / norm_x,
+        shown=shown,
+        real_output=op.is_complex and not fx.is_complex(),
+    )
+
+
+# -- the check ---------------------------------------------------------------------------------
+
+
+class HallucinationCheck(Check):
+    """Map the unmeasured part of each reconstruction, localise invented content, compare with the baseline."""
+
+    name = CHECK_NAME
+    title = "Hallucination: content in the kernel of A"
+
+    def run(self, ctx: AuditContext, config: BaseModel) -> CheckResult:
+        if not getattr(config, "enabled", True):
+            return not_run(type(self), "disabled in the manifest", config)
+        op = ctx.operator
+        alpha, size, k = float(config.alpha), int(config.patch_size), float(config.k_baseline)
+        indices = [0] if ctx.quick else list(range(ctx.images.shape[0]))
+        ids = [ctx.image_ids[i] for i in indices]
+        x = ctx.images[indices]
+        detail = KernelDetail.build(op, _detail_spec(config), alpha, x.device)
+        with torch.no_grad():
+            b = kernel_part(op, x, alpha)
+        measured: dict[str, _Measured] = {}
+        with ctx.progress.task("hallucination: kernel parts", total=2) as task:
+            for subject in ctx.subjects():
+                measured[subject.key] = _measure(subject, ctx, x, b, detail, ids, size, alpha)
+                task.advance()
+        _, _, corners = patch_grid(op.image_shape, size)
+        image_share = (batch_norm2(b).double() / batch_norm2(x).double()).cpu()
+        criterion = _criterion(measured, ids, k)
+        result = CheckResult(
+            name=self.name,
+            title=self.title,
+            verdict=CheckResult.verdict_from([criterion]),
+            criteria=[criterion],
+            subjects={s.key: _subject_result(s, measured[s.key], ids, corners, size, image_share) for s in ctx.subjects()},
+            parameters=_parameters(config, op, detail, ids, size),
+            seed=ctx.seed,
+            notes=_notes(ctx, measured, detail, ids),
+        )
+        if ctx.arrays is not None:
+            result.arrays.append(_save_arrays(ctx, x, b, measured, detail, ids, corners, size))
+        return result
+
+
+def _criterion(measured: dict[str, _Measured], ids: list[str], k: float) -> Criterion:
+    """max over images of (network's largest I_P) / max(baseline's largest I_P, floor) ≤ k."""
+    net, base = measured["network"].largest, measured["baseline"].largest
+    ratios = net / base.clamp_min(ENERGY_FLOOR)
+    n = int(torch.argmax(ratios))
+    criterion = Criterion.evaluate(
+        "hallucination.largest_patch_vs_baseline",
+        f"Invented energy I_P = min over 0 ≤ β ≤ 1 of ‖P_N f(Ax) − β P_N x‖² on a patch P: on every image the "
+        f"network's largest patch value must be at most {k:g} × the baseline's (the baseline's floored at "
+        f"{ENERGY_FLOOR:g}‖x‖²). Measured: the largest ratio, on image {ids[n]} (network {float(net[n]):.3g}‖x‖², "
+        f"baseline {float(base[n]):.3g}‖x‖²).",
+        float(ratios[n]),
+        k,
+        compares_to_baseline=True,
+    )
+    return criterion
+
+
+def _patch_rows(m: _Measured, n: int, corners: list[tuple[int, int]], size: int, shape: tuple[int, int]) -> list[dict[str, Any]]:
+    rows = []
+    for idx in largest_patches(m.invented[n], corners, size):
+        r, c = corners[idx]
+        rows.append(
+            {
+                "row": r,
+                "col": c,
+                "height": min(size, shape[0] - r),
+                "width": min(size, shape[1] - c),
+                "invented_energy": float(m.invented[n, idx]),
+                "kernel_error_energy": float(m.error_energy[n, idx]),
+            }
+        )
+    return rows
+
+
+def _subject_result(
+    subject: Subject, m: _Measured, ids: list[str], corners: list[tuple[int, int]], size: int, image_share: torch.Tensor
+) -> SubjectResult:
+    """Headline numbers (worst over images) and one row per image.
+
+    summary = {largest_patch_energy (max over images of max_P I_P/‖x‖²), largest_patch_image,
+    kernel_error_relative (max ‖h‖/‖x‖), kernel_content_relative (max ‖c‖/‖x‖),
+    kernel_detail_shown (max γ over images, None when never separable)}.
+    """
+    shape = (int(m.fx.shape[1]), int(m.fx.shape[2]))
+    largest = m.largest
+    worst = int(torch.argmax(largest))
+    rows = [
+        {
+            "image": image_id,
+            "largest_patch_energy": float(largest[n]),
+            "kernel_error_relative": float(m.error_relative[n]),
+            "kernel_content_relative": float(m.content_relative[n]),
+            "image_kernel_share": float(image_share[n]),
+            "largest_patches": _patch_rows(m, n, corners, size, shape),
+            "kernel_detail_shown": m.shown[n],
+        }
+        for n, image_id in enumerate(ids)
+    ]
+    summary = {
+        "largest_patch_energy": float(largest[worst]),
+        "largest_patch_image": ids[worst],
+        "kernel_error_relative": float(m.error_relative.max()),
+        "kernel_content_relative": float(m.content_relative.max()),
+        "kernel_detail_shown": _max_or_none(m.shown),
+    }
+    return SubjectResult(name=subject.name, summary=summary, per_image=rows)
+
+
+def _max_or_none(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return max(present) if present else None
+
+
+def _notes(ctx: AuditContext, measured: dict[str, _Measured], detail: KernelDetail, ids: list[str]) -> list[str]:
+    """The projector used, the kernel detail's visibility, who shows it, and the magnitude-output caveat."""
+    op = ctx.operator
+    projector = (
+        "P_N = I − A*A (exact: A A* = I)"
+        if op.has_orthonormal_rows
+        else "P_N = I − (A*A + αI)⁻¹A*A (Tikhonov; approximate kernel)"
+    )
+    if detail.measured_fraction is None:
+        notes = [f"{projector}; the kernel of A is empty here (nothing unmeasured): no kernel detail can be built"]
+    else:
+        notes = [
+            f"{projector}; kernel detail {detail.spec.text!r}: d = P_N d̃ keeps {detail.kernel_share:.0%} of the "
+            f"symbol's norm and ‖Ad‖/‖d‖ = {detail.measured_fraction:.2e}, so A(x + d) ≈ Ax: no method can measure d"
+        ]
+    for key, m in measured.items():
+        shown = [(g, i) for g, i in zip(m.shown, ids) if g is not None]
+        if shown and max(shown)[0] > SHOWS_DETAIL:
+            gamma, image = max(shown)
+            notes.append(
+                f"{key}: its reconstruction from A(x + d) shows the kernel detail d (shown fraction γ = {gamma:.2f} on "
+                f"image {image}); d was not measured, so this content comes from the method's training or prior "
+                f"(detail transfer) and would appear in any image with these measurements"
+            )
+        if m.real_output:
+            notes.append(
+                f"{key}: returns real (magnitude) images for a complex operator; its kernel part is that of the "
+                f"magnitude (no phase information)"
+            )
+    return notes
+
+
+def _parameters(config: BaseModel, op: ForwardOperator, detail: KernelDetail, ids: list[str], size: int) -> dict[str, Any]:
+    """The manifest block plus the effective settings: projector, patches, floor, kernel detail, images."""
+    params = config.model_dump(mode="json")
+    stride, _, _ = patch_grid(op.image_shape, size)
+    params.update(
+        projector="exact" if op.has_orthonormal_rows else "tikhonov",
+        patch_stride=stride,
+        top_patches=TOP_PATCHES,
+        energy_floor=ENERGY_FLOOR,
+        kernel_detail={
+            "text": detail.spec.text,
+            "size": detail.spec.size,
+            "position": list(detail.spec.position),
+            "intensity": detail.spec.intensity,
+            "measured_fraction": detail.measured_fraction,
+            "kernel_share": detail.kernel_share,
+        },
+        region_dilation_px=REGION_DILATION,
+        images=ids,
+    )
+    return params
+
+
+def _save_arrays(
+    ctx: AuditContext, x: torch.Tensor, b: torch.Tensor, measured: dict[str, _Measured], detail: KernelDetail,
+    ids: list[str], corners: list[tuple[int, int]], size: int,
+) -> str:
+    """arrays/hallucination.npz — the maps and patches the figures need.
+
+    ``x`` (N, H, W), ``image_ids`` (N,), ``truth_kernel`` P_N x (N, H, W), ``patch_size`` ();
+    per subject: ``{key}_fx`` f(Ax), ``{key}_kernel_error`` h = P_N(f(Ax) − x), ``{key}_kernel_content``
+    P_N f(Ax), ``{key}_f_detail`` f(A(x + d)) (all (N, H, W), complex for MRI), ``{key}_patches`` (N, K, 4) int
+    (row, col, height, width of the largest patches, −1 where fewer than K) and ``{key}_patch_energy`` (N, K);
+    ``detail_symbol`` d̃ (H, W), ``kernel_detail`` d (H, W), ``detail_region`` (H, W) bool.
+    """
+    arrays: dict[str, Any] = {
+        "x": x,
+        "image_ids": np.asarray(ids, dtype=str),
+        "truth_kernel": b,
+        "patch_size": np.asarray(size, dtype=np.int64),
+        "detail_symbol": detail.symbol,
+        "kernel_detail": detail.d,
+        "detail_region": detail.region,
+    }
+    shape = tuple(ctx.operator.image_shape)
+    for key, m in measured.items():
+        patches = np.full((len(ids), TOP_PATCHES, 4), -1, dtype=np.int64)
+        energy = np.zeros((len(ids), TOP_PATCHES), dtype=np.float64)
+        for n in range(len(ids)):
+            for j, row in enumerate(_patch_rows(m, n, corners, size, (shape[0], shape[1]))):
+                patches[n, j] = (row["row"], row["col"], row["height"], row["width"])
+                energy[n, j] = row["invented_energy"]
+        arrays.update(
+            {
+                f"{key}_fx": m.fx,
+                f"{key}_kernel_error": m.h,
+                f"{key}_kernel_content": m.c,
+                f"{key}_f_detail": m.f_detail,
+                f"{key}_patches": patches,
+                f"{key}_patch_energy": energy,
+            }
+        )
+    return ctx.arrays.save(CHECK_NAME, **arrays)

@@ -1,0 +1,532 @@
+"""Check 4 — random noise: are harmful reconstructions rare events?
+
+Part 1, measurement noise. For each test image x with y = A x, both subjects
+reconstruct y + e for many independent draws of zero-mean Gaussian noise e at each
+level η of the manifest, and the relative change
+
+    c = ‖f(y + e) − f(y)‖ / ‖f(y)‖
+
+is recorded. A draw is harmful when c > threshold. Per image and level, the
+fraction of harmful draws k/n gets its exact Clopper–Pearson interval
+(``auditkit.stats``) at the manifest's confidence.
+
+Noise model. e = σ g with g a standard Gaussian vector of the measurement space —
+real entries N(0, 1), complex entries with real and imaginary parts each N(0, ½),
+so E|g_j|² = 1 either way — and σ = η‖Ax‖/√m for m measurement entries, so that
+E‖e‖² = η²‖Ax‖². The noise is Gaussian as in the theory ("not rare events" holds
+for any density that is positive everywhere), rather than rescaled to an exact
+norm: ‖e‖/‖Ax‖ concentrates at η with relative standard deviation about 1/(2√m)
+(complex) or 1/√(2m) (real), e.g. 1.6 % at m = 1000 complex entries; the realised
+sizes are saved with the arrays. The same draws g (one block per image, scaled for
+every level) are given to the network and to the baseline: they face identical noise.
+
+Criterion, per level: ``noise.exceedance_upper_bound[level=η]`` — on the image where
+it is largest, the upper end of the network's Clopper–Pearson interval of the
+harmful-draw probability must be ≤ ``max_probability``. Worst image rather than
+pooled: the probability is a property of one acquisition, and a reader must be able
+to say *which* scan random noise harms. The baseline's numbers are reported beside
+(not a criterion: the bound is absolute); when the baseline also exceeds it, a note
+says that the level may be beyond what these measurements tolerate.
+
+Part 2, survival around the worst case (the published robustness experiment). Each
+subject's own smallest worst-case image perturbation r₁ (‖r₁‖ = ε₁‖x‖) is found by
+the image-domain momentum ascent of ``auditkit.attacks.momentum`` — run here, since
+checks do not read each other's results — and Gaussian images v with exactly
+‖v‖ = ρ‖r₁‖ (ρ from ``survival_ratios``) are added to it. The artefact survives a draw
+when the change it causes is still at least half the worst case:
+
+    ‖f(A(x + r₁ + v)) − f(Ax)‖ ≥ ½ ‖f(A(x + r₁)) − f(Ax)‖.
+
+The surviving fraction and its interval are reported, not judged: for any map that
+is locally linear around x (the baseline, a stable network) the artefact survives
+almost always, so a high value says that the worst case is not a knife-edge, not
+that the method is unstable; the size of the worst case is the adversarial check's
+business. All three reconstructions use the subject's ordinary (no-gradient) path.
+
+Cost: network/baseline evaluations = images × levels × draws (batched, ``batch_size``
+rows per call, under ``torch.no_grad``) plus, per subject, ``survival_iterations``
+gradient evaluations per image and images × ratios × draws for the survival draws.
+Quick mode uses the first image, ``QUICK_DRAWS`` draws (but never fewer than can
+pass, see below, nor more than configured) and ``QUICK_SURVIVAL_ITERATIONS`` ascent
+iterations.
+
+How many draws. With no harmful draw among n, the upper end is 1 − (α/2)^{1/n}
+(α = 1 − confidence), so the criterion can only pass when
+n ≥ ln(α/2)/ln(1 − max_probability) — 72 draws for the defaults (0.95, 0.05). With
+fewer draws the check cannot pass whatever the network does; a note says so.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+from pydantic import BaseModel
+
+from auditkit.attacks.momentum import ladder_ascent
+from auditkit.checks.base import AuditContext, Check, Subject, guarded_call, not_run
+from auditkit.evidence import CheckResult, Criterion, SubjectResult
+from auditkit.manifest.models import ImageDomainAttack
+from auditkit.operators.base import ForwardOperator, batch_norm2
+from auditkit.stats import Proportion, distribution_summary, fewest_trials_for_bound
+
+#: rows per call of f for the noise draws when the manifest sets no ``batch_size``.
+DEFAULT_BATCH = 50
+#: draws per image and level in quick mode: at most the configured draws, at least the fewest that can pass.
+QUICK_DRAWS = 50
+#: relative budget ‖r₁‖/‖x‖ of the worst case when the manifest sets no ``survival_budget``.
+DEFAULT_SURVIVAL_BUDGET = 0.01
+#: gradient evaluations of the survival ascent per image when the manifest sets no ``survival_iterations``.
+DEFAULT_SURVIVAL_ITERATIONS = 40
+QUICK_SURVIVAL_ITERATIONS = 16
+#: an artefact survives a draw when the change is at least this fraction of the worst case's.
+SURVIVAL_FRACTION = 0.5
+#: seed salts (``ctx.generator``): measurement noise, survival ascent start, survival draws.
+SALT_NOISE, SALT_ASCENT, SALT_SURVIVAL = 4101, 4102, 4103
+
+CHECK_NAME = "noise"
+
+Call = Callable[[torch.Tensor, list[str]], torch.Tensor]
+
+
+# -- the noise model ---------------------------------------------------------------------------
+
+
+def standard_noise(
+    operator: ForwardOperator, draws: int, generator: torch.Generator, dtype: torch.dtype | None = None
+) -> torch.Tensor:
+    """g, shape (draws, *measurement_shape): entries N(0, 1), or complex with parts N(0, ½) (E|g_j|² = 1).
+
+    Drawn on the CPU from ``generator`` in one block, so the draws do not depend on
+    how they are later batched.
+    """
+    real = dtype or operator.real_dtype
+    shape = (int(draws), *operator.measurement_shape)
+    g = torch.randn(shape, generator=generator, dtype=real)
+    if operator.is_complex:
+        g = torch.complex(g, torch.randn(shape, generator=generator, dtype=real)) / math.sqrt(2.0)
+    return g
+
+
+def noise_scale(level: float, y: torch.Tensor) -> float:
+    """σ = η‖y‖/√m for one measurement vector y (m entries): E‖σ g‖² = η²‖y‖²."""
+    return float(level) * float(torch.linalg.vector_norm(y)) / math.sqrt(y.numel())
+
+
+# -- measuring the relative change under noise -------------------------------------------------
+
+
+def relative_changes(
+    call: Call,
+    y: torch.Tensor,
+    g: torch.Tensor,
+    scales: Sequence[float],
+    *,
+    batch_size: int = DEFAULT_BATCH,
+    labels: Callable[[int, int], str] = lambda level, draw: f"level {level}, draw {draw}",
+    on_batch: Callable[[], None] | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+    """(c, f(y), worst) for one measurement vector y (*meas) and draws g (D, *meas).
+
+    c[l, d] = ‖f(y + s_l g_d) − f(y)‖ / ‖f(y)‖ in float64, shape (L, D), evaluated
+    ``batch_size`` draws per call of f under ``torch.no_grad``; ``worst[l]`` is the
+    output (H, W) of the draw with the largest change at level l. ``call(y, labels)``
+    reconstructs a batch (labels name its rows for error messages); ``on_batch`` is
+    called after each batch of draws (progress). A zero f(y) makes
+    every non-zero change count as +huge (the ratio's denominator is floored at the
+    smallest positive float), never NaN.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size: must be ≥ 1, got {batch_size}")
+    draws = g.shape[0]
+    with torch.no_grad():
+        f0 = call(y.unsqueeze(0), ["no noise"])[0]
+        ref = max(float(_norms64(f0.unsqueeze(0))), np.finfo(np.float64).tiny)
+        changes = torch.empty((len(scales), draws), dtype=torch.float64)
+        worst: list[torch.Tensor] = []
+        for li, scale in enumerate(scales):
+            best, best_out = -1.0, f0
+            for start in range(0, draws, batch_size):
+                stop = min(start + batch_size, draws)
+                ys = y.unsqueeze(0) + float(scale) * g[start:stop].to(device=y.device, dtype=y.dtype)
+                out = call(ys, [labels(li, d) for d in range(start, stop)])
+                c = (_norms64(out - f0.unsqueeze(0)) / ref).cpu()
+                changes[li, start:stop] = c
+                top = int(torch.argmax(c))
+                if float(c[top]) > best:
+                    best, best_out = float(c[top]), out[top].detach().clone()
+                if on_batch is not None:
+                    on_batch()
+            worst.append(best_out)
+    return changes, f0.detach(), worst
+
+
+def _norms64(t: torch.Tensor) -> torch.Tensor:
+    """Per-item ℓ2 norm in double precision (complex modulus), shape (B,)."""
+    return batch_norm2(t.to(torch.complex128 if t.is_complex() else torch.float64))
+
+
+def _guarded(subject: Subject, image_id: str) -> Call:
+    """f through ``guarded_call``, naming the image and the draw when the output is NaN/Inf or misshapen."""
+
+    def call(y: torch.Tensor, labels: list[str]) -> torch.Tensor:
+        return guarded_call(
+            subject.fmap, y, check=CHECK_NAME, image_ids=[f"{image_id} ({lab})" for lab in labels], subject=subject.key
+        )
+
+    return call
+
+
+# -- settings ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """The effective parameters after defaults and quick mode."""
+
+    levels: tuple[float, ...]
+    draws: int
+    threshold: float
+    max_probability: float
+    confidence: float
+    batch_size: int
+    survival_ratios: tuple[float, ...]
+    survival_budget: float
+    survival_iterations: int
+
+    @classmethod
+    def of(cls, config: BaseModel, quick: bool) -> "_Settings":
+        draws = int(config.draws)
+        if quick:
+            need = fewest_trials_for_bound(float(config.max_probability), float(config.confidence))
+            draws = min(draws, max(QUICK_DRAWS, need or 0))
+        iters = int(getattr(config, "survival_iterations", DEFAULT_SURVIVAL_ITERATIONS))
+        return cls(
+            levels=tuple(float(v) for v in config.levels),
+            draws=draws,
+            threshold=float(config.threshold),
+            max_probability=float(config.max_probability),
+            confidence=float(config.confidence),
+            batch_size=int(getattr(config, "batch_size", DEFAULT_BATCH)),
+            survival_ratios=tuple(float(v) for v in (getattr(config, "survival_ratios", None) or ())),
+            survival_budget=float(getattr(config, "survival_budget", DEFAULT_SURVIVAL_BUDGET)),
+            survival_iterations=min(iters, QUICK_SURVIVAL_ITERATIONS) if quick else iters,
+        )
+
+
+# -- survival of the worst case ----------------------------------------------------------------
+
+
+@dataclass
+class _Survival:
+    """One subject, one image: the worst case r₁ and the change of each noisy draw around it."""
+
+    r1: torch.Tensor  # (H, W)
+    worst_change: float  # ‖f(A(x + r₁)) − f(Ax)‖ / ‖f(Ax)‖
+    change: torch.Tensor  # (R, D) ‖f(A(x + r₁ + v)) − f(Ax)‖ / ‖f(Ax)‖
+    survived: list[Proportion] = field(default_factory=list)  # one per ratio
+
+
+def _worst_perturbations(
+    subject: Subject, ctx: AuditContext, x: torch.Tensor, ids: list[str], indices: list[int], budget: float, iters: int
+) -> torch.Tensor:
+    """r₁ (N, H, W) per image: the ladder ascent at the single budget ε₁, with the adversarial defaults."""
+    attack = ImageDomainAttack()
+
+    def recon(y: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        labels = [f"{ids[int(r)]} (worst-case search)" for r in rows]
+        return guarded_call(subject.fmap, y, check=CHECK_NAME, image_ids=labels, subject=subject.key)
+
+    ladder = ladder_ascent(
+        recon,
+        ctx.operator,
+        x,
+        [budget],
+        generators=[ctx.generator(SALT_ASCENT, i) for i in indices],
+        lam=attack.lam,
+        step=attack.step,
+        momentum=attack.momentum,
+        max_iter=iters,
+        init_scale=attack.init_scale,
+    )
+    return ladder.perturbations[:, 0].detach()
+
+
+def _survival(
+    subject: Subject, ctx: AuditContext, s: _Settings, x: torch.Tensor, r1: torch.Tensor, image_id: str, index: int
+) -> _Survival:
+    """Changes of f(A(x + r₁ + v)) for Gaussian v with ‖v‖ = ρ‖r₁‖ exactly, for every ρ of ``survival_ratios``."""
+    op = ctx.operator
+    ratios, draws, batch_size = s.survival_ratios, s.draws, s.batch_size
+    call = _guarded(subject, image_id)
+    change = torch.empty((len(ratios), draws), dtype=torch.float64)
+    norm_r1 = float(_norms64(r1.unsqueeze(0)))
+    with torch.no_grad():
+        f0 = call(op.forward(x.unsqueeze(0)), ["no perturbation"])[0]
+        ref = max(float(_norms64(f0.unsqueeze(0))), np.finfo(np.float64).tiny)
+        f1 = call(op.forward((x + r1).unsqueeze(0)), ["worst case r1"])[0]
+        worst = float(_norms64((f1 - f0).unsqueeze(0))) / ref
+        for ri, ratio in enumerate(ratios):
+            g = ctx.generator(SALT_SURVIVAL, index, ri)
+            v = torch.randn((draws, *x.shape), generator=g, dtype=x.dtype).to(x.device)
+            v = v * (ratio * norm_r1 / batch_norm2(v)).reshape(-1, 1, 1).to(v.dtype)
+            for start in range(0, draws, batch_size):
+                stop = min(start + batch_size, draws)
+                ys = op.forward(x + r1 + v[start:stop])
+                out = call(ys, [f"worst case r1 + noise {ratio:g}·‖r1‖, draw {d}" for d in range(start, stop)])
+                change[ri, start:stop] = (_norms64(out - f0.unsqueeze(0)) / ref).cpu()
+    survived = [
+        Proportion.of_flags((change[ri] >= SURVIVAL_FRACTION * worst).numpy(), s.confidence) for ri in range(len(ratios))
+    ]
+    return _Survival(r1.detach().cpu(), worst, change, survived)
+
+
+# -- the check ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Measured:
+    """One subject: changes (N, L, D), f(y) (N, H, W), worst draw at the top level (N, H, W), survival per image."""
+
+    changes: torch.Tensor
+    f0: torch.Tensor
+    worst_draw: torch.Tensor
+    survival: list[_Survival] | None
+
+
+def _key(value: float) -> str:
+    return f"{value:g}"
+
+
+class NoiseCheck(Check):
+    """Gaussian measurement noise, many draws: how often is the reconstruction changed by more than a threshold?"""
+
+    name = CHECK_NAME
+    title = "Random noise (not rare events)"
+
+    def run(self, ctx: AuditContext, config: BaseModel) -> CheckResult:
+        if not getattr(config, "enabled", True):
+            return not_run(type(self), "disabled in the manifest", config)
+        s = _Settings.of(config, ctx.quick)
+        indices = [0] if ctx.quick else list(range(ctx.images.shape[0]))
+        ids = [ctx.image_ids[i] for i in indices]
+        x = ctx.images[indices]
+        y = ctx.operator.forward(x).detach()
+        g = [standard_noise(ctx.operator, s.draws, ctx.generator(SALT_NOISE, i)) for i in indices]
+        scales = [[noise_scale(level, y[n]) for level in s.levels] for n in range(len(indices))]
+        measured = {
+            subject.key: self._measure(subject, ctx, s, x, y, g, scales, ids, indices) for subject in ctx.subjects()
+        }
+        noise_size = torch.stack(
+            [torch.tensor(sc, dtype=torch.float64)[:, None] * batch_norm2(gi).double()[None, :] for sc, gi in zip(scales, g)]
+        ) / batch_norm2(y).double().cpu()[:, None, None]
+        criteria, notes = _criteria(measured, ids, s)
+        result = CheckResult(
+            name=self.name,
+            title=self.title,
+            verdict=CheckResult.verdict_from(criteria),
+            criteria=criteria,
+            subjects={sub.key: _subject_result(sub, measured[sub.key], ids, s) for sub in ctx.subjects()},
+            parameters=_parameters(config, s, ids),
+            seed=ctx.seed,
+            notes=_draws_notes(s) + notes + _survival_notes(measured, s),
+        )
+        if ctx.arrays is not None:
+            result.arrays.append(_save_arrays(ctx, x, measured, noise_size, ids, s))
+        return result
+
+    def _measure(
+        self, subject: Subject, ctx: AuditContext, s: _Settings, x: torch.Tensor, y: torch.Tensor,
+        g: list[torch.Tensor], scales: list[list[float]], ids: list[str], indices: list[int],
+    ) -> _Measured:
+        per_level_calls = math.ceil(s.draws / s.batch_size)
+        changes, f0s, worsts = [], [], []
+        with ctx.progress.task(f"noise: {subject.key}, Gaussian draws", total=len(ids) * len(s.levels) * per_level_calls) as task:
+            for n, image_id in enumerate(ids):
+                c, f0, worst = relative_changes(
+                    _guarded(subject, image_id), y[n], g[n], scales[n], batch_size=s.batch_size,
+                    labels=lambda li, d: f"noise level {s.levels[li]:g}, draw {d}", on_batch=task.advance,
+                )
+                changes.append(c)
+                f0s.append(f0)
+                worsts.append(worst[-1])
+        survival = None
+        if s.survival_ratios:
+            with ctx.progress.task(f"noise: {subject.key}, survival of the worst case", total=len(ids)) as task:
+                r1 = _worst_perturbations(subject, ctx, x, ids, indices, s.survival_budget, s.survival_iterations)
+                survival = []
+                for n, image_id in enumerate(ids):
+                    survival.append(_survival(subject, ctx, s, x[n], r1[n], image_id, indices[n]))
+                    task.advance()
+        return _Measured(torch.stack(changes), torch.stack(f0s).cpu(), torch.stack(worsts).cpu(), survival)
+
+
+def _harm(changes: torch.Tensor, n: int, li: int, s: _Settings) -> Proportion:
+    """Harmful draws of image n at level li, with their interval."""
+    return Proportion.of_flags((changes[n, li] > s.threshold).numpy(), s.confidence)
+
+
+def _worst_image(m: _Measured, ids: list[str], li: int, s: _Settings) -> tuple[str, Proportion]:
+    """(image, proportion) with the largest upper bound at level li (first image on ties)."""
+    props = [_harm(m.changes, n, li, s) for n in range(len(ids))]
+    n = max(range(len(ids)), key=lambda i: (props[i].ci_high, -i))
+    return ids[n], props[n]
+
+
+def _criteria(measured: dict[str, _Measured], ids: list[str], s: _Settings) -> tuple[list[Criterion], list[str]]:
+    """One criterion per level on the network's worst-image upper bound; notes where the baseline exceeds too."""
+    criteria, notes = [], []
+    pct = f"{s.confidence:.0%}"
+    for li, level in enumerate(s.levels):
+        image, p = _worst_image(measured["network"], ids, li, s)
+        criteria.append(
+            Criterion.evaluate(
+                f"noise.exceedance_upper_bound[level={_key(level)}]",
+                f"Gaussian measurement noise with E‖e‖² = ({level:g}‖Ax‖)²: the upper end of the {pct} Clopper–Pearson "
+                f"interval of the probability that the network's relative change ‖f(y+e) − f(y)‖/‖f(y)‖ exceeds "
+                f"{s.threshold:g} must be at most {s.max_probability:g} on every image (measured: the worst image, "
+                f"{image}, {p.events} of {p.trials} draws).",
+                p.ci_high,
+                s.max_probability,
+            )
+        )
+        b_image, b = _worst_image(measured["baseline"], ids, li, s)
+        if b.ci_high > s.max_probability:
+            notes.append(
+                f"at noise level {level:g} the baseline also exceeds the bound (upper end {b.ci_high:.3f} on image "
+                f"{b_image}, {b.events} of {b.trials} draws over {s.threshold:g}): this level may be beyond what these "
+                f"measurements tolerate, not only a weakness of the network"
+            )
+    return criteria, notes
+
+
+def _draws_notes(s: _Settings) -> list[str]:
+    need = fewest_trials_for_bound(s.max_probability, s.confidence)
+    if need is None:
+        return [f"max_probability is {s.max_probability:g}: no finite number of draws can show that, the criteria cannot pass"]
+    if s.draws >= need:
+        return []
+    return [
+        f"with {s.draws} draws per image even no harmful draw leaves an upper bound above {s.max_probability:g}: the "
+        f"criteria cannot pass; at least {need} draws are needed at confidence {s.confidence:g}"
+    ]
+
+
+def _pooled_survival(survival: list[_Survival], ri: int, confidence: float) -> Proportion:
+    """Surviving draws at ratio index ri, over all images, with their interval."""
+    events = sum(sv.survived[ri].events for sv in survival)
+    return Proportion.of(events, sum(sv.survived[ri].trials for sv in survival), confidence)
+
+
+def _survival_notes(measured: dict[str, _Measured], s: _Settings) -> list[str]:
+    notes = []
+    for key, m in measured.items():
+        if not m.survival:
+            continue
+        for ri, ratio in enumerate(s.survival_ratios):
+            total = _pooled_survival(m.survival, ri, s.confidence)
+            notes.append(
+                f"{key}: the artefact of its worst perturbation r1 (‖r1‖ = {s.survival_budget:g}‖x‖) survives Gaussian "
+                f"noise of size {ratio:g}‖r1‖ in {total.events} of {total.trials} draws ({total.estimate:.0%}, "
+                f"{s.confidence:.0%} interval {total.ci_low:.3f}–{total.ci_high:.3f}); survival = the change stays at "
+                f"least {SURVIVAL_FRACTION:g} of the worst case's"
+            )
+    return notes
+
+
+def _subject_result(subject: Subject, m: _Measured, ids: list[str], s: _Settings) -> SubjectResult:
+    """Summary per level (pooled over images, plus the worst image), survival per ratio; one row per image.
+
+    summary = {exceedance_by_level: {level: {probability, ci_low, ci_high, events, trials, confidence,
+    worst_image, worst_probability, worst_ci_high}}, relative_change_by_level: {level: {p5, p50, p95, mean, max}},
+    survival: {ratio: {probability, ci_low, ci_high, events, trials, confidence}} or None}.
+    """
+    exceedance, distribution = {}, {}
+    for li, level in enumerate(s.levels):
+        pooled = Proportion.of_flags((m.changes[:, li] > s.threshold).numpy(), s.confidence)
+        image, worst = _worst_image(m, ids, li, s)
+        exceedance[_key(level)] = {
+            **pooled.as_dict(), "worst_image": image, "worst_probability": worst.estimate, "worst_ci_high": worst.ci_high,
+        }
+        distribution[_key(level)] = distribution_summary(m.changes[:, li].numpy())
+    survival = None
+    if m.survival:
+        survival = {
+            _key(ratio): _pooled_survival(m.survival, ri, s.confidence).as_dict() for ri, ratio in enumerate(s.survival_ratios)
+        }
+    rows = []
+    for n, image_id in enumerate(ids):
+        row: dict[str, Any] = {
+            "image": image_id,
+            "levels": {
+                _key(level): {
+                    **_harm(m.changes, n, li, s).as_dict(),
+                    "relative_change": distribution_summary(m.changes[n, li].numpy()),
+                }
+                for li, level in enumerate(s.levels)
+            },
+        }
+        if m.survival:
+            sv = m.survival[n]
+            row["survival"] = {
+                "worst_change": sv.worst_change,
+                "by_ratio": {_key(r): sv.survived[ri].as_dict() for ri, r in enumerate(s.survival_ratios)},
+            }
+        rows.append(row)
+    return SubjectResult(
+        name=subject.name,
+        summary={"exceedance_by_level": exceedance, "relative_change_by_level": distribution, "survival": survival},
+        per_image=rows,
+    )
+
+
+def _parameters(config: BaseModel, s: _Settings, ids: list[str]) -> dict[str, Any]:
+    """The manifest block plus what was used: draws after quick mode, batch size, the noise model, survival settings."""
+    params = config.model_dump(mode="json")
+    params.update(
+        draws_used=s.draws,
+        batch_size=s.batch_size,
+        noise_model=(
+            "e = σg, g standard Gaussian (complex: parts N(0, 1/2)), σ = level·‖Ax‖/√m, so E‖e‖² = level²‖Ax‖²"
+        ),
+        harmful="‖f(y+e) − f(y)‖/‖f(y)‖ > threshold",
+        interval="Clopper–Pearson, two-sided",
+        survival_budget=s.survival_budget,
+        survival_iterations=s.survival_iterations,
+        survival_rule=f"‖f(A(x+r1+v)) − f(Ax)‖ ≥ {SURVIVAL_FRACTION:g}·‖f(A(x+r1)) − f(Ax)‖, ‖v‖ = ratio·‖r1‖",
+        images=ids,
+    )
+    return params
+
+
+def _save_arrays(
+    ctx: AuditContext, x: torch.Tensor, measured: dict[str, _Measured], noise_size: torch.Tensor, ids: list[str], s: _Settings
+) -> str:
+    """arrays/noise.npz — everything the noise figures need.
+
+    ``levels`` (L,), ``image_ids`` (N,), ``threshold`` (), ``noise_size`` (N, L, D) realised ‖e‖/‖Ax‖, ``x`` (N, H, W);
+    per subject: ``{key}_relative_change`` (N, L, D), ``{key}_f0`` f(Ax) (N, H, W) and ``{key}_worst_draw``
+    (N, H, W), the output of the draw with the largest change at the highest level (complex where the method's
+    output is); with survival: ``survival_ratios`` (R,), ``{key}_r1`` (N, H, W), ``{key}_survival_change``
+    (N, R, D) and ``{key}_survival_worst_change`` (N,), changes relative to ‖f(Ax)‖.
+    """
+    arrays: dict[str, Any] = {
+        "levels": np.asarray(s.levels, dtype=np.float64),
+        "image_ids": np.asarray(ids, dtype=str),
+        "threshold": np.asarray(s.threshold, dtype=np.float64),
+        "noise_size": noise_size,
+        "x": x,
+    }
+    for key, m in measured.items():
+        arrays[f"{key}_relative_change"] = m.changes
+        arrays[f"{key}_f0"] = m.f0
+        arrays[f"{key}_worst_draw"] = m.worst_draw
+        if m.survival:
+            arrays["survival_ratios"] = np.asarray(s.survival_ratios, dtype=np.float64)
+            arrays[f"{key}_r1"] = torch.stack([sv.r1 for sv in m.survival])
+            arrays[f"{key}_survival_change"] = torch.stack([sv.change for sv in m.survival])
+            arrays[f"{key}_survival_worst_change"] = torch.tensor([sv.worst_change for sv in m.survival], dtype=torch.float64)
+    return ctx.arrays.save(CHECK_NAME, **arrays)

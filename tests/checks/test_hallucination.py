@@ -1,0 +1,236 @@
+import numpy as np
+import pytest
+import torch
+
+from auditkit.arrays import ArraySink, load_npz
+from auditkit.baselines import build_baseline
+from auditkit.checks.base import AuditContext, Subject
+from auditkit.checks.hallucination import (
+    DEFAULT_KERNEL_DETAIL,
+    ENERGY_FLOOR,
+    KernelDetail,
+    HallucinationCheck,
+    invented_energy,
+    largest_patches,
+    patch_grid,
+    shown_fraction,
+    window_energy,
+)
+from auditkit.data.phantoms import shepp_logan
+from auditkit.evidence import Verdict
+from auditkit.manifest.models import HallucinationCheck as HallucinationConfig
+from auditkit.operators.mri import MRISingleCoil
+
+N = 64
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+class _Map:
+    """A ReconstructionMap from a function of y."""
+
+    def __init__(self, name, operator, fn):
+        self.name, self.operator, self.fn = name, operator, fn
+
+    def __call__(self, y):
+        return self.fn(y)
+
+
+@pytest.fixture(scope="module")
+def mri():
+    op = MRISingleCoil.from_pattern("cartesian_random", (N, N), 0.33, 0.08, 0)
+    return op, build_baseline("l1_wavelet", op, max_iter=30)
+
+
+def _ctx(op, network, baseline, images=None, ids=None, **kw):
+    images = shepp_logan((N, N))[None] if images is None else images
+    ids = ids or [f"img{i}" for i in range(images.shape[0])]
+    return AuditContext(
+        operator=op,
+        network=Subject("network", network, lambda o: network),
+        baseline=Subject("baseline", baseline, lambda o: baseline),
+        images=images,
+        image_ids=ids,
+        **kw,
+    )
+
+
+def _disc(op, centre=(20, 40), radius=4, value=0.8):
+    rows, cols = torch.meshgrid(torch.arange(N), torch.arange(N), indexing="ij")
+    return (((rows - centre[0]) ** 2 + (cols - centre[1]) ** 2) <= radius**2).to(op.real_dtype) * value
+
+
+# -- patches and energies ----------------------------------------------------------------------
+
+
+def test_patch_grid_covers_every_pixel_with_half_overlap():
+    stride, padded, corners = patch_grid((10, 16), 8)
+    assert stride == 4 and padded == (12, 16)
+    assert corners == [(r, c) for r in (0, 4) for c in (0, 4, 8)]
+    covered = np.zeros((12, 16), bool)
+    for r, c in corners:
+        covered[r : r + 8, c : c + 8] = True
+    assert covered[:10].all()
+
+
+def test_window_energy_sums_to_the_covered_energy():
+    t = torch.randn(2, 16, 16, dtype=torch.complex128)
+    e = window_energy(t, 8)  # stride 4: interior pixels are counted 4 times, edges fewer
+    weights = torch.zeros(16, 16, dtype=torch.float64)
+    for r, c in patch_grid((16, 16), 8)[2]:
+        weights[r : r + 8, c : c + 8] += 1
+    assert torch.allclose(e.sum(dim=1), ((t.abs() ** 2) * weights).sum(dim=(1, 2)))
+
+
+def test_invented_energy_ignores_missing_and_shrunken_truth_but_counts_added_content():
+    g = torch.Generator().manual_seed(0)
+    b = torch.randn(1, 16, 16, generator=g, dtype=torch.float64)
+    p = torch.zeros_like(b)
+    p[0, 2:6, 2:6] = 1.0
+    assert float(invented_energy(torch.zeros_like(b), b, 8).max()) == 0.0  # zero-filled: nothing invented
+    assert float(invented_energy(b, b, 8).max()) == pytest.approx(0.0, abs=1e-24)  # perfect
+    assert float(invented_energy(0.3 * b, b, 8).max()) == pytest.approx(0.0, abs=1e-24)  # shrunken copy
+    assert float(invented_energy(-b, b, 8).max()) > 0  # wrong sign counts (β clipped at 0)
+    e = invented_energy(p, torch.zeros_like(b), 8)  # nothing to explain it: all of p is invented
+    assert torch.allclose(e, window_energy(p, 8))
+    assert float(e.max()) == pytest.approx(16.0)
+
+
+def test_largest_patches_do_not_overlap():
+    corners = patch_grid((16, 16), 8)[2]
+    energy = torch.tensor([9.0, 8.0, 1.0, 7.0, 6.0, 1.0, 1.0, 1.0, 5.0])
+    # (0,0) first; (0,4), (4,0), (4,4) overlap it; then (8,8); then the first of the ties that fits, (0,8)
+    assert largest_patches(energy, corners, 8, k=3) == [0, 8, 2]
+    assert largest_patches(energy, corners, 8, k=1) == [0]
+
+
+def test_shown_fraction_separates_the_detail_from_the_truth():
+    g = torch.Generator().manual_seed(1)
+    b = torch.randn(1, 8, 8, generator=g, dtype=torch.float64)
+    d = torch.randn(8, 8, generator=g, dtype=torch.float64)
+    region = torch.ones(8, 8, dtype=torch.bool)
+    c = torch.cat([torch.zeros_like(b), 0.4 * b, 0.4 * b + 0.7 * d])
+    shown = shown_fraction(c, b.expand_as(c), d, region)
+    assert shown[0] == pytest.approx(0.0, abs=1e-12)
+    assert shown[1] == pytest.approx(0.0, abs=1e-12)
+    assert shown[2] == pytest.approx(0.7, abs=1e-12)
+    assert shown_fraction(b, b, b[0], region) == [None]  # collinear: not separable
+
+
+# -- the check with the real MRI operator and baseline -----------------------------------------
+
+
+def test_zero_filled_passes_it_invents_nothing(mri, tmp_path):
+    op, baseline = mri
+    zf = _Map("zero-filled", op, op.adjoint)
+    result = HallucinationCheck().execute(_ctx(op, zf, baseline, ids=["phantom"], arrays=ArraySink(tmp_path)), HallucinationConfig())
+    assert result.verdict is Verdict.PASS, result.criteria
+    (criterion,) = result.criteria
+    assert criterion.name == "hallucination.largest_patch_vs_baseline" and criterion.compares_to_baseline
+    assert criterion.measured == pytest.approx(0.0, abs=1e-6)
+    net, base = result.subjects["network"], result.subjects["baseline"]
+    # its kernel error is exactly −P_N x: everything unmeasured is missing, nothing is added
+    row = net.per_image[0]
+    assert row["kernel_content_relative"] == pytest.approx(0.0, abs=1e-5)
+    assert row["kernel_error_relative"] == pytest.approx(row["image_kernel_share"], rel=1e-5)
+    assert net.summary["kernel_detail_shown"] == pytest.approx(0.0, abs=1e-4)
+    assert base.summary["largest_patch_energy"] > ENERGY_FLOOR
+    assert len(base.per_image[0]["largest_patches"]) == 3
+    arrays = load_npz(tmp_path / "arrays" / "hallucination.npz")
+    assert result.arrays == ["arrays/hallucination.npz"]
+    for key in ("network", "baseline"):
+        for name in ("fx", "kernel_error", "kernel_content", "f_detail"):
+            assert arrays[f"{key}_{name}"].shape == (1, N, N)
+        assert arrays[f"{key}_patches"].shape == (1, 3, 4)
+    np.testing.assert_allclose(arrays["network_kernel_error"], -arrays["truth_kernel"], atol=1e-5)
+    assert arrays["detail_region"].dtype == bool and np.iscomplexobj(arrays["kernel_detail"])
+
+
+def test_network_adding_a_kernel_pattern_fails_and_the_patch_is_found(mri):
+    op, baseline = mri
+    pattern = op.null_project(_disc(op).to(op.image_dtype)[None])[0]
+    net = _Map("adds a pattern", op, lambda y: op.adjoint(y) + pattern)
+    result = HallucinationCheck().execute(_ctx(op, net, baseline, ids=["phantom"]), HallucinationConfig())
+    assert result.verdict is Verdict.FAIL
+    (criterion,) = result.criteria
+    assert criterion.measured > 10 * criterion.threshold
+    top = result.subjects["network"].per_image[0]["largest_patches"][0]
+    assert top["row"] <= 20 < top["row"] + top["height"] and top["col"] <= 40 < top["col"] + top["width"]
+    # the pattern is invisible to A: the network's output agrees with the data as well as zero-filling does
+    assert float(torch.linalg.vector_norm(op.forward(pattern[None]))) < 1e-5 * float(torch.linalg.vector_norm(pattern))
+
+
+def test_network_transferring_the_kernel_detail_shows_it(mri):
+    op, baseline = mri
+    detail = KernelDetail.build(op, DEFAULT_KERNEL_DETAIL, 0.01, torch.device("cpu"))
+    assert detail.measured_fraction < 1e-5  # exact projector: A d = 0 up to rounding
+    net = _Map("transfers the detail", op, lambda y: op.adjoint(y) + detail.d)
+    result = HallucinationCheck().execute(_ctx(op, net, baseline, ids=["phantom"]), HallucinationConfig())
+    assert result.subjects["network"].summary["kernel_detail_shown"] == pytest.approx(1.0, abs=1e-3)
+    assert abs(result.subjects["baseline"].summary["kernel_detail_shown"]) < 0.2
+    assert any("shows the kernel detail" in n and "network" in n for n in result.notes)
+    assert result.parameters["kernel_detail"]["text"] == "♥"
+
+
+def test_baseline_against_itself_is_at_ratio_one(mri):
+    op, baseline = mri
+    result = HallucinationCheck().execute(_ctx(op, baseline, baseline), HallucinationConfig())
+    assert result.verdict is Verdict.PASS
+    assert result.criteria[0].measured == pytest.approx(1.0)
+
+
+def test_magnitude_output_is_noted(mri):
+    op, baseline = mri
+    mag = _Map("magnitude", op, lambda y: op.adjoint(y).abs())
+    result = HallucinationCheck().execute(_ctx(op, mag, baseline), HallucinationConfig())
+    assert any("magnitude" in n for n in result.notes)
+
+
+def test_nan_network_is_an_error_naming_the_image(mri):
+    op, baseline = mri
+    nan = _Map("nan", op, lambda y: torch.full((y.shape[0], N, N), float("nan")))
+    result = HallucinationCheck().execute(_ctx(op, nan, baseline, ids=["brain_07"]), HallucinationConfig())
+    assert result.verdict is Verdict.ERROR
+    assert "hallucination" in result.reason and "brain_07" in result.reason and "NaN" in result.reason
+
+
+def test_quick_mode_and_disabled(mri):
+    op, _ = mri
+    zf = _Map("zero-filled", op, op.adjoint)
+    images = torch.stack([shepp_logan((N, N)), 0.5 * shepp_logan((N, N))])
+    result = HallucinationCheck().execute(_ctx(op, zf, zf, images=images, quick=True), HallucinationConfig())
+    assert [r["image"] for r in result.subjects["network"].per_image] == ["img0"]
+    off = HallucinationCheck().execute(_ctx(op, zf, zf), HallucinationConfig(enabled=False))
+    assert off.verdict is Verdict.NOT_RUN
+
+
+def test_fully_sampled_has_nothing_unmeasured():
+    full = MRISingleCoil(torch.ones(N, N, dtype=torch.bool))
+    pattern = _disc(full).to(full.image_dtype)
+    net = _Map("adds a measured pattern", full, lambda y: full.adjoint(y) + pattern)
+    result = HallucinationCheck().execute(_ctx(full, net, _Map("inverse", full, full.adjoint)), HallucinationConfig())
+    assert result.verdict is Verdict.PASS  # the disc is measured: wrong, but not a kernel hallucination
+    assert result.criteria[0].measured == pytest.approx(0.0, abs=1e-6)
+    assert "kernel of A is empty" in result.notes[0]
+    assert result.subjects["network"].summary["kernel_detail_shown"] is None
+
+
+def test_ct_uses_the_tikhonov_projector():
+    from auditkit.operators.ct import RadonCT
+
+    op = RadonCT((32, 32), 12)
+    fbp = _Map("FBP", op, op.pinv)
+    images = shepp_logan((32, 32))[None]
+    pattern = op.null_project(_disc(op, centre=(10, 20), radius=3)[:32, :32][None], alpha=0.01)[0]
+    net = _Map("FBP + pattern", op, lambda y: op.pinv(y) + pattern)
+    result = HallucinationCheck().execute(_ctx(op, net, fbp, images=images), HallucinationConfig())
+    assert result.verdict is Verdict.FAIL
+    assert result.parameters["projector"] == "tikhonov" and "Tikhonov" in result.notes[0]
+    top = result.subjects["network"].per_image[0]["largest_patches"][0]
+    assert top["row"] <= 10 < top["row"] + top["height"] and top["col"] <= 20 < top["col"] + top["width"]
