@@ -1,0 +1,81 @@
+"""The orthogonal wavelet transform: exact orthogonality, ptwt layout, complex inputs, level limits."""
+
+from __future__ import annotations
+
+import ptwt
+import pytest
+import torch
+
+from auditkit.baselines.wavelets import OrthoWavelet2d, max_levels, wavelet_transform
+
+
+def _matrix(w: OrthoWavelet2d) -> torch.Tensor:
+    """The dense matrix of W, column j = W e_j."""
+    n = w.shape[0] * w.shape[1]
+    basis = torch.eye(n, dtype=w.dtype).reshape(n, *w.shape)
+    return w.forward(basis).reshape(n, n).T
+
+
+@pytest.mark.parametrize("wavelet,levels,shape", [("db4", 1, (16, 16)), ("db2", 2, (16, 24)), ("haar", 3, (8, 16))])
+def test_matrix_is_orthogonal(wavelet: str, levels: int, shape: tuple[int, int]) -> None:
+    w = OrthoWavelet2d(shape, wavelet, levels, dtype=torch.float64)
+    m = _matrix(w)
+    eye = torch.eye(m.shape[0], dtype=torch.float64)
+    assert torch.allclose(m @ m.T, eye, atol=1e-12)
+    assert torch.allclose(m.T @ m, eye, atol=1e-12)
+
+
+def test_norm_and_inverse_float64_default_db4() -> None:
+    w = wavelet_transform((128, 96), "db4", 4, torch.float64)
+    x = torch.randn(3, 128, 96, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    c = w.forward(x)
+    assert torch.allclose(torch.linalg.vector_norm(c, dim=(1, 2)), torch.linalg.vector_norm(x, dim=(1, 2)), rtol=1e-10)
+    assert (w.adjoint(c) - x).abs().max() < 1e-10
+    assert (w.forward(w.adjoint(x)) - x).abs().max() < 1e-10
+
+
+def test_float32_inverse() -> None:
+    w = wavelet_transform((64, 64), "db4", 3, torch.float32)
+    x = torch.rand(2, 64, 64, generator=torch.Generator().manual_seed(1))
+    assert w.forward(x).dtype == torch.float32
+    assert (w.adjoint(w.forward(x)) - x).abs().max() < 1e-5
+
+
+def test_same_coefficients_as_ptwt_matrix_transform() -> None:
+    x = torch.randn(2, 64, 32, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    ours = wavelet_transform((64, 32), "db4", 2, torch.float64).forward(x)
+    ref = ptwt.MatrixWavedec2("db4", level=2, orthogonalization="qr")(x)
+    assert torch.equal(ref[0], ours[:, :16, :8])
+    lh, hl, hh = ref[1]
+    assert torch.equal(lh, ours[:, :16, 8:16]) and torch.equal(hl, ours[:, 16:32, :8]) and torch.equal(hh, ours[:, 16:32, 8:16])
+    lh, hl, hh = ref[2]
+    assert torch.equal(lh, ours[:, :32, 16:]) and torch.equal(hl, ours[:, 32:, :16]) and torch.equal(hh, ours[:, 32:, 16:])
+
+
+def test_complex_is_transformed_part_by_part() -> None:
+    w = wavelet_transform((32, 32), "db4", 2, torch.float64)
+    g = torch.Generator().manual_seed(3)
+    re, im = torch.randn(2, 32, 32, dtype=torch.float64, generator=g), torch.randn(2, 32, 32, dtype=torch.float64, generator=g)
+    c = w.forward(torch.complex(re, im))
+    assert c.dtype == torch.complex128
+    assert torch.allclose(c.real, w.forward(re)) and torch.allclose(c.imag, w.forward(im))
+    assert (w.adjoint(c) - torch.complex(re, im)).abs().max() < 1e-12
+
+
+def test_level_limits_and_errors() -> None:
+    assert max_levels((128, 128), "db4") == 5
+    assert max_levels((32, 32), "db4") == 3
+    assert max_levels((100, 100), "db4") == 2  # 100 → 50 → 25 (odd)
+    with pytest.raises(ValueError, match="levels: 3 levels of db4 do not fit.*at most 2"):
+        OrthoWavelet2d((16, 16), "db4", 3)
+    with pytest.raises(ValueError, match="wavelet: .*not orthogonal"):
+        OrthoWavelet2d((32, 32), "bior2.2", 1)
+    with pytest.raises(ValueError, match="wavelet: unknown"):
+        OrthoWavelet2d((32, 32), "nope", 1)
+    with pytest.raises(ValueError, match="x: expected trailing shape"):
+        wavelet_transform((32, 32), "db4", 1, torch.float64).forward(torch.zeros(1, 16, 16, dtype=torch.float64))
+
+
+def test_transform_is_cached() -> None:
+    assert wavelet_transform((32, 32), "db4", 2, torch.float32) is wavelet_transform((32, 32), "db4", 2, torch.float32)
+    assert wavelet_transform((32, 32), "db4", 2, torch.float32) is not wavelet_transform((32, 32), "db4", 2, torch.float64)
