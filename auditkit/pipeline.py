@@ -51,6 +51,7 @@ IMPLEMENTED_CHECKS: dict[str, str] = {
     "sampling": "auditkit.checks.sampling:SamplingCheck",
     "noise": "auditkit.checks.noise:NoiseCheck",
     "hallucination": "auditkit.checks.hallucination:HallucinationCheck",
+    "tradeoff": "auditkit.checks.tradeoff:TradeoffCheck",
 }
 
 

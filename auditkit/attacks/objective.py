@@ -60,7 +60,12 @@ def distance_gradient(
         objective = 0.5 * dist.square()
         if penalty:
             objective = objective - 0.5 * penalty * batch_norm2(v).square()
-        (grad,) = torch.autograd.grad(objective.sum(), v)
+        if objective.requires_grad:
+            (grad,) = torch.autograd.grad(objective.sum(), v, allow_unused=True)
+        else:
+            grad = None
+    if grad is None:
+        grad = torch.zeros_like(v)
     return out.detach(), dist.detach(), grad.detach()
 
 

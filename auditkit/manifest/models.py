@@ -836,6 +836,13 @@ class TradeoffCheck(CheckBlock):
     )
     restarts: int = Field(default=6, ge=1, description="Random restarts of the projected attack (count). Default: 6.")
     iterations: int = Field(default=300, ge=1, description="Iterations per restart (count). Default: 300.")
+    lr: PositiveFloat = Field(
+        default=5.0,
+        description=(
+            "Step of the projected attack in units of the noise ball's radius η‖Ax‖, on the normalised gradient "
+            "(dimensionless). Default: 5.0."
+        ),
+    )
 
 
 class Checks(Section):

@@ -47,6 +47,7 @@ DRAWERS: dict[str, str] = {
     "adversarial": "auditkit.report.figures.adversarial:draw",
     "structural": "auditkit.report.figures.structural:draw",
     "sampling": "auditkit.report.figures.sampling:draw",
+    "tradeoff": "auditkit.report.figures.tradeoff:draw",
 }
 
 #: verdicts whose checks are drawn (NOT_RUN and ERROR have nothing trustworthy to show).

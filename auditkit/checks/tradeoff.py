@@ -1,0 +1,372 @@
+"""Check 6 — the accuracy–stability trade-off: how fast does the worst-case error grow with the noise level?
+
+For every test image x (y = Ax) and noise level η of the manifest, both subjects get
+the worst-case relative error
+
+    E(η) = max over ‖e‖ ≤ η‖y‖ of ‖|f(y + e)| − x‖ / ‖x‖
+
+(``metrics.relative_error``: the modulus of a complex reconstruction against the
+real x). At η = 0 the ball holds e = 0 only: E(0) is the unperturbed error, no
+search. For η > 0, e is searched by ``auditkit.attacks.projected_ascent`` (worst of
+several restarts) on |f|, so that the search maximises the very error reported, and
+the reconstruction at the e found is evaluated once more. The balls are
+nested and all hold e = 0, so anything found at a smaller level (or e = 0) is also
+admissible at a larger one: the value kept at η is the largest error found at any
+level ≤ η, which makes every curve non-decreasing; each per-image entry records the
+level whose search supplied it (``found_at_eta``).
+
+Summary per subject: ``worst_case_error_by_eta`` — {f"{η:g}": {mean, std, min, max}}
+over the images (population std) — ``relative_error_unperturbed`` likewise, and two
+empirical local Lipschitz constants of the mean curve m(η), in relative error per
+relative noise (‖·‖/‖x‖ per ‖e‖/‖Ax‖):
+
+    local_lipschitz      (m(η₁) − m(0)) / η₁, η₁ the smallest positive level;
+    local_lipschitz_fit  the least-squares slope (with intercept) of m over
+                         η = 0 and the first two positive levels
+                         (``local_lipschitz_etas``), less sensitive to one point.
+
+They are lower estimates of how much f amplifies noise: by the triangle inequality
+E(η) − E(0) ≤ max ‖f(y + e) − f(y)‖/‖x‖ ≤ L_ε(f, y) · η‖y‖/‖x‖ (L_ε the local
+ε-Lipschitz constant of f at y, ε = η‖y‖), so the slope is at most L_ε‖y‖/‖x‖. The
+error can grow more slowly than the reconstruction changes — for the zero-filled
+reconstruction A*(y + e) the change A*e is orthogonal to the complex error A*y − x
+(which lies in ker A), so ‖A*(y + e) − x‖ rises only like a hypotenuse — and the
+adversarial check reports the amplification ‖f(y + e) − f(y)‖/‖e‖ itself.
+
+Criterion, per level (k = ``k_baseline``):
+
+    tradeoff.error_vs_baseline[eta=η]   m_network(η) ≤ k · m_baseline(η)
+
+with m the mean worst-case relative error over the images. At η = 0 this compares
+accuracy, at η > 0 accuracy under the worst noise: a network far more accurate than
+the baseline passes at η = 0 trivially, one much less accurate fails there, and a
+network that buys its accuracy with instability — the trade-off of the
+troublesome-kernel paper — passes at η = 0 and fails from some η on. The plot of
+both curves shows where.
+
+Quick mode: the first 2 images, a fifth of the iterations, at most 2 restarts, and at
+most 3 levels: the smallest, the middle (index ⌊K/2⌋) and the largest of the K
+configured (0, 0.04 and 0.08 for the defaults).
+
+Cost per subject: restarts × iterations network gradient evaluations per image and
+positive level (batched), plus one forward pass per image and level.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from pydantic import BaseModel
+
+from auditkit.attacks import Reconstruct, outputs, projected_ascent
+from auditkit.attacks.objective import image_groups
+from auditkit.checks.base import AuditContext, Check, Subject, guarded_call, not_run
+from auditkit.checks.sampling import spread
+from auditkit.evidence import CheckResult, Criterion, SubjectResult
+from auditkit.metrics import relative_error
+from auditkit.operators.base import ForwardOperator
+
+CHECK_NAME = "tradeoff"
+#: salt of ``ctx.generator`` for the attack's random starts (then the image's index in the test set).
+SALT = 6_001
+#: step of the projected attack, in units of the ball's radius (``projected_ascent``'s default).
+LR = 5.0
+#: pixels per call of f (rows × H × W) beyond which images are split into groups.
+PIXELS_PER_CALL = 1 << 22
+#: quick mode: iterations divided by this; restarts, images and levels capped at these.
+QUICK_DIVISOR, QUICK_RESTARTS, QUICK_IMAGES, QUICK_LEVELS = 5, 2, 2, 3
+#: positive levels used by the least-squares slope (with η = 0).
+FIT_LEVELS = 2
+
+
+def eta_key(eta: float) -> str:
+    """The key of a level in every per-level dict: ``f"{eta:g}"`` (0.02 → "0.02")."""
+    return f"{eta:g}"
+
+
+def quick_levels(etas: Sequence[float]) -> tuple[float, ...]:
+    """At most ``QUICK_LEVELS`` levels: the smallest, the middle (index ⌊K/2⌋) and the largest."""
+    levels = tuple(float(e) for e in etas)
+    if len(levels) <= QUICK_LEVELS:
+        return levels
+    return (levels[0], levels[len(levels) // 2], levels[-1])
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The effective parameters of one run (the manifest's, reduced in quick mode)."""
+
+    etas: tuple[float, ...]
+    k_baseline: float
+    restarts: int
+    iterations: int
+    lr: float
+
+    @classmethod
+    def from_config(cls, config: BaseModel, quick: bool) -> "Settings":
+        etas = tuple(float(e) for e in config.etas)
+        if not etas or any(e < 0 for e in etas) or any(b <= a for a, b in zip(etas, etas[1:])):
+            raise ValueError(f"etas: must be non-negative and strictly increasing, got {list(etas)}")
+        return cls(
+            etas=quick_levels(etas) if quick else etas,
+            k_baseline=float(config.k_baseline),
+            restarts=min(int(config.restarts), QUICK_RESTARTS) if quick else int(config.restarts),
+            iterations=max(1, int(config.iterations) // QUICK_DIVISOR) if quick else int(config.iterations),
+            lr=float(getattr(config, "lr", LR)),
+        )
+
+    @property
+    def positive(self) -> tuple[float, ...]:
+        """The levels that need a search (η > 0)."""
+        return tuple(e for e in self.etas if e > 0)
+
+
+@dataclass
+class Curve:
+    """One subject's worst-case errors at every level, per image, and its reconstructions of the first image."""
+
+    unperturbed: torch.Tensor  # (N,) E(0)
+    errors: torch.Tensor  # (N, K) E(η_k), non-decreasing in k
+    found_at: torch.Tensor  # (N, K) the level whose search supplied E(η_k) (0.0: e = 0)
+    restart: torch.Tensor  # (N, K) the restart of that search (−1: e = 0)
+    example_clean: torch.Tensor  # (H, W) f(A x₀)
+    example_worst: torch.Tensor  # (H, W) f(A x₀ + e) at the largest level's kept e
+
+
+class TradeoffCheck(Check):
+    """Worst-case relative error against the noise level, network against baseline."""
+
+    name = CHECK_NAME
+    title = "Accuracy–stability trade-off"
+
+    def run(self, ctx: AuditContext, config: BaseModel) -> CheckResult:
+        if not getattr(config, "enabled", True):
+            return not_run(type(self), "disabled in the manifest", config)
+        s = Settings.from_config(config, ctx.quick)
+        n = min(ctx.images.shape[0], QUICK_IMAGES) if ctx.quick else ctx.images.shape[0]
+        indices = list(range(n))
+        ids = [ctx.image_ids[i] for i in indices]
+        x = ctx.images[indices]
+        curves = {subject.key: _curve(subject, ctx, x, indices, ids, s) for subject in ctx.subjects()}
+        criteria = _criteria(curves["network"], curves["baseline"], s)
+        result = CheckResult(
+            name=self.name,
+            title=self.title,
+            verdict=CheckResult.verdict_from(criteria),
+            criteria=criteria,
+            subjects={subject.key: _subject_result(subject, curves[subject.key], ids, s) for subject in ctx.subjects()},
+            parameters=_parameters(config, s, ids, ctx.quick),
+            seed=ctx.seed,
+            notes=_notes(curves, ids, s, ctx.quick),
+        )
+        if ctx.arrays is not None:
+            result.arrays.append(_save_arrays(ctx, x, ids, s, curves))
+        return result
+
+
+# -- measuring ------------------------------------------------------------------------------------
+
+
+def _guarded(subject: Subject, ids: Sequence[str]) -> Reconstruct:
+    """|f| of ``subject`` through ``guarded_call``, naming the image each row belongs to when f misbehaves.
+
+    The modulus (of a complex reconstruction; a real one is returned as is) makes
+    the attack maximise the error that is reported, ‖|f(y + e)| − x‖ for the real x.
+    """
+
+    def recon(y: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        names = [ids[int(i)] for i in rows.tolist()]
+        out = guarded_call(subject.fmap, y, check=CHECK_NAME, image_ids=names, subject=subject.key)
+        return out.abs() if out.is_complex() else out
+
+    return recon
+
+
+def _max_rows(op: ForwardOperator) -> int:
+    h, w = op.image_shape
+    return max(1, PIXELS_PER_CALL // (h * w))
+
+
+def _reconstruct(recon: Reconstruct, y: torch.Tensor, rows: torch.Tensor, max_rows: int) -> torch.Tensor:
+    """recon(y) for many rows, ``max_rows`` per call, computed as the attack computes it."""
+    return torch.cat([outputs(recon, y[i:i + max_rows], rows[i:i + max_rows]) for i in range(0, y.shape[0], max_rows)])
+
+
+def _curve(
+    subject: Subject, ctx: AuditContext, x: torch.Tensor, indices: list[int], ids: list[str], s: Settings
+) -> Curve:
+    """E(η) of ``subject`` on every image and level: the unperturbed error, the searches, the running maximum."""
+    op, recon, max_rows = ctx.operator, _guarded(subject, ids), _max_rows(ctx.operator)
+    n, positive = x.shape[0], s.positive
+    y = op.forward(x).detach()
+    image_rows = torch.arange(n, device=x.device)
+    clean = _reconstruct(recon, y, image_rows, max_rows)
+    candidates = [relative_error(clean, x).double().cpu()]  # column 0: e = 0
+    restarts = [torch.full((n,), -1, dtype=torch.long)]
+    worst_outputs = [clean]
+    if positive:
+        calls = len(image_groups(n, len(positive) * s.restarts, max_rows)) * s.iterations
+        with ctx.progress.task(f"{CHECK_NAME}: {subject.key}, projected attack", total=calls) as task:
+            noise = projected_ascent(
+                recon, op, x, positive, generators=[ctx.generator(SALT, i) for i in indices], restarts=s.restarts,
+                iterations=s.iterations, lr=s.lr, max_rows=max_rows, on_step=task.advance,
+            )
+        p = len(positive)
+        e = noise.perturbations.reshape(n * p, *y.shape[1:])
+        rows = image_rows.repeat_interleave(p)
+        out = _reconstruct(recon, y.repeat_interleave(p, 0) + e, rows, max_rows).reshape(n, p, *x.shape[1:])
+        errs = relative_error(out.reshape(n * p, *x.shape[1:]), x.repeat_interleave(p, 0)).double().cpu()
+        candidates.extend(errs.reshape(n, p).unbind(1))
+        restarts.extend(noise.restart.long().reshape(n, p).unbind(1))
+        worst_outputs.extend(out.unbind(1))
+    found = torch.stack(candidates, dim=1)  # (N, 1 + P): e = 0, then each positive level
+    running, source = running_max(found)
+    columns = [0 if eta == 0 else 1 + positive.index(eta) for eta in s.etas]
+    levels = torch.tensor((0.0, *positive), dtype=torch.float64)
+    source = source[:, columns]
+    last = int(source[0, -1])
+    return Curve(
+        unperturbed=found[:, 0],
+        errors=running[:, columns],
+        found_at=levels[source],
+        restart=torch.stack(restarts, dim=1).gather(1, source),
+        example_clean=clean[0],
+        example_worst=worst_outputs[last][0],
+    )
+
+
+def running_max(found: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Running maximum along the columns of (N, C) and the column attaining it; a tie goes to the later column
+    (the level's own search is credited)."""
+    values, source = found.clone(), torch.zeros(found.shape, dtype=torch.long)
+    for c in range(1, found.shape[1]):
+        keep = values[:, c] < values[:, c - 1]
+        values[:, c] = torch.where(keep, values[:, c - 1], values[:, c])
+        source[:, c] = torch.where(keep, source[:, c - 1], torch.full_like(source[:, c], c))
+    return values, source
+
+
+# -- slopes and criteria ----------------------------------------------------------------------------
+
+
+def lipschitz_slopes(etas: Sequence[float], means: Sequence[float], unperturbed: float) -> dict[str, Any]:
+    """The secant slope (m(η₁) − m(0))/η₁ and the least-squares slope of m over η = 0 and the first
+    ``FIT_LEVELS`` positive levels; None when no level is positive."""
+    points = [(0.0, float(unperturbed))] + [(float(e), float(m)) for e, m in zip(etas, means) if e > 0]
+    if len(points) < 2:
+        return {"local_lipschitz": None, "local_lipschitz_fit": None, "local_lipschitz_etas": []}
+    (e0, m0), (e1, m1) = points[0], points[1]
+    fit = np.asarray(points[: 1 + FIT_LEVELS], dtype=np.float64)
+    slope = float(np.polyfit(fit[:, 0], fit[:, 1], 1)[0]) if len(fit) > 2 else (m1 - m0) / (e1 - e0)
+    return {
+        "local_lipschitz": (m1 - m0) / (e1 - e0),
+        "local_lipschitz_fit": slope,
+        "local_lipschitz_etas": [float(e) for e in fit[:, 0]],
+    }
+
+
+def _criteria(net: Curve, base: Curve, s: Settings) -> list[Criterion]:
+    k = s.k_baseline
+    criteria = []
+    for j, eta in enumerate(s.etas):
+        m_net, m_base = float(net.errors[:, j].mean()), float(base.errors[:, j].mean())
+        key = eta_key(eta)
+        setting = (
+            "without noise (η = 0: accuracy)" if eta == 0
+            else f"under the worst noise e with ‖e‖ ≤ {key}·‖Ax‖ found by the projected attack"
+        )
+        criteria.append(Criterion.evaluate(
+            f"tradeoff.error_vs_baseline[eta={key}]",
+            f"Relative error ‖|f(Ax + e)| − x‖/‖x‖ {setting}, averaged over the images: the network's must be "
+            f"at most {k:g} × the baseline's ({m_base:.4g}).",
+            m_net, k * m_base, compares_to_baseline=True,
+        ))
+    return criteria
+
+
+# -- evidence -------------------------------------------------------------------------------------
+
+
+def _subject_result(subject: Subject, curve: Curve, ids: list[str], s: Settings) -> SubjectResult:
+    """Summary (statistics over the images per level, the slopes) and one row per image."""
+    by_eta = {eta_key(eta): spread(curve.errors[:, j].numpy()) for j, eta in enumerate(s.etas)}
+    unperturbed = spread(curve.unperturbed.numpy())
+    summary: dict[str, Any] = {
+        "worst_case_error_by_eta": by_eta,
+        "relative_error_unperturbed": unperturbed,
+        **lipschitz_slopes(s.etas, [by_eta[eta_key(e)]["mean"] for e in s.etas], unperturbed["mean"]),
+    }
+    rows = []
+    for i, image_id in enumerate(ids):
+        per_level = {}
+        for j, eta in enumerate(s.etas):
+            restart = int(curve.restart[i, j])
+            per_level[eta_key(eta)] = {
+                "relative_error": float(curve.errors[i, j]),
+                "found_at_eta": float(curve.found_at[i, j]),
+                "restart": restart if restart >= 0 else None,
+            }
+        rows.append({
+            "image": image_id,
+            "relative_error_unperturbed": float(curve.unperturbed[i]),
+            "worst_case_error": per_level,
+        })
+    return SubjectResult(name=subject.name, summary=summary, per_image=rows)
+
+
+def _parameters(config: BaseModel, s: Settings, ids: list[str], quick: bool) -> dict[str, Any]:
+    params = config.model_dump(mode="json")
+    params["effective"] = {
+        "images": list(ids),
+        "quick": quick,
+        "etas": list(s.etas),
+        "restarts": s.restarts,
+        "iterations": s.iterations,
+        "lr": s.lr,
+        "k_baseline": s.k_baseline,
+    }
+    return params
+
+
+def _notes(curves: dict[str, Curve], ids: list[str], s: Settings, quick: bool) -> list[str]:
+    notes = []
+    if quick:
+        notes.append(
+            f"quick mode: {len(ids)} image(s), levels {', '.join(eta_key(e) for e in s.etas)}, "
+            f"{s.restarts} restart(s) × {s.iterations} iterations per level"
+        )
+    for key, curve in curves.items():
+        etas = torch.tensor(s.etas, dtype=torch.float64)
+        carried = (curve.found_at < etas[None, :]) & (etas[None, :] > 0)
+        if bool(carried.any()):
+            where = "; ".join(
+                f"η = {eta_key(eta)} on {', '.join(ids[i] for i in carried[:, j].nonzero().flatten().tolist())}"
+                for j, eta in enumerate(s.etas) if bool(carried[:, j].any())
+            )
+            notes.append(
+                f"{key}: the search at a level found a smaller error than at a lower level or without noise ({where}); "
+                f"the larger error is kept (the smaller ball lies inside the larger). Too few iterations or restarts, "
+                f"or a map whose error noise reduces"
+            )
+    return notes
+
+
+def _save_arrays(ctx: AuditContext, x: torch.Tensor, ids: list[str], s: Settings, curves: dict[str, Curve]) -> str:
+    """The curves per image and the first image's reconstructions, clean and at the largest level's worst noise."""
+    assert ctx.arrays is not None
+    net, base = curves["network"], curves["baseline"]
+    return ctx.arrays.save(
+        CHECK_NAME,
+        image_ids=np.asarray([str(i) for i in ids], dtype=str),
+        etas=torch.tensor(s.etas, dtype=torch.float64),
+        network_error=net.errors,
+        baseline_error=base.errors,
+        x=x[0],
+        network_clean=net.example_clean,
+        network_worst=net.example_worst,
+        baseline_clean=base.example_clean,
+        baseline_worst=base.example_worst,
+    )
