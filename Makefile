@@ -1,17 +1,26 @@
 # The two commands of the README. Both create .venv on first use.
-#   make demo   audit the shipped sample submission and write a dossier
+#   make demo   audit the sample submission, sign the dossier and verify it
 #   make test   run the fast test suite
 .PHONY: demo test test-all setup clean
 
 DEMO_MANIFEST ?= sample_submissions/mri_unet/manifest.yaml
 OUT ?= out/demo
+DEMO_KEYS ?= out/demo-keys
+# The demo's test key is protected by this password (a test CA only, made on first use).
+DEMO_PASSWORD ?= auditkit-demo
+AUDITKIT = .venv/bin/auditkit
 
 setup:
 	@bash scripts/bootstrap.sh
 
 demo: setup
-	.venv/bin/auditkit validate $(DEMO_MANIFEST)
-	@echo "The audit pipeline is not built yet: 'make demo' validates the sample manifest only."
+	@test -f $(DEMO_KEYS)/signer.p12 || AUDITKIT_KEY_PASSWORD=$(DEMO_PASSWORD) $(AUDITKIT) keygen --out $(DEMO_KEYS) --name "Demo Reviewer"
+	@$(AUDITKIT) run $(DEMO_MANIFEST) --out $(OUT) --quick; rc=$$?; \
+	  if [ $$rc -gt 1 ]; then exit $$rc; fi; \
+	  echo "audit finished (exit $$rc: 0 = every criterion passed, 1 = some failed; see $(OUT)/dossier.pdf)"
+	@AUDITKIT_KEY_PASSWORD=$(DEMO_PASSWORD) $(AUDITKIT) sign $(OUT) --cert $(DEMO_KEYS)/signer.p12 \
+	  --name "Demo Reviewer" --meaning "Review: I have reviewed this audit dossier (demonstration signature)"
+	@$(AUDITKIT) verify $(OUT) --trust $(DEMO_KEYS)/ca.pem > $(OUT).verify.txt && echo "verified: $(OUT) (table in $(OUT).verify.txt)"
 
 test:
 	@bash scripts/bootstrap.sh --test-tools
