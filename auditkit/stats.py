@@ -116,3 +116,14 @@ def distribution_summary(values: Sequence[float] | np.ndarray) -> dict[str, floa
     out["mean"] = float(arr.mean())
     out["max"] = float(arr.max())
     return out
+
+
+def spread(values: Sequence[float] | np.ndarray) -> dict[str, float]:
+    """{mean, std, min, max} of values over the images, std the population standard deviation (ddof = 0)."""
+    arr = np.asarray(values)
+    return {
+        "mean": float(np.mean(arr)),
+        "std": float(np.std(arr)),
+        "min": float(np.min(arr)),
+        "max": float(np.max(arr)),
+    }

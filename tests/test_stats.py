@@ -111,3 +111,10 @@ def test_fewest_trials_that_can_show_a_bound(max_probability, confidence, expect
 def test_fewest_trials_edge_cases():
     assert fewest_trials_for_bound(0.0) is None
     assert fewest_trials_for_bound(1.0) == 1
+
+
+def test_spread_is_population_statistics():
+    from auditkit.stats import spread
+
+    s = spread([1.0, 2.0, 3.0, 4.0])
+    assert s == {"mean": 2.5, "std": pytest.approx(1.118033988749895), "min": 1.0, "max": 4.0}

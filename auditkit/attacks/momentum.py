@@ -36,7 +36,7 @@ from typing import Callable, Sequence
 import torch
 
 from auditkit.attacks.geometry import normalised_ascent_step, scale_items, to_sphere, unit
-from auditkit.attacks.objective import Reconstruct, distance_gradient, image_groups, outputs
+from auditkit.attacks.objective import Reconstruct, check_images, distance_gradient, image_groups, keep_better, outputs
 from auditkit.operators.base import ForwardOperator, batch_norm2
 
 #: share of the evaluation budget the path may use before the fallback takes over.
@@ -115,10 +115,7 @@ def _check_inputs(
     x: torch.Tensor, budgets: Sequence[float], generators: Sequence[torch.Generator], *,
     max_iter: int, init_scale: float, step: float, momentum: float,
 ) -> torch.Tensor:
-    if x.ndim != 3 or x.is_complex():
-        raise ValueError(f"x: expected real images (N, H, W), got {tuple(x.shape)} {x.dtype}")
-    if len(generators) != x.shape[0]:
-        raise ValueError(f"generators: need one per image ({x.shape[0]}), got {len(generators)}")
+    check_images(x, generators, relative="relative budgets ‖r‖/‖x‖")
     eps = torch.as_tensor([float(b) for b in budgets], dtype=x.dtype, device=x.device)
     if eps.numel() == 0 or bool((eps <= 0).any()) or bool((eps[1:] <= eps[:-1]).any()):
         raise ValueError(f"budgets: must be positive and increasing, got {list(budgets)}")
@@ -130,8 +127,6 @@ def _check_inputs(
         raise ValueError(f"step: must be > 0, got {step}")
     if not 0 <= momentum < 1:
         raise ValueError(f"momentum: must be in [0, 1), got {momentum}")
-    if bool((batch_norm2(x) == 0).any()):
-        raise ValueError("x: an image is zero; relative budgets ‖r‖/‖x‖ need ‖x‖ > 0")
     return eps
 
 
@@ -233,8 +228,6 @@ def _refine(
     # the last step's iterate (or the rung, for a row without iterations) by a forward pass only
     dist = batch_norm2(outputs(recon, operator.forward(x_rows + scale_items(u, radius)), image_rows) - f0_rows)
     first = torch.where(row_iters > 0, first, dist)
-    better = dist > best
-    best_u[better] = u[better]
-    best = torch.maximum(best, dist)
+    best = keep_better(best, best_u, dist, u)
     perturbations = to_sphere(best_u, radius).reshape(n, n_budgets, *x.shape[1:])
     return perturbations, best.reshape(n, n_budgets), first.reshape(n, n_budgets)

@@ -3,8 +3,9 @@
 A ``Reconstruct`` is f with bookkeeping: ``recon(y, rows)`` returns f(y) for a
 batch whose row b perturbs the measurements of image ``rows[b]`` (an index into
 the images the attack was given), so that a caller can name the image when f
-misbehaves (the checks pass ``guarded_call``). ``plain(fmap)`` adapts an
-ordinary ``ReconstructionMap``.
+misbehaves (the checks pass ``checks.base.guarded_recon``). ``plain(fmap)``
+adapts an ordinary ``ReconstructionMap``. Also here: what every search checks of
+its images, and how it keeps the best iterate found.
 
 Outputs are always computed with gradient tracking on the input, also where no
 gradient is taken, so that a method whose no-gradient path differs (the
@@ -13,7 +14,7 @@ baseline's adaptive stopping versus its fixed unrolling) is compared with itself
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Sequence
 
 import torch
 
@@ -21,6 +22,8 @@ from auditkit.operators.base import batch_norm2
 
 #: f with row bookkeeping: (measurements (B, *meas), image index per row (B,)) → images (B, H, W)
 Reconstruct = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+#: pixels per call of f (rows × H × W) beyond which the checks split a batch of rows.
+PIXELS_PER_CALL = 1 << 22
 
 
 def plain(fmap: Callable[[torch.Tensor], torch.Tensor]) -> Reconstruct:
@@ -32,8 +35,16 @@ def plain(fmap: Callable[[torch.Tensor], torch.Tensor]) -> Reconstruct:
     return recon
 
 
-def outputs(recon: Reconstruct, y: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-    """f(y), detached, computed the way the attacks compute it (gradient tracking on y)."""
+def rows_per_call(image_shape: Sequence[int]) -> int:
+    """How many rows of images (H, W) fit in ``PIXELS_PER_CALL`` pixels per call of f (at least one)."""
+    return max(1, PIXELS_PER_CALL // (int(image_shape[0]) * int(image_shape[1])))
+
+
+def outputs(recon: Reconstruct, y: torch.Tensor, rows: torch.Tensor, max_rows: int | None = None) -> torch.Tensor:
+    """f(y), detached, computed the way the attacks compute it (gradient tracking on y), ``max_rows`` rows per call."""
+    if max_rows is not None and y.shape[0] > max_rows:
+        step = max(1, int(max_rows))
+        return torch.cat([outputs(recon, y[i : i + step], rows[i : i + step]) for i in range(0, y.shape[0], step)])
     with torch.enable_grad():
         out = recon(y.detach().requires_grad_(True), rows)
     return out.detach()
@@ -74,3 +85,24 @@ def image_groups(n_images: int, rows_per_image: int, max_rows: int | None) -> li
     a group holds at least one image.."""
     size = n_images if max_rows is None else max(1, int(max_rows) // max(1, rows_per_image))
     return [range(start, min(start + size, n_images)) for start in range(0, n_images, size)]
+
+
+def check_images(x: torch.Tensor, generators: Sequence[torch.Generator], *, relative: str) -> None:
+    """Raise ValueError unless x is real (N, H, W) with no zero image and there is one generator per image.
+
+    ``relative`` says what needs ‖x‖ > 0 (it ends the message about a zero image).
+    """
+    if x.ndim != 3 or x.is_complex():
+        raise ValueError(f"x: expected real images (N, H, W), got {tuple(x.shape)} {x.dtype}")
+    if len(generators) != x.shape[0]:
+        raise ValueError(f"generators: need one per image ({x.shape[0]}), got {len(generators)}")
+    if bool((batch_norm2(x) == 0).any()):
+        raise ValueError(f"x: an image is zero; {relative} need ‖x‖ > 0")
+
+
+def keep_better(best: torch.Tensor, best_var: torch.Tensor, value: torch.Tensor, var: torch.Tensor) -> torch.Tensor:
+    """A search's running best: rows where ``value`` beats ``best`` take ``var`` into ``best_var`` (in place);
+    returns max(best, value)."""
+    better = value > best
+    best_var[better] = var[better]
+    return torch.maximum(best, value)

@@ -33,7 +33,7 @@ from typing import Callable, Sequence
 import torch
 
 from auditkit.attacks.geometry import normalised_ascent_step, scale_items
-from auditkit.attacks.objective import Reconstruct, distance_gradient, image_groups, outputs
+from auditkit.attacks.objective import Reconstruct, check_images, distance_gradient, image_groups, keep_better, outputs
 from auditkit.operators.base import ForwardOperator, batch_norm2
 
 #: momentum γ on the normalised gradients (0–0.5 converged faster than Adam's 0.9 on linear maps and a small CNN).
@@ -103,10 +103,7 @@ def _check_inputs(
     x: torch.Tensor, etas: Sequence[float], generators: Sequence[torch.Generator], *,
     restarts: int, iterations: int, lr: float,
 ) -> torch.Tensor:
-    if x.ndim != 3 or x.is_complex():
-        raise ValueError(f"x: expected real images (N, H, W), got {tuple(x.shape)} {x.dtype}")
-    if len(generators) != x.shape[0]:
-        raise ValueError(f"generators: need one per image ({x.shape[0]}), got {len(generators)}")
+    check_images(x, generators, relative="relative errors")
     levels = torch.as_tensor([float(e) for e in etas], dtype=x.dtype, device=x.device)
     if levels.numel() == 0 or bool((levels <= 0).any()):
         raise ValueError(f"etas: must be positive, got {list(etas)}")
@@ -116,8 +113,6 @@ def _check_inputs(
         raise ValueError(f"iterations: must be ≥ 1, got {iterations}")
     if not lr > 0:
         raise ValueError(f"lr: must be > 0, got {lr}")
-    if bool((batch_norm2(x) == 0).any()):
-        raise ValueError("x: an image is zero; relative errors need ‖x‖ > 0")
     return levels
 
 
@@ -147,17 +142,13 @@ def _search_group(
     best = torch.full((n * per_image,), -1.0, dtype=x.dtype, device=x.device)
     for _ in range(iterations):
         _, dist, grad = distance_gradient(recon, lambda w: y_rows + scale_items(w, radius), u, image_rows, x_rows)
-        better = dist > best
-        best_u[better] = u[better]
-        best = torch.maximum(best, dist)
+        best = keep_better(best, best_u, dist, u)
         u, direction = normalised_ascent_step(u, grad, direction, momentum=MOMENTUM, step=lr)
         if on_step is not None:
             on_step()
     # the last step's iterate, by a forward pass only
     dist = batch_norm2(outputs(recon, y_rows + scale_items(u, radius), image_rows) - x_rows)
-    better = dist > best
-    best_u[better] = u[better]
-    best = torch.maximum(best, dist).reshape(n, k, restarts)
+    best = keep_better(best, best_u, dist, u).reshape(n, k, restarts)
     worst, which = best.max(dim=2)
     dev = best_u.device
     chosen = best_u.reshape(n, k, restarts, *y.shape[1:])[

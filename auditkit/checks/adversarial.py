@@ -51,16 +51,14 @@ from pydantic import BaseModel
 
 from auditkit.attacks import Ladder, Reconstruct, WorstNoise, ladder_ascent, outputs, projected_ascent
 from auditkit.attacks.momentum import PATH_SHARE
-from auditkit.attacks.objective import image_groups
-from auditkit.checks.base import AuditContext, Check, Subject, guarded_call, not_run
+from auditkit.attacks.objective import image_groups, rows_per_call
+from auditkit.checks.base import AuditContext, Check, Subject, effective_parameters, guarded_recon, not_run
 from auditkit.evidence import CheckResult, Criterion, SubjectResult
 from auditkit.metrics import relative_error
 from auditkit.operators.base import ForwardOperator, batch_norm2
 
 #: salts of ``ctx.generator`` for this check's two searches (then the image's index in the test set).
 IMAGE_SALT, NOISE_SALT = 1_001, 1_002
-#: pixels per call of f (rows × H × W) beyond which the searches split the images into groups.
-PIXELS_PER_CALL = 1 << 22
 #: quick mode: iterations divided by this, restarts and images capped at these.
 QUICK_DIVISOR, QUICK_RESTARTS, QUICK_IMAGES = 5, 2, 2
 
@@ -146,7 +144,7 @@ class AdversarialCheck(Check):
 
         found = {subject.key: _search(subject, ctx, x, indices, ids, s) for subject in ctx.subjects()}
         net, base = found["network"], found["baseline"]
-        base_recon = _guarded(ctx.baseline, ids)
+        base_recon = guarded_recon(ctx.baseline.fmap, check=self.name, image_ids=ids, subject=ctx.baseline.key)
         cross_image = _image_measures(base_recon, op, x, base.clean, net.ladder.perturbations)
         cross_noise = _noise_measures(base_recon, op, x, base.clean, net.noise.perturbations)
 
@@ -179,26 +177,12 @@ def _selected(config: BaseModel, ctx: AuditContext) -> list[int]:
     return chosen[:QUICK_IMAGES] if ctx.quick else chosen
 
 
-def _guarded(subject: Subject, ids: Sequence[str]) -> Reconstruct:
-    """f of ``subject`` through ``guarded_call``, naming the image each row perturbs when f misbehaves."""
-
-    def recon(y: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-        names = [ids[int(i)] for i in rows.tolist()]
-        return guarded_call(subject.fmap, y, check=AdversarialCheck.name, image_ids=names, subject=subject.key)
-
-    return recon
-
-
-def _max_rows(op: ForwardOperator) -> int:
-    h, w = op.image_shape
-    return max(1, PIXELS_PER_CALL // (h * w))
-
-
 def _search(
     subject: Subject, ctx: AuditContext, x: torch.Tensor, indices: list[int], ids: list[str], s: Settings
 ) -> Found:
     """Both searches on ``subject``, then its reconstructions under what they found."""
-    op, recon, rows = ctx.operator, _guarded(subject, ids), _max_rows(ctx.operator)
+    op, rows = ctx.operator, rows_per_call(ctx.operator.image_shape)
+    recon = guarded_recon(subject.fmap, check=AdversarialCheck.name, image_ids=ids, subject=subject.key)
     n = x.shape[0]
     clean = outputs(recon, op.forward(x), torch.arange(n, device=x.device))
     ladder_calls = len(image_groups(n, len(s.budgets), rows)) * (int(s.max_iter * PATH_SHARE) + s.max_iter // len(s.budgets))
@@ -231,7 +215,7 @@ def _measure(
     n = clean.shape[0]
     j = y.shape[0] // n
     rows = torch.arange(n, device=y.device).repeat_interleave(j)
-    out = torch.cat([outputs(recon, (y + e)[g], rows[g]) for g in _row_chunks(y.shape[0], clean.shape[1:])])
+    out = outputs(recon, y + e, rows, max_rows=rows_per_call(clean.shape[1:]))
     diff = batch_norm2(out - clean.repeat_interleave(j, 0))
     size_e = batch_norm2(e).clamp_min(torch.finfo(diff.dtype).tiny)
     return Measures(
@@ -240,11 +224,6 @@ def _measure(
         amplification=(diff / size_e).reshape(n, j).cpu(),
         relative_error=relative_error(out, truth).reshape(n, j).cpu(),
     )
-
-
-def _row_chunks(total: int, image_shape: Sequence[int]) -> list[slice]:
-    step = max(1, PIXELS_PER_CALL // (int(image_shape[0]) * int(image_shape[1])))
-    return [slice(i, min(i + step, total)) for i in range(0, total, step)]
 
 
 def _image_measures(
@@ -373,17 +352,14 @@ def _subject_result(
 
 
 def _parameters(config: BaseModel, s: Settings, ids: list[str], quick: bool) -> dict[str, Any]:
-    params = config.model_dump(mode="json")
-    params["effective"] = {
-        "images": list(ids),
-        "quick": quick,
-        "image_domain": {"budgets": list(s.budgets), "lam": s.lam, "step": s.step, "momentum": s.momentum,
-                         "max_iter": s.max_iter, "init_scale": s.init_scale},
-        "measurement_domain": {"etas": list(s.etas), "restarts": s.restarts, "iterations": s.iterations, "lr": s.lr},
-        "k_baseline": s.k_baseline,
-        "c_budget": s.c_budget,
-    }
-    return params
+    return effective_parameters(
+        config, ids, quick,
+        image_domain={"budgets": list(s.budgets), "lam": s.lam, "step": s.step, "momentum": s.momentum,
+                      "max_iter": s.max_iter, "init_scale": s.init_scale},
+        measurement_domain={"etas": list(s.etas), "restarts": s.restarts, "iterations": s.iterations, "lr": s.lr},
+        k_baseline=s.k_baseline,
+        c_budget=s.c_budget,
+    )
 
 
 def _notes(found: dict[str, Found], ids: list[str], s: Settings, quick: bool) -> list[str]:

@@ -11,12 +11,13 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, Sequence
 
 import torch
 from pydantic import BaseModel
 
 from auditkit.arrays import ArraySink
+from auditkit.attacks.objective import Reconstruct
 from auditkit.errors import NetworkRuntimeError
 from auditkit.evidence import CheckResult, Verdict
 from auditkit.operators.base import ForwardOperator
@@ -89,6 +90,28 @@ def guarded_call(
     return out
 
 
+def guarded_recon(
+    fmap: ReconstructionMap,
+    *,
+    check: str,
+    image_ids: Sequence[str],
+    subject: str = "network",
+    modulus: bool = False,
+) -> Reconstruct:
+    """f as the attacks call it, ``recon(y, rows)``, through ``guarded_call``: an error names ``image_ids[rows[b]]``.
+
+    With ``modulus`` a complex output is replaced by |f(y)| (a real one is returned as
+    is), so that an attack maximises the error of the modulus, the one reported for a real x.
+    """
+
+    def recon(y: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        names = [image_ids[int(i)] for i in rows.tolist()]
+        out = guarded_call(fmap, y, check=check, image_ids=names, subject=subject)
+        return out.abs() if modulus and out.is_complex() else out
+
+    return recon
+
+
 class Check(ABC):
     """One audit experiment; subclasses set ``name``/``title`` and implement ``run``."""
 
@@ -120,6 +143,13 @@ class Check(ABC):
 
 def _params(config: BaseModel | None) -> dict[str, Any]:
     return {} if config is None else config.model_dump(mode="json")
+
+
+def effective_parameters(config: BaseModel, ids: Sequence[str], quick: bool, **effective: Any) -> dict[str, Any]:
+    """The manifest block, plus under ``effective`` what a run used: its images, quick mode, then ``effective``."""
+    params = _params(config)
+    params["effective"] = {"images": list(ids), "quick": quick, **effective}
+    return params
 
 
 def not_run(check: type[Check], reason: str, config: BaseModel | None = None) -> CheckResult:

@@ -57,6 +57,7 @@ from auditkit.errors import NetworkRuntimeError
 from auditkit.evidence import CheckResult, Criterion, SubjectResult, Verdict
 from auditkit.metrics import as_magnitude, psnr, ssim
 from auditkit.operators.base import ForwardOperator
+from auditkit.stats import spread
 
 #: multiples of the audit setting in the default ladder.
 LADDER = (0.5, 0.75, 1.0, 1.5, 2.0)
@@ -263,16 +264,6 @@ def measure(
 
 
 # -- statistics and criteria --------------------------------------------------------------------
-
-
-def spread(values: np.ndarray) -> dict[str, float]:
-    """Mean, population standard deviation (ddof = 0), min and max of a 1-D array."""
-    return {
-        "mean": float(np.mean(values)),
-        "std": float(np.std(values)),
-        "min": float(np.min(values)),
-        "max": float(np.max(values)),
-    }
 
 
 def largest_drop(means: Sequence[float]) -> tuple[float, int | None, int | None]:

@@ -61,21 +61,18 @@ import numpy as np
 import torch
 from pydantic import BaseModel
 
-from auditkit.attacks import Reconstruct, outputs, projected_ascent
-from auditkit.attacks.objective import image_groups
-from auditkit.checks.base import AuditContext, Check, Subject, guarded_call, not_run
-from auditkit.checks.sampling import spread
+from auditkit.attacks import outputs, projected_ascent
+from auditkit.attacks.objective import image_groups, rows_per_call
+from auditkit.checks.base import AuditContext, Check, Subject, effective_parameters, guarded_recon, not_run
 from auditkit.evidence import CheckResult, Criterion, SubjectResult
 from auditkit.metrics import relative_error
-from auditkit.operators.base import ForwardOperator
+from auditkit.stats import spread
 
 CHECK_NAME = "tradeoff"
 #: salt of ``ctx.generator`` for the attack's random starts (then the image's index in the test set).
 SALT = 6_001
 #: step of the projected attack, in units of the ball's radius (``projected_ascent``'s default).
 LR = 5.0
-#: pixels per call of f (rows × H × W) beyond which images are split into groups.
-PIXELS_PER_CALL = 1 << 22
 #: quick mode: iterations divided by this; restarts, images and levels capped at these.
 QUICK_DIVISOR, QUICK_RESTARTS, QUICK_IMAGES, QUICK_LEVELS = 5, 2, 2, 3
 #: positive levels used by the least-squares slope (with η = 0).
@@ -170,40 +167,20 @@ class TradeoffCheck(Check):
 # -- measuring ------------------------------------------------------------------------------------
 
 
-def _guarded(subject: Subject, ids: Sequence[str]) -> Reconstruct:
-    """|f| of ``subject`` through ``guarded_call``, naming the image each row belongs to when f misbehaves.
-
-    The modulus (of a complex reconstruction; a real one is returned as is) makes
-    the attack maximise the error that is reported, ‖|f(y + e)| − x‖ for the real x.
-    """
-
-    def recon(y: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-        names = [ids[int(i)] for i in rows.tolist()]
-        out = guarded_call(subject.fmap, y, check=CHECK_NAME, image_ids=names, subject=subject.key)
-        return out.abs() if out.is_complex() else out
-
-    return recon
-
-
-def _max_rows(op: ForwardOperator) -> int:
-    h, w = op.image_shape
-    return max(1, PIXELS_PER_CALL // (h * w))
-
-
-def _reconstruct(recon: Reconstruct, y: torch.Tensor, rows: torch.Tensor, max_rows: int) -> torch.Tensor:
-    """recon(y) for many rows, ``max_rows`` per call, computed as the attack computes it."""
-    return torch.cat([outputs(recon, y[i:i + max_rows], rows[i:i + max_rows]) for i in range(0, y.shape[0], max_rows)])
-
-
 def _curve(
     subject: Subject, ctx: AuditContext, x: torch.Tensor, indices: list[int], ids: list[str], s: Settings
 ) -> Curve:
-    """E(η) of ``subject`` on every image and level: the unperturbed error, the searches, the running maximum."""
-    op, recon, max_rows = ctx.operator, _guarded(subject, ids), _max_rows(ctx.operator)
+    """E(η) of ``subject`` on every image and level: the unperturbed error, the searches, the running maximum.
+
+    f is taken as |f| (``modulus``), so that the attack maximises the error that is
+    reported, ‖|f(y + e)| − x‖ for the real x.
+    """
+    op, max_rows = ctx.operator, rows_per_call(ctx.operator.image_shape)
+    recon = guarded_recon(subject.fmap, check=CHECK_NAME, image_ids=ids, subject=subject.key, modulus=True)
     n, positive = x.shape[0], s.positive
     y = op.forward(x).detach()
     image_rows = torch.arange(n, device=x.device)
-    clean = _reconstruct(recon, y, image_rows, max_rows)
+    clean = outputs(recon, y, image_rows, max_rows)
     candidates = [relative_error(clean, x).double().cpu()]  # column 0: e = 0
     restarts = [torch.full((n,), -1, dtype=torch.long)]
     worst_outputs = [clean]
@@ -217,7 +194,7 @@ def _curve(
         p = len(positive)
         e = noise.perturbations.reshape(n * p, *y.shape[1:])
         rows = image_rows.repeat_interleave(p)
-        out = _reconstruct(recon, y.repeat_interleave(p, 0) + e, rows, max_rows).reshape(n, p, *x.shape[1:])
+        out = outputs(recon, y.repeat_interleave(p, 0) + e, rows, max_rows).reshape(n, p, *x.shape[1:])
         errs = relative_error(out.reshape(n * p, *x.shape[1:]), x.repeat_interleave(p, 0)).double().cpu()
         candidates.extend(errs.reshape(n, p).unbind(1))
         restarts.extend(noise.restart.long().reshape(n, p).unbind(1))
@@ -318,17 +295,10 @@ def _subject_result(subject: Subject, curve: Curve, ids: list[str], s: Settings)
 
 
 def _parameters(config: BaseModel, s: Settings, ids: list[str], quick: bool) -> dict[str, Any]:
-    params = config.model_dump(mode="json")
-    params["effective"] = {
-        "images": list(ids),
-        "quick": quick,
-        "etas": list(s.etas),
-        "restarts": s.restarts,
-        "iterations": s.iterations,
-        "lr": s.lr,
-        "k_baseline": s.k_baseline,
-    }
-    return params
+    return effective_parameters(
+        config, ids, quick,
+        etas=list(s.etas), restarts=s.restarts, iterations=s.iterations, lr=s.lr, k_baseline=s.k_baseline,
+    )
 
 
 def _notes(curves: dict[str, Curve], ids: list[str], s: Settings, quick: bool) -> list[str]:

@@ -55,3 +55,16 @@ def test_hash_seed_is_stable_and_spreads():
     assert hash_seed(0, 1) == hash_seed(0, 1)
     assert len({hash_seed(0, i) for i in range(100)}) == 100
     assert hash_seed(3) == 1570728435472657285  # pinned: the same in every process (no salted hash)
+
+
+def test_guarded_recon_names_the_image_of_each_row_and_can_return_the_modulus():
+    from auditkit.checks.base import guarded_recon
+
+    out = torch.zeros(3, 4, 4, dtype=torch.complex64) - 1j
+    out[2, 1, 1] = float("nan")
+    recon = guarded_recon(_Map(out), check="tradeoff", image_ids=["a", "b"], modulus=True)
+    with pytest.raises(NetworkRuntimeError, match=r"tradeoff: network output contains NaN or Inf for image\(s\) b"):
+        recon(torch.zeros(3, 2), torch.tensor([0, 0, 1]))
+    ok = guarded_recon(_Map(out[:2]), check="tradeoff", image_ids=["a", "b"], modulus=True)
+    got = ok(torch.zeros(2, 2), torch.tensor([0, 1]))
+    assert not got.is_complex() and torch.equal(got, torch.ones(2, 4, 4))

@@ -1,0 +1,63 @@
+"""Wall time and peak memory of `auditkit run` on a sample submission, against the targets.
+
+Runs the real command in a child process (quick and default settings, the instability-test checks
+by default), and prints wall time, CPU time, peak resident memory and the ratio to each target
+(issue targets: --quick under 2 minutes, default under 15 minutes on 2 cores). Each setting is
+measured in the same invocation, so the two are comparable on a loaded machine; the ratio of
+default to quick is printed too.
+
+    .venv/bin/python bench/bench_run.py [--manifest M] [--checks adversarial,structural,sampling] [--skip-default]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGETS_S = {"quick": 120.0, "default": 900.0}
+
+
+def measure(manifest: Path, checks: str, quick: bool) -> dict[str, float]:
+    """Run one audit in a fresh process; wall, CPU (user+sys of the child) and peak RSS in MiB."""
+    with tempfile.TemporaryDirectory(prefix="bench-run-") as tmp:
+        cmd = [str(ROOT / ".venv" / "bin" / "auditkit"), "run", str(manifest), "--out", f"{tmp}/out", "--checks", checks]
+        if quick:
+            cmd.append("--quick")
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode not in (0, 1):
+        sys.exit(f"auditkit run failed (exit {proc.returncode}):\n{proc.stderr[-2000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"wall_s": wall, "cpu_s": cpu, "peak_rss_mib": after.ru_maxrss / 1024.0, "exit": proc.returncode}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--manifest", type=Path, default=ROOT / "sample_submissions" / "mri_unet" / "manifest.yaml")
+    parser.add_argument("--checks", default="adversarial,structural,sampling")
+    parser.add_argument("--skip-default", action="store_true", help="measure --quick only")
+    args = parser.parse_args()
+    print(f"manifest {args.manifest.relative_to(ROOT) if args.manifest.is_relative_to(ROOT) else args.manifest}; "
+          f"checks {args.checks}; {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}")
+    rows = {}
+    for mode in ("quick",) if args.skip_default else ("quick", "default"):
+        rows[mode] = measure(args.manifest, args.checks, quick=(mode == "quick"))
+        r = rows[mode]
+        print(f"{mode:8s} wall {r['wall_s']:7.1f} s  cpu {r['cpu_s']:7.1f} s  peak RSS {r['peak_rss_mib']:7.0f} MiB  "
+              f"exit {int(r['exit'])}  wall/target {r['wall_s'] / TARGETS_S[mode]:.2f} (target {TARGETS_S[mode]:.0f} s)")
+    if len(rows) == 2:
+        print(f"default/quick wall ratio {rows['default']['wall_s'] / rows['quick']['wall_s']:.1f}")
+
+
+if __name__ == "__main__":
+    main()
