@@ -47,6 +47,8 @@ DRAWERS: dict[str, str] = {
     "adversarial": "auditkit.report.figures.adversarial:draw",
     "structural": "auditkit.report.figures.structural:draw",
     "sampling": "auditkit.report.figures.sampling:draw",
+    "noise": "auditkit.report.figures.noise:draw",
+    "hallucination": "auditkit.report.figures.hallucination:draw",
     "tradeoff": "auditkit.report.figures.tradeoff:draw",
 }
 
