@@ -7,7 +7,6 @@ import torch
 from auditkit.arrays import ArraySink, load_npz
 from auditkit.baselines import build_baseline
 from auditkit.checks.adversarial import AdversarialCheck, budget_key
-from auditkit.checks.base import AuditContext, Subject
 from auditkit.data.phantoms import random_ellipses
 from auditkit.evidence import Verdict
 from auditkit.manifest.models import AdversarialCheck as AdversarialConfig
@@ -15,6 +14,7 @@ from auditkit.manifest.models import ImageDomainAttack, MeasurementDomainAttack
 from auditkit.operators.base import batch_norm2
 from auditkit.operators.mri import MRISingleCoil
 
+from tests.checks.context import audit_context
 from tests.checks.networks import Map, Planted, ZeroFilled
 
 N = 32
@@ -38,17 +38,6 @@ def _config(**kw):
     )
 
 
-def _ctx(op, network, baseline, images, **kw):
-    return AuditContext(
-        operator=op,
-        network=Subject("network", network, lambda o: network),
-        baseline=Subject("baseline", baseline, lambda o: baseline),
-        images=images,
-        image_ids=[f"img{i}" for i in range(images.shape[0])],
-        **kw,
-    )
-
-
 def _failed(result):
     return {c.name for c in result.criteria if not c.passed}
 
@@ -57,7 +46,7 @@ def _failed(result):
 def baseline_as_network(mri, tmp_path_factory):
     op, baseline, images = mri
     root = tmp_path_factory.mktemp("adv")
-    result = AdversarialCheck().execute(_ctx(op, baseline, baseline, images, arrays=ArraySink(root)), _config())
+    result = AdversarialCheck().execute(audit_context(op, baseline, baseline, images, arrays=ArraySink(root)), _config())
     return result, root
 
 
@@ -110,7 +99,7 @@ def test_arrays_hold_every_reconstruction_for_the_figures(baseline_as_network):
 
 def test_zero_filled_reconstruction_passes(mri):
     op, baseline, images = mri
-    result = AdversarialCheck().execute(_ctx(op, ZeroFilled(op), baseline, images[:1]), _config())
+    result = AdversarialCheck().execute(audit_context(op, ZeroFilled(op), baseline, images[:1]), _config())
     assert result.verdict is Verdict.PASS, result.reason or _failed(result)
     change = result.subjects["network"].summary["worst_case_change"]
     assert all(change[budget_key(b)] <= b * (1 + 1e-5) for b in BUDGETS)  # A*A is a projection: Δ ≤ ε
@@ -125,7 +114,7 @@ def test_a_planted_high_gain_direction_fails(mri):
     v = v / batch_norm2(v)
 
     planted = Planted(baseline, op.embed(u), v, 100.0)  # the baseline plus g·Re⟨u, y⟩·v: a gain of 100 along u
-    result = AdversarialCheck().execute(_ctx(op, planted, baseline, images[:1]), _config())
+    result = AdversarialCheck().execute(audit_context(op, planted, baseline, images[:1]), _config())
     assert result.verdict is Verdict.FAIL
     failed = _failed(result)
     assert {"adversarial.change_vs_budget[eps=0.01]", "adversarial.change_vs_baseline[eps=0.01]",
@@ -143,7 +132,7 @@ def test_a_network_returning_nan_is_an_error_naming_check_and_image(mri):
         bright = batch_norm2(y) > threshold
         return torch.where(bright[:, None, None], torch.full_like(out, float("nan")), out)
 
-    result = AdversarialCheck().execute(_ctx(op, Map("nan", op, nan_on_bright), baseline, x), _config())
+    result = AdversarialCheck().execute(audit_context(op, Map("nan", op, nan_on_bright), baseline, x), _config())
     assert result.verdict is Verdict.ERROR and not result.internal_error
     assert "adversarial" in result.reason and "img0" in result.reason and "img1" not in result.reason
 
@@ -153,12 +142,12 @@ def test_quick_mode_attacks_at_most_two_images_with_fewer_iterations(mri):
     zf = ZeroFilled(op)
     x = torch.cat([images, images[:1]])
     cfg = AdversarialConfig(measurement_domain=MeasurementDomainAttack(etas=ETAS, iterations=10))
-    result = AdversarialCheck().execute(_ctx(op, zf, zf, x, quick=True), cfg)
+    result = AdversarialCheck().execute(audit_context(op, zf, zf, x, quick=True), cfg)
     effective = result.parameters["effective"]
     assert effective["images"] == ["img0", "img1"] and effective["image_domain"]["max_iter"] == 100
     assert effective["measurement_domain"] == {"etas": ETAS, "restarts": 2, "iterations": 2, "lr": 5.0}
     assert any(n.startswith("quick mode") for n in result.notes)
-    again = AdversarialCheck().execute(_ctx(op, zf, zf, x, quick=True), cfg)
+    again = AdversarialCheck().execute(audit_context(op, zf, zf, x, quick=True), cfg)
     assert again.subjects["network"].summary == result.subjects["network"].summary
 
 
@@ -166,8 +155,8 @@ def test_selected_images_and_disabled(mri):
     op, baseline, images = mri
     zf = ZeroFilled(op)
     with pytest.raises(ValueError, match="images: index 5"):
-        AdversarialCheck().run(_ctx(op, zf, baseline, images), _config(images=[0, 5]))
-    result = AdversarialCheck().execute(_ctx(op, zf, baseline, images), _config(enabled=False))
+        AdversarialCheck().run(audit_context(op, zf, baseline, images), _config(images=[0, 5]))
+    result = AdversarialCheck().execute(audit_context(op, zf, baseline, images), _config(enabled=False))
     assert result.verdict is Verdict.NOT_RUN and "disabled" in result.reason
 
 
@@ -178,7 +167,7 @@ def test_runs_on_ct_with_real_measurements():
     baseline = build_baseline("l1_wavelet", op, max_iter=10, checkpoint_segment=0)
     fbp = Map("FBP", op, op.pinv)
     images = random_ellipses((N, N), count=1, seed=4)
-    result = AdversarialCheck().execute(_ctx(op, fbp, baseline, images), _config())
+    result = AdversarialCheck().execute(audit_context(op, fbp, baseline, images), _config())
     assert result.verdict in (Verdict.PASS, Verdict.FAIL), result.reason
     noise = result.subjects["network"].per_image[0]["measurement_domain"]["0.04"]
     assert noise["amplification"] > 0 and noise["change"] > 0

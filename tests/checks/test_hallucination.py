@@ -4,7 +4,6 @@ import torch
 
 from auditkit.arrays import ArraySink, load_npz
 from auditkit.baselines import build_baseline
-from auditkit.checks.base import AuditContext, Subject
 from auditkit.checks.hallucination import (
     DEFAULT_KERNEL_DETAIL,
     ENERGY_FLOOR,
@@ -21,44 +20,17 @@ from auditkit.evidence import Verdict
 from auditkit.manifest.models import HallucinationCheck as HallucinationConfig
 from auditkit.operators.mri import MRISingleCoil
 
+# one_thread is an autouse fixture: importing it applies it to this module.
+from tests.checks.context import audit_context, one_thread  # noqa: F401
+from tests.checks.networks import Map
+
 N = 64
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-class _Map:
-    """A ReconstructionMap from a function of y."""
-
-    def __init__(self, name, operator, fn):
-        self.name, self.operator, self.fn = name, operator, fn
-
-    def __call__(self, y):
-        return self.fn(y)
 
 
 @pytest.fixture(scope="module")
 def mri():
     op = MRISingleCoil.from_pattern("cartesian_random", (N, N), 0.33, 0.08, 0)
     return op, build_baseline("l1_wavelet", op, max_iter=30)
-
-
-def _ctx(op, network, baseline, images=None, ids=None, **kw):
-    images = shepp_logan((N, N))[None] if images is None else images
-    ids = ids or [f"img{i}" for i in range(images.shape[0])]
-    return AuditContext(
-        operator=op,
-        network=Subject("network", network, lambda o: network),
-        baseline=Subject("baseline", baseline, lambda o: baseline),
-        images=images,
-        image_ids=ids,
-        **kw,
-    )
 
 
 def _disc(op, centre=(20, 40), radius=4, value=0.8):
@@ -128,8 +100,8 @@ def test_shown_fraction_separates_the_detail_from_the_truth():
 
 def test_zero_filled_passes_it_invents_nothing(mri, tmp_path):
     op, baseline = mri
-    zf = _Map("zero-filled", op, op.adjoint)
-    result = HallucinationCheck().execute(_ctx(op, zf, baseline, ids=["phantom"], arrays=ArraySink(tmp_path)), HallucinationConfig())
+    zf = Map("zero-filled", op, op.adjoint)
+    result = HallucinationCheck().execute(audit_context(op, zf, baseline, ids=["phantom"], arrays=ArraySink(tmp_path)), HallucinationConfig())
     assert result.verdict is Verdict.PASS, result.criteria
     (criterion,) = result.criteria
     assert criterion.name == "hallucination.largest_patch_vs_baseline" and criterion.compares_to_baseline
@@ -155,8 +127,8 @@ def test_zero_filled_passes_it_invents_nothing(mri, tmp_path):
 def test_network_adding_a_kernel_pattern_fails_and_the_patch_is_found(mri):
     op, baseline = mri
     pattern = op.null_project(_disc(op).to(op.image_dtype)[None])[0]
-    net = _Map("adds a pattern", op, lambda y: op.adjoint(y) + pattern)
-    result = HallucinationCheck().execute(_ctx(op, net, baseline, ids=["phantom"]), HallucinationConfig())
+    net = Map("adds a pattern", op, lambda y: op.adjoint(y) + pattern)
+    result = HallucinationCheck().execute(audit_context(op, net, baseline, ids=["phantom"]), HallucinationConfig())
     assert result.verdict is Verdict.FAIL
     (criterion,) = result.criteria
     assert criterion.measured > 10 * criterion.threshold
@@ -170,8 +142,8 @@ def test_network_transferring_the_kernel_detail_shows_it(mri):
     op, baseline = mri
     detail = KernelDetail.build(op, DEFAULT_KERNEL_DETAIL, 0.01, torch.device("cpu"))
     assert detail.measured_fraction < 1e-5  # exact projector: A d = 0 up to rounding
-    net = _Map("transfers the detail", op, lambda y: op.adjoint(y) + detail.d)
-    result = HallucinationCheck().execute(_ctx(op, net, baseline, ids=["phantom"]), HallucinationConfig())
+    net = Map("transfers the detail", op, lambda y: op.adjoint(y) + detail.d)
+    result = HallucinationCheck().execute(audit_context(op, net, baseline, ids=["phantom"]), HallucinationConfig())
     assert result.subjects["network"].summary["kernel_detail_shown"] == pytest.approx(1.0, abs=1e-3)
     assert abs(result.subjects["baseline"].summary["kernel_detail_shown"]) < 0.2
     assert any("shows the kernel detail" in n and "network" in n for n in result.notes)
@@ -180,41 +152,41 @@ def test_network_transferring_the_kernel_detail_shows_it(mri):
 
 def test_baseline_against_itself_is_at_ratio_one(mri):
     op, baseline = mri
-    result = HallucinationCheck().execute(_ctx(op, baseline, baseline), HallucinationConfig())
+    result = HallucinationCheck().execute(audit_context(op, baseline, baseline), HallucinationConfig())
     assert result.verdict is Verdict.PASS
     assert result.criteria[0].measured == pytest.approx(1.0)
 
 
 def test_magnitude_output_is_noted(mri):
     op, baseline = mri
-    mag = _Map("magnitude", op, lambda y: op.adjoint(y).abs())
-    result = HallucinationCheck().execute(_ctx(op, mag, baseline), HallucinationConfig())
+    mag = Map("magnitude", op, lambda y: op.adjoint(y).abs())
+    result = HallucinationCheck().execute(audit_context(op, mag, baseline), HallucinationConfig())
     assert any("magnitude" in n for n in result.notes)
 
 
 def test_nan_network_is_an_error_naming_the_image(mri):
     op, baseline = mri
-    nan = _Map("nan", op, lambda y: torch.full((y.shape[0], N, N), float("nan")))
-    result = HallucinationCheck().execute(_ctx(op, nan, baseline, ids=["brain_07"]), HallucinationConfig())
+    nan = Map("nan", op, lambda y: torch.full((y.shape[0], N, N), float("nan")))
+    result = HallucinationCheck().execute(audit_context(op, nan, baseline, ids=["brain_07"]), HallucinationConfig())
     assert result.verdict is Verdict.ERROR
     assert "hallucination" in result.reason and "brain_07" in result.reason and "NaN" in result.reason
 
 
 def test_quick_mode_and_disabled(mri):
     op, _ = mri
-    zf = _Map("zero-filled", op, op.adjoint)
+    zf = Map("zero-filled", op, op.adjoint)
     images = torch.stack([shepp_logan((N, N)), 0.5 * shepp_logan((N, N))])
-    result = HallucinationCheck().execute(_ctx(op, zf, zf, images=images, quick=True), HallucinationConfig())
+    result = HallucinationCheck().execute(audit_context(op, zf, zf, images=images, quick=True), HallucinationConfig())
     assert [r["image"] for r in result.subjects["network"].per_image] == ["img0"]
-    off = HallucinationCheck().execute(_ctx(op, zf, zf), HallucinationConfig(enabled=False))
+    off = HallucinationCheck().execute(audit_context(op, zf, zf), HallucinationConfig(enabled=False))
     assert off.verdict is Verdict.NOT_RUN
 
 
 def test_fully_sampled_has_nothing_unmeasured():
     full = MRISingleCoil(torch.ones(N, N, dtype=torch.bool))
     pattern = _disc(full).to(full.image_dtype)
-    net = _Map("adds a measured pattern", full, lambda y: full.adjoint(y) + pattern)
-    result = HallucinationCheck().execute(_ctx(full, net, _Map("inverse", full, full.adjoint)), HallucinationConfig())
+    net = Map("adds a measured pattern", full, lambda y: full.adjoint(y) + pattern)
+    result = HallucinationCheck().execute(audit_context(full, net, Map("inverse", full, full.adjoint)), HallucinationConfig())
     assert result.verdict is Verdict.PASS  # the disc is measured: wrong, but not a kernel hallucination
     assert result.criteria[0].measured == pytest.approx(0.0, abs=1e-6)
     assert "kernel of A is empty" in result.notes[0]
@@ -225,11 +197,11 @@ def test_ct_uses_the_tikhonov_projector():
     from auditkit.operators.ct import RadonCT
 
     op = RadonCT((32, 32), 12)
-    fbp = _Map("FBP", op, op.pinv)
+    fbp = Map("FBP", op, op.pinv)
     images = shepp_logan((32, 32))[None]
     pattern = op.null_project(_disc(op, centre=(10, 20), radius=3)[:32, :32][None], alpha=0.01)[0]
-    net = _Map("FBP + pattern", op, lambda y: op.pinv(y) + pattern)
-    result = HallucinationCheck().execute(_ctx(op, net, fbp, images=images), HallucinationConfig())
+    net = Map("FBP + pattern", op, lambda y: op.pinv(y) + pattern)
+    result = HallucinationCheck().execute(audit_context(op, net, fbp, images=images), HallucinationConfig())
     assert result.verdict is Verdict.FAIL
     assert result.parameters["projector"] == "tikhonov" and "Tikhonov" in result.notes[0]
     top = result.subjects["network"].per_image[0]["largest_patches"][0]

@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 
 from auditkit.arrays import ArraySink, load_npz
 from auditkit.baselines import build_baseline
-from auditkit.checks.base import AuditContext, Subject
 from auditkit.checks.structural import StructuralCheck, detail_recovery, details_from_config, recovered_fraction
 from auditkit.data.details import default_details
 from auditkit.data.phantoms import shepp_logan
@@ -18,19 +17,12 @@ from auditkit.manifest.models import Detail
 from auditkit.manifest.models import StructuralCheck as StructuralConfig
 from auditkit.operators.mri import MRISingleCoil
 
+# one_thread is an autouse fixture: importing it applies it to this module.
+from tests.checks.context import audit_context, one_thread  # noqa: F401
 from tests.checks.networks import Map
 
 N = 64
 NAMES = ["spade", "heart", "diamond", "club", "can_u_see_it"]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """The baseline's small FFTs run fastest on one thread on a shared machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 class _Memo:
@@ -63,19 +55,6 @@ def mri():
     op = MRISingleCoil.from_pattern("cartesian_random", (N, N), 0.3, 0.08, 0)
     baseline = _Memo(build_baseline("l1_wavelet", op, max_iter=40))
     return op, baseline
-
-
-def _ctx(op, network, baseline, images=None, ids=None, **kw):
-    images = shepp_logan((N, N))[None] if images is None else images
-    ids = ids or [f"img{i}" for i in range(images.shape[0])]
-    return AuditContext(
-        operator=op,
-        network=Subject("network", network, lambda o: network),
-        baseline=Subject("baseline", baseline, lambda o: baseline),
-        images=images,
-        image_ids=ids,
-        **kw,
-    )
 
 
 def _q(result, subject="network"):
@@ -149,7 +128,7 @@ def test_defaults_are_laid_out_for_the_image_and_explicit_details_are_kept():
 def test_perfect_map_recovers_every_detail_exactly():
     full = MRISingleCoil(torch.ones(N, N, dtype=torch.bool))
     perfect = Map("perfect", full, full.adjoint)  # A*A = I: f(Ax) = x
-    result = StructuralCheck().execute(_ctx(full, perfect, perfect), StructuralConfig())
+    result = StructuralCheck().execute(audit_context(full, perfect, perfect), StructuralConfig())
     assert result.verdict is Verdict.PASS, result.reason
     for row in result.subjects["network"].summary["detail_recovery"].values():
         assert row["correlation"] == pytest.approx(1.0, abs=1e-5)
@@ -161,7 +140,7 @@ def test_map_that_ignores_the_measurements_fails():
     full = MRISingleCoil(torch.ones(N, N, dtype=torch.bool))
     perfect = Map("perfect", full, full.adjoint)
     blind = Map("blind", full, lambda y: torch.full((y.shape[0], N, N), 0.3))
-    result = StructuralCheck().execute(_ctx(full, blind, perfect), StructuralConfig())
+    result = StructuralCheck().execute(audit_context(full, blind, perfect), StructuralConfig())
     assert result.verdict is Verdict.FAIL
     assert all(q == 0.0 for q in _q(result).values())
     assert all(row["correlation"] == 0.0 for row in result.subjects["network"].summary["detail_recovery"].values())
@@ -173,7 +152,7 @@ def test_map_that_ignores_the_measurements_fails():
 def test_nan_network_is_an_error_naming_the_image(mri):
     op, baseline = mri
     nan = Map("nan", op, lambda y: torch.full((y.shape[0], N, N), float("nan")))
-    result = StructuralCheck().execute(_ctx(op, nan, baseline, ids=["brain_07"]), StructuralConfig())
+    result = StructuralCheck().execute(audit_context(op, nan, baseline, ids=["brain_07"]), StructuralConfig())
     assert result.verdict is Verdict.ERROR
     assert "structural" in result.reason and "brain_07" in result.reason and "NaN" in result.reason
 
@@ -182,7 +161,7 @@ def test_details_clipped_away_are_noted_and_not_judged():
     full = MRISingleCoil(torch.ones(N, N, dtype=torch.bool))
     perfect = Map("perfect", full, full.adjoint)
     white = torch.ones(1, N, N)
-    result = StructuralCheck().execute(_ctx(full, perfect, perfect, images=white, ids=["white"]), StructuralConfig())
+    result = StructuralCheck().execute(audit_context(full, perfect, perfect, images=white, ids=["white"]), StructuralConfig())
     assert result.verdict is Verdict.NOT_RUN and "clipped" in result.reason
     assert sum("clipped away entirely on image white" in n for n in result.notes) == len(NAMES)
 
@@ -192,7 +171,7 @@ def test_manifest_details_are_judged_where_measurable():
     perfect = Map("perfect", full, full.adjoint)
     images = torch.stack([torch.ones(N, N), shepp_logan((N, N))])
     cfg = StructuralConfig(details=[Detail(text="★", size=0.2, position=(0.4, 0.5), intensity=0.4)])
-    result = StructuralCheck().execute(_ctx(full, perfect, perfect, images=images, ids=["white", "phantom"]), cfg)
+    result = StructuralCheck().execute(audit_context(full, perfect, perfect, images=images, ids=["white", "phantom"]), cfg)
     assert result.verdict is Verdict.PASS
     assert [c.name for c in result.criteria] == ["structural.recovery[black_star]", "structural.recovery_vs_baseline[black_star]"]
     assert result.notes == [
@@ -209,7 +188,7 @@ def test_quick_mode_uses_the_first_image_only():
     full = MRISingleCoil(torch.ones(N, N, dtype=torch.bool))
     perfect = Map("perfect", full, full.adjoint)
     images = torch.stack([shepp_logan((N, N)), 0.5 * shepp_logan((N, N))])
-    result = StructuralCheck().execute(_ctx(full, perfect, perfect, images=images, quick=True), StructuralConfig())
+    result = StructuralCheck().execute(audit_context(full, perfect, perfect, images=images, quick=True), StructuralConfig())
     assert [r["image"] for r in result.subjects["network"].per_image] == ["img0"]
     assert result.parameters["images"] == ["img0"]
 
@@ -219,7 +198,7 @@ def test_quick_mode_uses_the_first_image_only():
 
 def test_baseline_as_network_passes_and_saves_its_arrays(mri, tmp_path):
     op, baseline = mri
-    ctx = _ctx(op, baseline, baseline, ids=["shepp_logan"], arrays=ArraySink(tmp_path))
+    ctx = audit_context(op, baseline, baseline, ids=["shepp_logan"], arrays=ArraySink(tmp_path))
     result = StructuralCheck().execute(ctx, StructuralConfig())
     assert result.verdict is Verdict.PASS, [c for c in result.criteria if not c.passed]
     assert min(_q(result).values()) > 0.5
@@ -238,7 +217,7 @@ def test_baseline_as_network_passes_and_saves_its_arrays(mri, tmp_path):
 def test_blurred_network_fails(mri):
     op, baseline = mri
     blurred = Map("blurred", op, lambda y: _gaussian_blur(baseline(y).abs(), 3.0))
-    result = StructuralCheck().execute(_ctx(op, blurred, baseline), StructuralConfig())
+    result = StructuralCheck().execute(audit_context(op, blurred, baseline), StructuralConfig())
     assert result.verdict is Verdict.FAIL
     failed = {c.name for c in result.criteria if not c.passed}
     assert {f"structural.recovery_vs_baseline[{n}]" for n in NAMES} <= failed

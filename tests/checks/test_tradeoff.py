@@ -6,7 +6,6 @@ import torch
 
 from auditkit.arrays import ArraySink, load_npz
 from auditkit.baselines import build_baseline
-from auditkit.checks.base import AuditContext, Subject
 from auditkit.checks.tradeoff import TradeoffCheck, eta_key, lipschitz_slopes, quick_levels, running_max
 from auditkit.data.phantoms import random_ellipses
 from auditkit.evidence import Verdict
@@ -14,18 +13,11 @@ from auditkit.manifest.models import TradeoffCheck as TradeoffConfig
 from auditkit.operators.base import batch_norm2, inner
 from auditkit.operators.mri import MRISingleCoil
 
+from tests.checks.context import audit_context
+from tests.checks.networks import Map, ZeroFilled
+
 N = 32
 ETAS = [0.0, 0.02, 0.04]
-
-
-class _Map:
-    """A ReconstructionMap from a function of y."""
-
-    def __init__(self, name, operator, fn):
-        self.name, self.operator, self.fn = name, operator, fn
-
-    def __call__(self, y):
-        return self.fn(y)
 
 
 @pytest.fixture(scope="module")
@@ -38,21 +30,6 @@ def mri():
 
 def _config(**kw):
     return TradeoffConfig(**{"etas": ETAS, "restarts": 1, "iterations": 4, **kw})
-
-
-def _ctx(op, network, baseline, images, **kw):
-    return AuditContext(
-        operator=op,
-        network=Subject("network", network, lambda o: network),
-        baseline=Subject("baseline", baseline, lambda o: baseline),
-        images=images,
-        image_ids=[f"img{i}" for i in range(images.shape[0])],
-        **kw,
-    )
-
-
-def _zero_filled(op):
-    return _Map("zero-filled", op, op.adjoint)
 
 
 def _failed(result):
@@ -68,7 +45,7 @@ def _means(result, subject):
 def zero_filled_run(mri, tmp_path_factory):
     op, baseline, images = mri
     root = tmp_path_factory.mktemp("tradeoff")
-    result = TradeoffCheck().execute(_ctx(op, _zero_filled(op), baseline, images, arrays=ArraySink(root)), _config())
+    result = TradeoffCheck().execute(audit_context(op, ZeroFilled(op), baseline, images, arrays=ArraySink(root)), _config())
     return result, root
 
 
@@ -160,7 +137,7 @@ def test_accurate_but_unstable_network_fails_under_noise_only(mri):
     def planted(y):
         return baseline(y) + 100.0 * inner(u.expand_as(y), y)[:, None, None] * v
 
-    result = TradeoffCheck().execute(_ctx(op, _Map("planted", op, planted), baseline, images), _config())
+    result = TradeoffCheck().execute(audit_context(op, Map("planted", op, planted), baseline, images), _config())
     assert result.verdict is Verdict.FAIL
     assert _failed(result) == {"tradeoff.error_vs_baseline[eta=0.02]", "tradeoff.error_vs_baseline[eta=0.04]"}
     net, base = _means(result, "network"), _means(result, "baseline")
@@ -171,8 +148,8 @@ def test_accurate_but_unstable_network_fails_under_noise_only(mri):
 
 def test_inaccurate_network_fails_already_without_noise(mri):
     op, baseline, images = mri
-    zeros = _Map("zeros", op, lambda y: 0.0 * op.adjoint(y))  # through y, so that the attack has a (zero) gradient
-    result = TradeoffCheck().execute(_ctx(op, zeros, baseline, images), _config())
+    zeros = Map("zeros", op, lambda y: 0.0 * op.adjoint(y))  # through y, so that the attack has a (zero) gradient
+    result = TradeoffCheck().execute(audit_context(op, zeros, baseline, images), _config())
     assert result.verdict is Verdict.FAIL
     assert "tradeoff.error_vs_baseline[eta=0]" in _failed(result)
     assert _means(result, "network") == pytest.approx([1.0] * len(ETAS))
@@ -185,13 +162,13 @@ def test_inaccurate_network_fails_already_without_noise(mri):
 def test_same_seed_same_numbers_and_the_baseline_against_itself_passes(mri):
     op, baseline, images = mri
     cfg = _config(iterations=2)
-    first = TradeoffCheck().execute(_ctx(op, baseline, baseline, images[:1]), cfg)
-    again = TradeoffCheck().execute(_ctx(op, baseline, baseline, images[:1]), cfg)
+    first = TradeoffCheck().execute(audit_context(op, baseline, baseline, images[:1]), cfg)
+    again = TradeoffCheck().execute(audit_context(op, baseline, baseline, images[:1]), cfg)
     assert first.verdict is Verdict.PASS
     assert first.subjects["network"].summary == again.subjects["network"].summary
     assert first.subjects["network"].summary == first.subjects["baseline"].summary
-    zf = _zero_filled(op)
-    seeded = [TradeoffCheck().execute(_ctx(op, zf, zf, images[:1], seed=seed), cfg) for seed in (0, 1)]
+    zf = ZeroFilled(op)
+    seeded = [TradeoffCheck().execute(audit_context(op, zf, zf, images[:1], seed=seed), cfg) for seed in (0, 1)]
     assert seeded[0].subjects["network"].summary != seeded[1].subjects["network"].summary
 
 
@@ -205,7 +182,7 @@ def test_an_error_that_noise_reduces_keeps_the_unperturbed_one(mri):
     def shrinking(y):
         return x + w * (1 - c * batch_norm2(y - y0) ** 2)[:, None, None]
 
-    result = TradeoffCheck().execute(_ctx(op, _Map("shrinking", op, shrinking), baseline, x), _config())
+    result = TradeoffCheck().execute(audit_context(op, Map("shrinking", op, shrinking), baseline, x), _config())
     row = result.subjects["network"].per_image[0]
     for eta in ETAS:
         assert row["worst_case_error"][eta_key(eta)] == {
@@ -222,16 +199,16 @@ def test_nan_output_is_an_error_naming_check_and_image(mri):
         out = op.adjoint(y)
         return torch.where((batch_norm2(y) > threshold)[:, None, None], torch.full_like(out, float("nan")), out)
 
-    result = TradeoffCheck().execute(_ctx(op, _Map("nan", op, nan_on_bright), baseline, x), _config())
+    result = TradeoffCheck().execute(audit_context(op, Map("nan", op, nan_on_bright), baseline, x), _config())
     assert result.verdict is Verdict.ERROR and not result.internal_error
     assert "tradeoff" in result.reason and "img0" in result.reason and "img1" not in result.reason
 
 
 def test_quick_mode_reduces_images_levels_restarts_and_iterations(mri):
     op, _, images = mri
-    zf = _zero_filled(op)
+    zf = ZeroFilled(op)
     x = torch.cat([images, images[:1]])
-    result = TradeoffCheck().execute(_ctx(op, zf, zf, x, quick=True), TradeoffConfig(iterations=10))
+    result = TradeoffCheck().execute(audit_context(op, zf, zf, x, quick=True), TradeoffConfig(iterations=10))
     assert result.parameters["effective"] == {
         "images": ["img0", "img1"], "quick": True, "etas": [0.0, 0.04, 0.08], "restarts": 2, "iterations": 2,
         "lr": 5.0, "k_baseline": 2.0,
@@ -242,7 +219,7 @@ def test_quick_mode_reduces_images_levels_restarts_and_iterations(mri):
 
 def test_disabled_is_not_run(mri):
     op, baseline, images = mri
-    result = TradeoffCheck().execute(_ctx(op, _zero_filled(op), baseline, images), _config(enabled=False))
+    result = TradeoffCheck().execute(audit_context(op, ZeroFilled(op), baseline, images), _config(enabled=False))
     assert result.verdict is Verdict.NOT_RUN and "disabled" in result.reason
 
 
@@ -263,8 +240,8 @@ def test_runs_on_ct_with_real_measurements():
 
     op = RadonCT((N, N), 12)
     baseline = build_baseline("l1_wavelet", op, max_iter=10, checkpoint_segment=0)
-    fbp = _Map("FBP", op, op.pinv)
-    result = TradeoffCheck().execute(_ctx(op, fbp, baseline, random_ellipses((N, N), count=1, seed=4)), _config())
+    fbp = Map("FBP", op, op.pinv)
+    result = TradeoffCheck().execute(audit_context(op, fbp, baseline, random_ellipses((N, N), count=1, seed=4)), _config())
     assert result.verdict in (Verdict.PASS, Verdict.FAIL), result.reason
     means = _means(result, "network")
     assert means == sorted(means) and means[-1] > means[0]

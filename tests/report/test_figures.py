@@ -296,29 +296,8 @@ def test_zoom_box_stays_inside_the_image_and_covers_the_region():
     assert rows.stop - rows.start >= 12 and cols.stop - cols.start >= 12
 
 
-AUDIT_MANIFEST = """\
-schema_version: 1
-submission: {{id: T-1, vendor: V, device: D, version: "1", intended_use: tests, contact: qa@example.com}}
-modality:
-  kind: mri_singlecoil
-  image_shape: [32, 32]
-  sampling: {{pattern: cartesian_random, ratio: 0.33}}
-network:
-  format: python
-  path: net/identity_net.py
-  entrypoint: identity_net:build
-  sha256: {{net/identity_net.py: {sha}}}
-  input: zero_filled
-  output: complex
-  device: cpu
-  trained_ratio: 0.33
-data:
-  phantoms: [{{kind: shepp_logan}}, {{kind: ellipses, count: 1, seed: 3}}]
-baseline: {{method: l1_wavelet, max_iter: 15}}
-checks:
-  adversarial: {{image_domain: {{max_iter: 20}}, measurement_domain: {{restarts: 1, iterations: 10}}}}
-  sampling: {{ratios: [0.2, 0.33, 0.5]}}
-"""
+#: the adversarial check's settings, kept short, added to the suite's tiny manifest (``tiny_manifest``).
+ADVERSARIAL_SETTINGS = "  adversarial: {image_domain: {max_iter: 20}, measurement_domain: {restarts: 1, iterations: 10}}\n"
 
 DRAW_SCRIPT = (
     "import sys; from pathlib import Path; from auditkit.evidence import Evidence; "
@@ -328,7 +307,7 @@ DRAW_SCRIPT = (
 
 
 @pytest.mark.slow
-def test_figures_from_a_real_audit_are_identical_across_processes(tmp_path: Path):
+def test_figures_from_a_real_audit_are_identical_across_processes(tiny_manifest: Path, tmp_path: Path):
     """The pipeline on the 32×32 fixture, then its figures drawn here and in a fresh process with another hash seed."""
     import os
     import subprocess
@@ -336,14 +315,12 @@ def test_figures_from_a_real_audit_are_identical_across_processes(tmp_path: Path
 
     import torch
 
-    from auditkit.networks.hashing import sha256_file
     from auditkit.pipeline import RunOptions, run_audit
 
-    src = Path(__file__).parents[1] / "fixtures" / "manifests" / "net" / "identity_net.py"
-    (tmp_path / "net").mkdir()
-    shutil.copy(src, tmp_path / "net" / "identity_net.py")
-    manifest = tmp_path / "manifest.yaml"
-    manifest.write_text(AUDIT_MANIFEST.format(sha=sha256_file(src)), encoding="utf-8")
+    manifest = tiny_manifest
+    text = manifest.read_text(encoding="utf-8")
+    assert text.count("\nchecks:\n") == 1
+    manifest.write_text(text.replace("\nchecks:\n", "\nchecks:\n" + ADVERSARIAL_SETTINGS), encoding="utf-8")
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

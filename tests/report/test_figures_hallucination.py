@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import io
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-from matplotlib.image import imread
 
 from auditkit.arrays import save_npz
-from auditkit.evidence import CheckResult, Criterion, Evidence, SubjectResult, Verdict
+from auditkit.evidence import CheckResult, Criterion, SubjectResult, Verdict
 from auditkit.report.figures import DRAWERS, draw_figures, load_drawer
 from auditkit.report.figures.hallucination import example_index, outline_patches, patch_text
 from auditkit.report.figures.style import new_figure
+
+from .figure_helpers import assert_plain_figures, assert_redraw_identical, single_check_evidence
 
 H = W = 40
 
@@ -66,14 +65,10 @@ def _hallucination(root: Path, *, detail: bool = True, with_arrays: bool = True)
     )
 
 
-def _evidence(check: CheckResult) -> Evidence:
-    return Evidence(tool={"name": "auditkit", "version": "0"}, submission={"id": "T"}, checks=[check])
-
-
 @pytest.fixture(scope="module")
 def drawn(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("hallucination_fig")
-    evidence = _evidence(_hallucination(root))
+    evidence = single_check_evidence(_hallucination(root))
     return root, evidence, draw_figures(evidence, root)
 
 
@@ -82,12 +77,7 @@ def test_registered_and_draws_maps_then_detail(drawn):
     assert DRAWERS["hallucination"] == "auditkit.report.figures.hallucination:draw"
     assert load_drawer("hallucination") is not None
     assert [(r.check, r.key) for r in refs] == [("hallucination", "maps"), ("hallucination", "detail")]
-    for ref in refs:
-        raw = (root / ref.png).read_bytes()
-        pixels = (imread(io.BytesIO(raw)) * 255).astype(np.uint8)
-        assert pixels.std() > 10, ref.png
-        assert b"tIME" not in raw and "<dc:date>" not in (root / ref.svg).read_text(encoding="utf-8")
-        assert ref.title and ref.caption
+    assert_plain_figures(root, refs)
     maps = refs[0].caption
     assert maps.startswith("Image b") and "8×8 px" in maps and "1 at (row 8, col 24) 8×8 px, I = 2.00e-02" in maps
     assert "‖Ad‖/‖d‖ = 3.0e-07" in refs[1].caption
@@ -95,17 +85,13 @@ def test_registered_and_draws_maps_then_detail(drawn):
 
 def test_redraw_is_byte_identical(drawn, tmp_path: Path):
     root, evidence, refs = drawn
-    shutil.copytree(root / "arrays", tmp_path / "arrays")
-    assert draw_figures(evidence, tmp_path) == refs
-    for ref in refs:
-        for rel in (ref.png, ref.svg):
-            assert (tmp_path / rel).read_bytes() == (root / rel).read_bytes(), rel
+    assert_redraw_identical(root, evidence, refs, tmp_path)
 
 
 def test_without_a_detail_only_the_maps_and_without_arrays_nothing(tmp_path: Path):
-    refs = draw_figures(_evidence(_hallucination(tmp_path / "one", detail=False)), tmp_path / "one")
+    refs = draw_figures(single_check_evidence(_hallucination(tmp_path / "one", detail=False)), tmp_path / "one")
     assert [r.key for r in refs] == ["maps"]
-    assert draw_figures(_evidence(_hallucination(tmp_path / "two", with_arrays=False)), tmp_path / "two") == []
+    assert draw_figures(single_check_evidence(_hallucination(tmp_path / "two", with_arrays=False)), tmp_path / "two") == []
 
 
 def test_negligible_patches_are_listed_not_outlined():
@@ -126,4 +112,4 @@ def test_example_is_the_networks_largest_patch_image(tmp_path: Path):
 
 def test_not_run_and_error_have_no_figure(tmp_path: Path):
     for verdict in (Verdict.NOT_RUN, Verdict.ERROR):
-        assert draw_figures(_evidence(CheckResult(name="hallucination", verdict=verdict, reason="r")), tmp_path) == []
+        assert draw_figures(single_check_evidence(CheckResult(name="hallucination", verdict=verdict, reason="r")), tmp_path) == []

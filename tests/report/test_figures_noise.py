@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import io
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-from matplotlib.image import imread
 
 from auditkit.arrays import save_npz
-from auditkit.evidence import CheckResult, Criterion, Evidence, SubjectResult, Verdict
+from auditkit.evidence import CheckResult, Criterion, SubjectResult, Verdict
 from auditkit.report.figures import DRAWERS, draw_figures, load_drawer
 from auditkit.report.figures.noise import measured_levels, worst_interval
 from auditkit.stats import Proportion, distribution_summary
+
+from .figure_helpers import assert_plain_figures, assert_redraw_identical, single_check_evidence
 
 LEVELS = (0.01, 0.05, 0.1)
 KEYS = [f"{v:g}" for v in LEVELS]
@@ -66,14 +65,10 @@ def _noise(root: Path, *, with_arrays: bool = True, survival: bool = True) -> Ch
     )
 
 
-def _evidence(check: CheckResult) -> Evidence:
-    return Evidence(tool={"name": "auditkit", "version": "0"}, submission={"id": "T"}, checks=[check])
-
-
 @pytest.fixture(scope="module")
 def drawn(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("noise_fig")
-    evidence = _evidence(_noise(root))
+    evidence = single_check_evidence(_noise(root))
     return root, evidence, draw_figures(evidence, root)
 
 
@@ -81,27 +76,18 @@ def test_registered_and_draws_three_figures(drawn):
     root, _, refs = drawn
     assert DRAWERS["noise"] == "auditkit.report.figures.noise:draw" and load_drawer("noise") is not None
     assert [(r.check, r.key) for r in refs] == [("noise", "changes"), ("noise", "exceedance"), ("noise", "survival")]
-    for ref in refs:
-        raw = (root / ref.png).read_bytes()
-        pixels = (imread(io.BytesIO(raw)) * 255).astype(np.uint8)
-        assert pixels.std() > 10, ref.png
-        assert b"tIME" not in raw and "<dc:date>" not in (root / ref.svg).read_text(encoding="utf-8")
-        assert ref.title and ref.caption
+    assert_plain_figures(root, refs)
     assert "Dots: every draw" in refs[0].caption
     assert "exceeded at η = 0.05, 0.1)" in refs[1].caption and "95% Clopper–Pearson" in refs[1].caption
 
 
 def test_redraw_is_byte_identical(drawn, tmp_path: Path):
     root, evidence, refs = drawn
-    shutil.copytree(root / "arrays", tmp_path / "arrays")
-    assert draw_figures(evidence, tmp_path) == refs
-    for ref in refs:
-        for rel in (ref.png, ref.svg):
-            assert (tmp_path / rel).read_bytes() == (root / rel).read_bytes(), rel
+    assert_redraw_identical(root, evidence, refs, tmp_path)
 
 
 def test_without_arrays_or_survival_the_evidence_figures_remain(tmp_path: Path):
-    refs = draw_figures(_evidence(_noise(tmp_path, with_arrays=False, survival=False)), tmp_path)
+    refs = draw_figures(single_check_evidence(_noise(tmp_path, with_arrays=False, survival=False)), tmp_path)
     assert [r.key for r in refs] == ["changes", "exceedance"]
     assert "Dots" not in refs[0].caption
 
@@ -118,4 +104,4 @@ def test_levels_in_order_and_the_worst_images_interval(tmp_path: Path):
 
 def test_not_run_and_error_have_no_figure(tmp_path: Path):
     for verdict in (Verdict.NOT_RUN, Verdict.ERROR):
-        assert draw_figures(_evidence(CheckResult(name="noise", verdict=verdict, reason="r")), tmp_path) == []
+        assert draw_figures(single_check_evidence(CheckResult(name="noise", verdict=verdict, reason="r")), tmp_path) == []
