@@ -66,10 +66,10 @@ DEFAULT_PARAMS: dict[str, dict[str, dict[str, Any]]] = {
         "hadamard": _defaults(1e-2, 500, primal_scale=0.05, **_WAVELET_COMMON),
     },
     "tv": {
-        "mri_singlecoil": _defaults(1e-3, 500, tau=10.0, tol=1e-4),
-        "mri_multicoil": _defaults(1e-3, 500, tau=10.0, tol=1e-4, warm_start="adjoint"),
+        "mri_singlecoil": _defaults(1e-3, 1000, tau=10.0, tol=1e-4),
+        "mri_multicoil": _defaults(1e-3, 1000, tau=10.0, tol=1e-4, warm_start="adjoint"),
         "ct_parallel": _defaults(1e-1, 500, tau=0.01, tol=1e-4),
-        "hadamard": _defaults(1e-3, 500, tau=10.0, tol=1e-4),
+        "hadamard": _defaults(1e-3, 1000, tau=10.0, tol=1e-4),
     },
 }
 
