@@ -25,7 +25,7 @@ import torch
 import auditkit
 from auditkit.arrays import ArraySink
 from auditkit.auditlog import AuditLog
-from auditkit.baselines import build_baseline
+from auditkit.baselines import DEFAULT_PARAMS, build_baseline
 from auditkit.checks.base import AuditContext, Check, Subject, not_run
 from auditkit.data.collect import TestImages, collect_images
 from auditkit.errors import InputError, Problem
@@ -42,6 +42,8 @@ from auditkit.report.sign import load_credentials, seal_dossier
 
 #: The real dtype every audit computes in (networks are float32 models).
 AUDIT_DTYPE = torch.float32
+#: In --quick runs the baseline stops after at most this many iterations (it is unrolled inside every attack).
+QUICK_BASELINE_ITERATIONS = 100
 
 
 #: The checks this version implements: manifest name → "module:Class" (imported only when run).
@@ -109,6 +111,9 @@ def prepare(
         if k != "method" and v is not None
     }
     method = manifest.baseline.method
+    if quick:  # a first look: the baseline (unrolled in every attack) is capped too
+        default_iters = DEFAULT_PARAMS[method][manifest.modality.kind]["max_iter"]
+        baseline_params["max_iter"] = min(baseline_params.get("max_iter", default_iters), QUICK_BASELINE_ITERATIONS)
 
     def baseline_at(op: ForwardOperator):
         return build_baseline(method, op, modality=manifest.modality.kind, **baseline_params)

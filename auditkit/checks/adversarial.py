@@ -36,8 +36,8 @@ measurement domain has no absolute bound: η is relative to ‖Ax‖, and for an
 operator that is not an isometry (CT) image and measurement sizes are not
 commensurate; there the floor η is what a scaled isometry's inverse would show.
 
-Quick mode: at most 2 images (the first of the selection), a fifth of the
-iterations of both searches and at most 2 restarts.
+Quick mode: one image (the first of the selection), a tenth of the iterations
+of both searches and one restart.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ from auditkit.operators.base import ForwardOperator, batch_norm2
 #: salts of ``ctx.generator`` for this check's two searches (then the image's index in the test set).
 IMAGE_SALT, NOISE_SALT = 1_001, 1_002
 #: quick mode: iterations divided by this, restarts and images capped at these.
-QUICK_DIVISOR, QUICK_RESTARTS, QUICK_IMAGES = 5, 2, 2
+QUICK_DIVISOR, QUICK_RESTARTS, QUICK_IMAGES = 10, 1, 1
 
 
 def budget_key(value: float) -> str:
