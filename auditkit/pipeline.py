@@ -341,14 +341,22 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def check_out_folder(out: Path) -> None:
+    """Refuse an ``--out`` that is a file, or a non-empty folder that is not an earlier auditkit output
+    (which ``publish`` would replace): the user's own files are never overwritten."""
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise InputError(Problem(out, "--out", "exists and is not a folder"))
+    if any(out.iterdir()) and not (out / "evidence.json").exists():
+        raise InputError(Problem(out, "--out", "exists and is not an auditkit output folder; choose another --out or remove it"))
+
+
 def publish(stage: Path, out: Path) -> None:
     """Move the finished staging folder to ``out``, replacing an earlier auditkit output there."""
     out = Path(out)
+    check_out_folder(out)  # again: the folder may have changed during a long audit
     if out.exists():
-        if any(out.iterdir()) and not (out / "evidence.json").exists():
-            raise InputError(
-                Problem(out, "--out", "exists and is not an auditkit output folder; choose another --out or remove it")
-            )
         old = out.parent / f".{out.name}.old"
         shutil.rmtree(old, ignore_errors=True)
         os.replace(out, old)
@@ -374,10 +382,7 @@ def run_audit(
     t0 = time.perf_counter()
     started = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
     out = Path(options.out)
-    if out.exists() and not out.is_dir():
-        raise InputError(Problem(out, "--out", "exists and is not a folder"))
-    if out.exists() and any(out.iterdir()) and not (out / "evidence.json").exists():
-        raise InputError(Problem(out, "--out", "exists and is not an auditkit output folder; choose another --out or remove it"))
+    check_out_folder(out)  # before any work, not only at the end
     prepared = prepare(manifest_path, quick=options.quick, progress=progress, signing=options.sign)
     signing = prepared.manifest.signing if (options.sign and render) else None
     credentials = load_credentials(signing, manifest_path) if signing is not None else None  # fail before hours of checks
