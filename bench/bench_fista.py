@@ -18,8 +18,8 @@ auditkit runs FISTA with adaptive restart from A*y with step 1 (A A* = I).
 Because the two W differ, their minimisers differ slightly, so "the same result" is judged by
 each method reaching within 0.1 dB PSNR (peak 1) of the PSNR it converges to (its own 2000-iteration
 value), and we time how long that takes; the time of auditkit's default stopping rule
-(relative change < 1e-4) is printed as well. All timings come from this one run, interleaved,
-median of ``--repeats``; threads are limited to ``--threads`` for torch and for numpy's BLAS.
+(relative change < 1e-4) is printed as well. All timings come from this one run, the shortest
+of ``--repeats``; threads are limited to ``--threads`` for torch and for numpy's BLAS.
 
 Run (sigpy is a bench-only dependency, not in .venv):
     /tmp/benchvenv/bin/python bench/bench_fista.py --threads 2
@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import statistics
 import sys
 import time
 
@@ -75,13 +74,14 @@ def psnr(image: np.ndarray, truth: np.ndarray) -> float:
 
 
 def timed(fn, repeats: int) -> tuple[float, object]:
-    """Median wall time of ``fn()`` over ``repeats`` runs, and its last result."""
+    """Shortest wall time of ``fn()`` over ``repeats`` runs (timing noise on a shared machine only
+    ever adds time), and its last result."""
     times, out = [], None
     for _ in range(repeats):
         t0 = time.perf_counter()
         out = fn()
         times.append(time.perf_counter() - t0)
-    return statistics.median(times), out
+    return min(times), out
 
 
 def first_reaching(psnr_of, target: float, limit: int) -> int:
