@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
@@ -53,6 +55,8 @@ def test_each_image_stops_on_its_own(fft_op: RowSampledFFT) -> None:
     assert info.converged == [True, True] and not info.fixed_iterations
     assert torch.equal(out[1], torch.zeros_like(out[1]))
     assert len(info.objective) == 2 and info.objective[1] == 0.0
+    record = info.as_dict()
+    assert record["iterations"] == info.iterations and record["tol"] == 1e-6 and json.dumps(record)
 
 
 def test_max_iter_caps_and_reports_not_converged(fft_op: RowSampledFFT) -> None:
