@@ -1,7 +1,9 @@
 # The two commands of the README. Both create .venv on first use.
 #   make demo   audit the sample submission, sign the dossier and verify it
 #   make test   run the fast test suite
-.PHONY: demo test test-all setup clean
+#   make samples  quick-audit every sample submission (SAMPLES=a,b for some, FULL=1 for full audits)
+#                 and regenerate the README tables from the evidence
+.PHONY: demo samples test test-all setup clean
 
 DEMO_MANIFEST ?= sample_submissions/mri_unet/manifest.yaml
 OUT ?= out/demo
@@ -21,6 +23,9 @@ demo: setup
 	@AUDITKIT_KEY_PASSWORD=$(DEMO_PASSWORD) $(AUDITKIT) sign $(OUT) --cert $(DEMO_KEYS)/signer.p12 \
 	  --name "Demo Reviewer" --meaning "Review: I have reviewed this audit dossier (demonstration signature)"
 	@$(AUDITKIT) verify $(OUT) --trust $(DEMO_KEYS)/ca.pem > $(OUT).verify.txt && echo "verified: $(OUT) (table in $(OUT).verify.txt)"
+
+samples: setup
+	.venv/bin/python scripts/audit_samples.py $(if $(SAMPLES),--only $(SAMPLES)) $(if $(FULL),--full)
 
 test:
 	@bash scripts/bootstrap.sh --test-tools

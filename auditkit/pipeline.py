@@ -42,7 +42,7 @@ from auditkit.report.sign import load_credentials, seal_dossier
 
 #: The real dtype every audit computes in (networks are float32 models).
 AUDIT_DTYPE = torch.float32
-#: In --quick runs the baseline stops after at most this many iterations (it is unrolled inside every attack).
+#: In --quick runs the baseline stops after at most this many iterations (it is solved at every attack step).
 QUICK_BASELINE_ITERATIONS = 100
 
 
@@ -111,7 +111,7 @@ def prepare(
         if k != "method" and v is not None
     }
     method = manifest.baseline.method
-    if quick:  # a first look: the baseline (unrolled in every attack) is capped too
+    if quick:  # a first look: the baseline (solved at every attack step) is capped too
         default_iters = DEFAULT_PARAMS[method][manifest.modality.kind]["max_iter"]
         baseline_params["max_iter"] = min(baseline_params.get("max_iter", default_iters), QUICK_BASELINE_ITERATIONS)
 
@@ -282,6 +282,8 @@ def run_checks(
         elif name not in IMPLEMENTED_CHECKS:
             result = not_run(_stub(name), f"the {name} check is not available in auditkit {auditkit.__version__}", config)
         else:
+            for subject in prepared.context.subjects():  # each check starts from the same state
+                getattr(subject.fmap, "forget", lambda: None)()
             result = load_check(name)().execute(prepared.context, config)
             result.seed = prepared.context.seed
         _write_atomic(ckpt, json.dumps({"fingerprint": fp, "result": result.model_dump(mode="json")}, indent=1))

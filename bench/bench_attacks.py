@@ -22,15 +22,19 @@ with only that many evaluations (its ratio printed as well).
 
 ``compare_searches(fmap, operator, images)`` is the entry point for any
 ReconstructionMap; ``main`` runs it on an MRI 64×64 setting for the ℓ1-wavelet
-baseline and a small CNN fitted for a few seconds on random ellipses.
+baseline and a small CNN fitted for a few seconds on random ellipses, or, with
+``--manifest``, on a submission's network with its own operator and its first
+``--images`` test images (the sample submissions).
 
     .venv/bin/python bench/bench_attacks.py --images 2 --max-iter 500 --iterations 300
+    .venv/bin/python bench/bench_attacks.py --manifest sample_submissions/mri_unet/manifest.yaml --images 1
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -309,15 +313,27 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--maps", default="baseline,cnn", help="comma-separated: baseline, cnn")
     parser.add_argument("--etas", default="0.01,0.02,0.04")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared machine)")
+    parser.add_argument("--manifest", type=Path, default=None,
+                        help="compare on this submission's network, operator and first --images test images")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-
-    operator = MRISingleCoil.from_pattern("cartesian_random", (args.size, args.size), ratio=args.ratio, seed=0)
-    images = random_ellipses((args.size, args.size), count=args.images, seed=123)
     settings = SearchSettings(
         max_iter=args.max_iter, iterations=args.iterations, restarts=args.restarts,
         etas=tuple(float(e) for e in args.etas.split(",")),
     )
+    if args.manifest is not None:
+        from auditkit.pipeline import prepare
+
+        prepared = prepare(args.manifest, signing=False)
+        ctx = prepared.context
+        print(f"{args.manifest}: {prepared.manifest.modality.kind} {tuple(prepared.manifest.modality.image_shape)}, "
+              f"test images {', '.join(ctx.image_ids[:args.images])}; image domain {args.max_iter} evaluations/image, "
+              f"measurement domain {args.restarts}×{args.iterations} per η")
+        _print(compare_searches(ctx.network.fmap, prepared.operator, ctx.images[:args.images], settings))
+        return
+
+    operator = MRISingleCoil.from_pattern("cartesian_random", (args.size, args.size), ratio=args.ratio, seed=0)
+    images = random_ellipses((args.size, args.size), count=args.images, seed=123)
     maps: dict[str, Callable[[], Map]] = {
         "baseline": lambda: build_baseline("l1_wavelet", operator, max_iter=args.baseline_iters, checkpoint_segment=0),
         "cnn": lambda: fitted_cnn(operator, args.fit_steps),

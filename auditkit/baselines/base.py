@@ -8,13 +8,26 @@ tuple of tensors. ``BaselineMap`` runs it on a batch of measurements:
   change ‖z_k − z_{k−1}‖/‖z_k‖ is below ``tol`` or ``max_iter`` is reached, and
   freezes each image as soon as it has converged, so an image's result does not
   depend on which other images share its batch;
-- when y requires a gradient (an attack differentiates through the baseline), or
-  when ``fixed=True`` is passed, it runs exactly ``unrolled_iters`` iterations
-  for every image. A data-dependent stopping rule would make the map a different
-  composition of operations at each y, so gradient ascent would be climbing a
-  function that changes under it; with a fixed count the baseline is one fixed
-  differentiable function (ordinary torch ops, unrolled), its gradient is the
-  exact gradient of what is evaluated, and f(y) and f(y + e) are comparable.
+- when y requires a gradient (an attack differentiates through the baseline), the
+  map is differentiated at its fixed point (``gradient="fixed_point"``, the
+  default): the solver first converges without a graph, exactly as above, then
+  ``gradient_iters`` = K more iterations T(·, y) are run with the graph, starting
+  from that (detached) final state z*. The value is still the converged z*
+  (moved by K further contracting steps, i.e. within the stopping tolerance), and
+  its gradient is the K-term truncation of the implicit-function gradient
+  ∂z*/∂y = (I − ∂_z T)⁻¹ ∂_y T = Σ_j (∂_z T)^j ∂_y T at the fixed point z* = T(z*, y).
+  An attack therefore climbs the baseline actually evaluated, at the cost of one
+  graph-free solve plus K differentiated steps. Successive gradient calls are
+  nearby points of one search, so each solve starts from the previous call's
+  final state (same batch shape; momentum reset) and needs few iterations; the
+  value depends on that start only within the stopping tolerance. ``forget()``
+  drops the kept state (the audit does so before each check, so a check's
+  numbers do not depend on which checks ran before it);
+- with ``gradient="unrolled"`` and y requiring a gradient, or when ``fixed=True``
+  is passed, it runs exactly ``unrolled_iters`` iterations from the warm start
+  for every image: one fixed differentiable function (ordinary torch ops,
+  unrolled) whose gradient is exact for what is evaluated, but which is not the
+  converged solution unless ``unrolled_iters`` is large.
   The unrolled graph keeps ~14 image-sized tensors per iteration (ℓ1-wavelet:
   1.7 MB per image and iteration at 128² complex64). ``checkpoint_segment`` = n > 0
   checkpoints the unroll in segments of n iterations (memory in use drops ~5× at
@@ -37,6 +50,9 @@ from torch.utils.checkpoint import checkpoint
 from auditkit.operators.base import ForwardOperator, power_norm
 
 State = tuple[torch.Tensor, ...]
+
+#: how ``BaselineMap`` differentiates: at the converged fixed point, or through a fixed-count unroll
+GRADIENTS = ("fixed_point", "unrolled")
 
 _NORM_CACHE: "weakref.WeakKeyDictionary[ForwardOperator, float]" = weakref.WeakKeyDictionary()
 
@@ -114,6 +130,10 @@ class Scheme(ABC):
     def objective(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """The objective the scheme minimises, per image, shape (B,)."""
 
+    def resume(self, state: State) -> State:
+        """A final state of an earlier solve made a starting state (schemes with momentum reset it)."""
+        return state
+
 
 @dataclass
 class SolveInfo:
@@ -164,6 +184,8 @@ class BaselineMap:
         tol: float,
         unrolled_iters: int | None = None,
         checkpoint_segment: int = 0,
+        gradient: str = "fixed_point",
+        gradient_iters: int = 30,
         name: str | None = None,
     ):
         if max_iter < 1:
@@ -175,6 +197,12 @@ class BaselineMap:
             raise ValueError(f"unrolled_iters: must be ≥ 1, got {unrolled_iters}")
         if checkpoint_segment < 0:
             raise ValueError(f"checkpoint_segment: must be ≥ 0 (0 disables), got {checkpoint_segment}")
+        if gradient not in GRADIENTS:
+            raise ValueError(f"gradient: must be one of {GRADIENTS}, got {gradient!r}")
+        if gradient_iters < 1:
+            raise ValueError(f"gradient_iters: must be ≥ 1, got {gradient_iters}")
+        self.gradient = gradient
+        self.gradient_iters = int(gradient_iters)
         self.scheme = scheme
         self.operator: ForwardOperator = scheme.operator
         self.method = method
@@ -183,9 +211,15 @@ class BaselineMap:
         self.unrolled_iters = int(unrolled)
         self.checkpoint_segment = int(checkpoint_segment)
         self.params: dict[str, Any] = dict(params)
-        self.params.update(max_iter=self.max_iter, tol=self.tol, unrolled_iters=self.unrolled_iters)
+        self.params.update(max_iter=self.max_iter, tol=self.tol, unrolled_iters=self.unrolled_iters,
+                           gradient=self.gradient, gradient_iters=self.gradient_iters)
         self.name = name or f"baseline ({method})"
         self.last_info: SolveInfo | None = None
+        self._kept: State | None = None  # final state of the last fixed-point gradient call
+
+    def forget(self) -> None:
+        """Drop the state kept between gradient calls (the next one starts from the warm start again)."""
+        self._kept = None
 
     def __repr__(self) -> str:
         return f"BaselineMap(method={self.method!r}, operator={type(self.operator).__name__}, params={self.params})"
@@ -206,15 +240,18 @@ class BaselineMap:
     def __call__(self, y: torch.Tensor, *, fixed: bool | None = None) -> torch.Tensor:
         """x̂ = f(y), shape (B, H, W); ``fixed`` forces (True) or forbids (False) the fixed-count unroll.
 
-        By default the fixed count is used exactly when y requires a gradient.
+        By default a y that requires a gradient is differentiated as ``gradient`` says
+        (see the module doc), and any other y is solved to the stopping rule.
         """
         y = self._check(y)
         needs_grad = y.requires_grad and torch.is_grad_enabled()
+        if fixed is None and needs_grad and self.gradient == "fixed_point":
+            return self._run_fixed_point(y)
         use_fixed = needs_grad if fixed is None else bool(fixed)
         if use_fixed:
             return self._run_fixed(y, with_grad=needs_grad)
         with torch.no_grad():
-            return self._run_adaptive(y)
+            return self.scheme.image(self._run_adaptive(y))
 
     def _finish(self, y: torch.Tensor, z: torch.Tensor, rel: torch.Tensor, iters: list[int], fixed: bool) -> None:
         with torch.no_grad():
@@ -229,9 +266,13 @@ class BaselineMap:
             tol=self.tol,
         )
 
-    def _run_adaptive(self, y: torch.Tensor) -> torch.Tensor:
+    def _run_adaptive(self, y: torch.Tensor, start: State | None = None) -> State:
+        """Iterate to the stopping rule from ``start`` (default: the warm start), each image frozen once
+        converged; returns the final state."""
         scheme = self.scheme
         state, context = scheme.init(y)
+        if start is not None:
+            state = scheme.resume(start)
         batch = y.shape[0]
         active = torch.ones(batch, dtype=torch.bool, device=y.device)
         iters = torch.zeros(batch, dtype=torch.long)
@@ -246,9 +287,25 @@ class BaselineMap:
             active = active & (change < self.tol).logical_not().to(active.device)
             if not bool(active.any()):
                 break
-        z = scheme.image(state)
-        self._finish(y, z, rel, [int(i) for i in iters], fixed=False)
-        return z
+        self._finish(y, scheme.image(state), rel, [int(i) for i in iters], fixed=False)
+        return state
+
+    def _run_fixed_point(self, y: torch.Tensor) -> torch.Tensor:
+        """Converged z* without a graph, then K = ``gradient_iters`` steps z ← T(z, y) with it (see module doc)."""
+        scheme = self.scheme
+        kept = self._kept
+        if kept is not None and (kept[0].shape[0] != y.shape[0] or kept[0].device != y.device):
+            kept = None
+        with torch.no_grad():
+            state = self._run_adaptive(y.detach(), start=kept)
+        self._kept = state
+        info = self.last_info
+        _, context = scheme.init(y)
+        state = tuple(t.detach() for t in state)
+        for k in range(self.gradient_iters):
+            state = scheme.step(state, context, self.max_iter + k)
+        self.last_info = info
+        return scheme.image(state)
 
     def _segment(self, start: int, count: int, context: State, *state: torch.Tensor) -> State:
         for k in range(start, start + count):

@@ -67,6 +67,11 @@ class L1WaveletFISTA(Scheme):
         t0 = torch.ones(y.shape[0], dtype=op.real_dtype, device=x0.device)
         return (x0, x0, t0), (y, op.adjoint(y))
 
+    def resume(self, state: State) -> State:
+        """(x, x, 1): keep the image, reset FISTA's momentum."""
+        x = state[0]
+        return (x, x, torch.ones_like(state[2]))
+
     def prox(self, z: torch.Tensor, tau: float) -> torch.Tensor:
         """prox of τλ‖W·‖₁ = W* soft(Wz, τλ) (exact because W is orthogonal)."""
         return wavelet_soft_threshold(self.wavelet, z, tau * self.lam)
