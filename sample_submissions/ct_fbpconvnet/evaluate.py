@@ -1,0 +1,88 @@
+"""Accuracy of the ``ct_fbpconvnet`` sample at its 50 training angles, against FBP and the ℓ1-wavelet baseline.
+
+Loads the network exactly as an audit does (manifest, hash check, adapter) and prints mean
+PSNR and SSIM (peak 1) over unseen random ellipses (the training distribution, another seed),
+over every held-out MNI152 slice, per plane, and per test image of the manifest, for
+noise-free sinograms y = A x. These are the accuracy numbers of README.md.
+
+Run from the repository root:  .venv/bin/python sample_submissions/ct_fbpconvnet/evaluate.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import torch
+
+from auditkit.baselines import build_baseline
+from auditkit.data import default_split, mni152_slices, random_ellipses
+from auditkit.data.collect import collect_images
+from auditkit.manifest import load_manifest
+from auditkit.metrics import psnr, ssim
+from auditkit.networks import load_network
+from auditkit.operators.base import ForwardOperator
+from auditkit.operators.factory import build_operator
+from auditkit.reconstruction import ReconstructionMap
+
+HERE = Path(__file__).resolve().parent
+CHUNK = 16
+#: seed and count of the unseen random ellipses (training used seed 2050).
+ELLIPSE_SEED = 0
+N_ELLIPSES = 16
+
+
+@torch.no_grad()
+def reconstruct(method: ReconstructionMap, y: torch.Tensor) -> torch.Tensor:
+    """``method`` applied in chunks of CHUNK sinograms, (N, H, W)."""
+    return torch.cat([method(y[i:i + CHUNK]) for i in range(0, y.shape[0], CHUNK)])
+
+
+def scores(x: torch.Tensor, methods: dict[str, ReconstructionMap], op: ForwardOperator) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """Per-image (PSNR, SSIM) of every method and of the filtered back-projection A†y."""
+    y = op(x)
+    recons = {"FBP": op.pinv(y), **{name: reconstruct(m, y) for name, m in methods.items()}}
+    return {name: (psnr(r, x), ssim(r, x)) for name, r in recons.items()}
+
+
+def report(title: str, table: dict[str, tuple[torch.Tensor, torch.Tensor]]) -> None:
+    """One line per method: mean ± std PSNR and mean SSIM."""
+    print(title)
+    for name, (p, s) in table.items():
+        print(f"  {name:<12} PSNR {p.mean():6.2f} ± {p.std(correction=0):4.2f} dB   SSIM {s.mean():.3f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--manifest", type=Path, default=HERE / "manifest.yaml")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    manifest = load_manifest(args.manifest)
+    shape = tuple(manifest.modality.image_shape)
+    op = build_operator(manifest.modality)
+    methods = {
+        "network": load_network(manifest.network, manifest.folder, op, device="cpu"),
+        "l1-wavelet": build_baseline(manifest.baseline.method, op, modality=manifest.modality.kind,
+                                     **manifest.baseline.params()),
+    }
+    start = time.perf_counter()
+    ellipses = random_ellipses(shape, count=N_ELLIPSES, seed=ELLIPSE_SEED)
+    report(f"unseen random ellipses (seed {ELLIPSE_SEED}, {N_ELLIPSES})", scores(ellipses, methods, op))
+    everything: dict[str, list[tuple[torch.Tensor, torch.Tensor]]] = {}
+    for plane, held in default_split().items():
+        table = scores(mni152_slices(plane, held.held_out, shape=shape), methods, op)
+        report(f"held-out MNI152 {plane} slices ({len(held.held_out)})", table)
+        for name, pair in table.items():
+            everything.setdefault(name, []).append(pair)
+    report("all held-out slices", {name: (torch.cat([p for p, _ in pairs]), torch.cat([s for _, s in pairs]))
+                                   for name, pairs in everything.items()})
+    test = collect_images(manifest.data, shape)
+    table = scores(test.images.float(), methods, op)
+    for i, image_id in enumerate(test.ids):
+        print(f"{image_id:<20} " + "  ".join(f"{name} {p[i]:5.2f} dB / {s[i]:.3f}" for name, (p, s) in table.items()))
+    print(f"evaluation took {time.perf_counter() - start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
