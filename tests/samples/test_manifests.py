@@ -1,0 +1,57 @@
+"""What every sample submission must satisfy: a valid manifest whose hashes match, safetensors weights
+under the 20 MB limit, and brain test images drawn only from the held-out MNI152 slices."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from auditkit.data import default_split
+from auditkit.manifest import load_manifest, validate_manifest
+from auditkit.manifest.models import Mni152Phantom
+from auditkit.networks import verify_hashes
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from sample_table import SAMPLES, sample_names  # noqa: E402
+
+#: the weights file limit of the sample submissions (20 MB).
+MAX_WEIGHTS_BYTES = 20 * 1000 * 1000
+NAMES = sample_names()
+
+
+def test_there_are_five_samples():
+    assert NAMES == ["ct_fbpconvnet", "mri_automap", "mri_multicoil_vn", "mri_unet", "mri_unrolled"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_manifest_validates_with_its_files_and_network(name: str):
+    validate_manifest(SAMPLES / name / "manifest.yaml")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_network_file_is_listed_and_matches(name: str):
+    manifest = load_manifest(SAMPLES / name / "manifest.yaml")
+    verify_hashes(manifest.network, manifest.folder)
+    assert set(manifest.network.sha256) == {"model.py", "weights.safetensors"}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_weights_are_safetensors_under_the_size_limit(name: str):
+    weights = load_manifest(SAMPLES / name / "manifest.yaml").network.weights
+    assert weights is not None and weights.suffix == ".safetensors"
+    assert weights.stat().st_size <= MAX_WEIGHTS_BYTES
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_brain_test_images_are_held_out_slices(name: str):
+    manifest = load_manifest(SAMPLES / name / "manifest.yaml")
+    split = default_split()
+    brains = [p for p in manifest.data.phantoms if isinstance(p, Mni152Phantom)]
+    assert {p.plane for p in brains} == {"axial", "coronal", "sagittal"}
+    for phantom in brains:
+        assert phantom.indices is not None
+        assert set(phantom.indices) <= set(split[phantom.plane].held_out)
