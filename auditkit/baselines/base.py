@@ -266,13 +266,14 @@ class BaselineMap:
             tol=self.tol,
         )
 
-    def _run_adaptive(self, y: torch.Tensor, start: State | None = None) -> State:
-        """Iterate to the stopping rule from ``start`` (default: the warm start), each image frozen once
-        converged; returns the final state."""
+    def _run_adaptive(self, y: torch.Tensor) -> State:
+        """Iterate to the stopping rule from the warm start; returns the final state."""
+        state, context = self.scheme.init(y)
+        return self._iterate(y, state, context)
+
+    def _iterate(self, y: torch.Tensor, state: State, context: State) -> State:
+        """Iterate from ``state`` to the stopping rule, each image frozen once converged; returns the final state."""
         scheme = self.scheme
-        state, context = scheme.init(y)
-        if start is not None:
-            state = scheme.resume(start)
         batch = y.shape[0]
         active = torch.ones(batch, dtype=torch.bool, device=y.device)
         iters = torch.zeros(batch, dtype=torch.long)
@@ -291,20 +292,21 @@ class BaselineMap:
         return state
 
     def _run_fixed_point(self, y: torch.Tensor) -> torch.Tensor:
-        """Converged z* without a graph, then K = ``gradient_iters`` steps z ← T(z, y) with it (see module doc)."""
+        """Converged z* without a graph, then K = ``gradient_iters`` steps z ← T(z, y) with it (see module doc).
+
+        ``init`` runs once: its context (y, A*y, ...) carries the graph for the K steps, and its
+        detached copy drives the graph-free solve, which starts from the kept state when there is one.
+        """
         scheme = self.scheme
+        state, context = scheme.init(y)
         kept = self._kept
-        if kept is not None and (kept[0].shape[0] != y.shape[0] or kept[0].device != y.device):
-            kept = None
+        if kept is not None and kept[0].shape[0] == y.shape[0] and kept[0].device == y.device:
+            state = scheme.resume(kept)
         with torch.no_grad():
-            state = self._run_adaptive(y.detach(), start=kept)
+            state = self._iterate(y.detach(), tuple(t.detach() for t in state), tuple(c.detach() for c in context))
         self._kept = state
-        info = self.last_info
-        _, context = scheme.init(y)
-        state = tuple(t.detach() for t in state)
         for k in range(self.gradient_iters):
             state = scheme.step(state, context, self.max_iter + k)
-        self.last_info = info
         return scheme.image(state)
 
     def _segment(self, start: int, count: int, context: State, *state: torch.Tensor) -> State:
