@@ -1,7 +1,7 @@
 """The CT forward operator: a 2-D parallel-beam Radon transform with FBP and a kernel projector.
 
-A is the sparse system matrix of ``radon_matrix`` (pixel-driven, linear interpolation on the
-detector, the geometry of ``skimage.transform.radon(circle=False)``); A* is its exact transpose.
+A is the sparse system matrix of ``radon_matrix`` (a footprint projector: each pixel a unit
+square, in the geometry of ``skimage.transform.radon(circle=False)``); A* is its exact transpose.
 Images are real (B, H, W); measurements are sinograms (B, n_angles, det_count) over the angles
 θ_k = kπ/n_angles, k = 0…n_angles−1.
 """

@@ -4,13 +4,15 @@ Geometry (the conventions of ``skimage.transform.radon``): pixel (row r, column 
 H×W image has centre x = c − W//2, y = r − H//2 (unit pixel size, the rotation axis on
 pixel (H//2, W//2)); at angle θ_k = kπ/n it projects to the detector coordinate
 
-    t = x cos θ_k − y sin θ_k,   bin index u = t + det_count//2,
+    t = x cos θ_k − y sin θ_k,   bin coordinate u = t + det_count//2.
 
-and its value is split between the two nearest bins by linear interpolation
-(weights 1 − frac(u) on ⌊u⌋ and frac(u) on ⌊u⌋ + 1; bins outside [0, det_count) are dropped).
-This pixel-driven projector is chosen because its transpose is exactly the linear-interpolation
-back-projection of ``skimage.transform.iradon``, while its sinograms differ from
-``skimage.transform.radon`` (a ray-driven bilinear sum) by interpolation error only.
+The projector is a footprint one: the pixel is a unit square whose shadow on the detector is
+a trapezoid centred at u (the convolution of boxes of widths |cos θ| and |sin θ|, unit area),
+and bin j receives the trapezoid's integral over [j − ½, j + ½] (bins outside
+[0, det_count) are dropped). Unlike a pixel-driven projector with linear interpolation, this
+does not alias at θ = π/4 and 3π/4, where pixel centres fall on a grid half a bin finer than
+the detector's; sinograms agree with ``skimage.transform.radon`` (a ray-driven bilinear sum) to
+about 0.1 % at every angle, and at 0 and π/2 exactly. A* is the exact transpose.
 
 Rows of A are ordered (angle, bin) and columns are pixels in row-major order, so for
 x of shape (H, W) the sinogram is ``(A @ x.ravel()).reshape(n_angles, det_count)``.
@@ -74,46 +76,73 @@ class CsrPair:
     transpose: sp.csr_matrix
 
 
+def footprint_cdf(s: np.ndarray, width_a: np.ndarray, width_b: np.ndarray) -> np.ndarray:
+    """P(U_a + U_b ≤ s) for independent U_a ~ U[−a/2, a/2] and U_b ~ U[−b/2, b/2].
+
+    The density of U_a + U_b is the trapezoid that a unit square pixel casts on the detector
+    at angle θ (a = |cos θ|, b = |sin θ|), scaled to unit area. With hi = max(a, b),
+    lo = min(a, b), p = (hi + lo)/2 and q = (hi − lo)/2:
+    F(s) = 0 for s ≤ −p; (s + p)²/(2ab) on (−p, −q); ½ + s/hi on [−q, q];
+    1 − (p − s)²/(2ab) on (q, p); 1 for s ≥ p. When lo = 0 it is the CDF of a box of width hi.
+    """
+    hi, lo = np.maximum(width_a, width_b), np.minimum(width_a, width_b)
+    p, q = (hi + lo) / 2, (hi - lo) / 2
+    two_ab = np.where(lo > 0, 2 * hi * lo, 1.0)  # where lo = 0 the ramps (−p, −q), (q, p) are empty
+    cdf = 0.5 + np.clip(s, -q, q) / hi
+    rising = (s > -p) & (s < -q)
+    falling = (s > q) & (s < p)
+    cdf = np.where(rising, (s + p) ** 2 / two_ab, cdf)
+    cdf = np.where(falling, 1.0 - (p - s) ** 2 / two_ab, cdf)
+    return np.where(s <= -p, 0.0, np.where(s >= p, 1.0, cdf))
+
+
+def _footprint_weights(u: np.ndarray, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bins ⌊u + ½⌋ − 1 … ⌊u + ½⌋ + 1 and their footprint weights for pixel centres at bin
+    coordinate ``u`` (pixels, angles): weight = F(bin + ½ − u) − F(bin − ½ − u).
+
+    The trapezoid's support has half-width (|cos θ| + |sin θ|)/2 ≤ √2/2, so these three
+    bins hold all of it; each pixel's weights at one angle sum to 1 (its area).
+    """
+    a, b = np.abs(np.cos(theta)), np.abs(np.sin(theta))
+    centre = np.floor(u + 0.5)
+    bins = centre[..., None] + np.array([-1.0, 0.0, 1.0])
+    offset = bins - u[..., None]
+    a, b = a[:, None], b[:, None]
+    weights = footprint_cdf(offset + 0.5, a, b) - footprint_cdf(offset - 0.5, a, b)
+    return bins, weights
+
+
 @lru_cache(maxsize=4)
 def radon_csr(geometry: RadonGeometry) -> CsrPair:
-    """Build A (pixel-driven, linear interpolation on the detector) and Aᵀ as scipy CSR, float64.
+    """Build A (footprint projector) and Aᵀ as scipy CSR, float64.
 
-    Aᵀ is assembled directly (one row per pixel, entries already sorted by measurement index);
+    Entries are computed in blocks of angles to bound the temporaries, zeros are dropped,
+    and Aᵀ is assembled directly (one row per pixel, entries sorted by measurement index);
     A is its transpose. Cached (the 4 most recent geometries: one 256², 180-angle pair
     takes about 0.6 GB).
     """
     h, w = geometry.image_shape
     n, d = geometry.n_angles, geometry.det_count
     n_pix, n_meas = geometry.n_pixels, geometry.n_measurements
-    index_dtype = np.int32 if max(2 * n_pix * n, n_meas) < 2**31 - 1 else np.int64
+    index_dtype = np.int32 if max(3 * n_pix * n, n_meas) < 2**31 - 1 else np.int64
     theta = geometry.angles
     rows, cols = np.mgrid[:h, :w]
     x = (cols - w // 2).reshape(-1, 1).astype(np.float64)
     y = (rows - h // 2).reshape(-1, 1).astype(np.float64)
-    u = x * np.cos(theta)  # (pixels, angles): bin coordinate of each pixel centre
-    u -= y * np.sin(theta)
-    u += d // 2
-    lower = np.floor(u)
-    # Per pixel, entries in the order (angle 0: lower, upper), (angle 1: lower, upper), …
-    value = np.empty((n_pix, n, 2))
-    np.subtract(u, lower, out=value[:, :, 1])
-    np.subtract(1.0, value[:, :, 1], out=value[:, :, 0])
-    del u
-    bins = np.empty((n_pix, n, 2), dtype=index_dtype)
-    bins[:, :, 0] = lower
-    bins[:, :, 1] = bins[:, :, 0]
-    bins[:, :, 1] += 1
-    del lower
-    keep = (bins >= 0) & (bins < d)
+    value = np.empty((n_pix, n, 3))
+    bins = np.empty((n_pix, n, 3), dtype=index_dtype)
+    block = max(1, 2**22 // max(n_pix, 1))
+    for k0 in range(0, n, block):
+        th = theta[k0 : k0 + block]
+        u = x * np.cos(th) - y * np.sin(th) + d // 2  # bin coordinate of each pixel centre
+        b, v = _footprint_weights(u, th)
+        bins[:, k0 : k0 + block] = b
+        value[:, k0 : k0 + block] = v
+    keep = (bins >= 0) & (bins < d) & (value > 0)
     bins += (np.arange(n, dtype=index_dtype) * d)[None, :, None]  # row of A: angle·d + bin
-    if keep.all():
-        indptr = np.arange(n_pix + 1, dtype=index_dtype) * (2 * n)
-        data, indices = value.reshape(-1), bins.reshape(-1)
-    else:
-        indptr = np.zeros(n_pix + 1, dtype=index_dtype)
-        np.cumsum(keep.reshape(n_pix, -1).sum(axis=1), out=indptr[1:])
-        data, indices = value[keep], bins[keep]
-    transpose = sp.csr_matrix((data, indices, indptr), shape=(n_pix, n_meas))
+    indptr = np.zeros(n_pix + 1, dtype=index_dtype)
+    np.cumsum(keep.reshape(n_pix, -1).sum(axis=1), out=indptr[1:])
+    transpose = sp.csr_matrix((value[keep], bins[keep], indptr), shape=(n_pix, n_meas))
     forward = transpose.T.tocsr()
     forward.sort_indices()
     return CsrPair(forward=forward, transpose=transpose)

@@ -85,7 +85,28 @@ def test_sinogram_matches_skimage_radon(shepp_logan_128: tuple[np.ndarray, np.nd
     op = RadonCT((128, 128), 50, dtype=F64)
     sinogram = op(torch.from_numpy(image)[None])[0].numpy()
     rel = np.linalg.norm(sinogram - reference) / np.linalg.norm(reference)
-    assert rel < 0.01  # measured 0.0051: pixel-driven vs skimage's ray-driven bilinear sum
+    assert rel < 0.005  # measured 0.0018: footprint vs skimage's ray-driven bilinear sum
+
+
+@pytest.mark.parametrize("n_angles", [4, 48])
+def test_every_angle_matches_skimage_including_45_degrees(n_angles: int) -> None:
+    """A uniform disc at every angle, 45° and 135° included, where pixel centres fall on a grid
+    half a bin finer than the detector's and a pixel-driven interpolating projector swings by
+    ±8 % from bin to bin (relative ℓ2 difference 0.067)."""
+    rows, cols = np.mgrid[:128, :128]
+    disc = (((rows - 64) ** 2 + (cols - 64) ** 2) <= 50**2).astype(np.float64)
+    reference = radon(disc, _degrees(n_angles), circle=False).T
+    sinogram = RadonCT((128, 128), n_angles, dtype=F64)(torch.from_numpy(disc)[None])[0].numpy()
+    per_angle = np.linalg.norm(sinogram - reference, axis=1) / np.linalg.norm(reference, axis=1)
+    assert per_angle.max() < 0.003  # measured 0.0009 at 45° and 135°, 0 at 0° and 90°
+    assert per_angle[0] < 1e-12
+
+
+def test_footprint_weights_are_the_pixel_area() -> None:
+    """Each pixel's weights at one angle sum to its area, 1, and total column sums are n_angles."""
+    op = RadonCT((16, 16), 7, det_count=64, dtype=F64)  # a wide detector keeps every footprint whole
+    column_sums = np.asarray(radon_csr(op.geometry).forward.sum(axis=0)).ravel()
+    assert np.allclose(column_sums, 7.0, rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("shape", [(24, 40), (41, 30)])
@@ -98,24 +119,29 @@ def test_non_square_sinogram_matches_skimage(shape: tuple[int, int]) -> None:
     assert np.linalg.norm(sinogram - reference) / np.linalg.norm(reference) < 0.02
 
 
-def test_adjoint_is_iradon_backprojection(shepp_logan_128: tuple[np.ndarray, np.ndarray]) -> None:
+def test_adjoint_is_close_to_iradon_backprojection(shepp_logan_128: tuple[np.ndarray, np.ndarray]) -> None:
+    """Aᵀ spreads each bin over the pixel footprints; iradon interpolates linearly: same scale,
+    near-identical back-projections."""
     _, sinogram = shepp_logan_128
     op = RadonCT((128, 128), 50, dtype=F64)
     reference = iradon(sinogram.T, _degrees(50), filter_name=None, circle=False) * (2 * 50 / math.pi)
     back = op.adjoint(torch.from_numpy(sinogram.copy())[None])[0].numpy()
-    assert np.abs(back - reference).max() <= 1e-10 * np.abs(reference).max()
+    assert np.linalg.norm(back - reference) / np.linalg.norm(reference) < 0.002  # measured 0.00027
 
 
+@pytest.mark.parametrize("n_angles", [48, 50])
 @pytest.mark.parametrize("filter_name", ["ramp", "hann"])
-def test_fbp_psnr_within_1db_of_iradon(filter_name: str, shepp_logan_128: tuple[np.ndarray, np.ndarray]) -> None:
-    image, sinogram = shepp_logan_128
-    op = RadonCT((128, 128), 50, filter=filter_name, dtype=F64)
+def test_fbp_psnr_within_1db_of_iradon(filter_name: str, n_angles: int) -> None:
+    """48 angles include 45° and 135°, 50 do not; both must match iradon."""
+    image = _phantom(128)
+    sinogram = radon(image, _degrees(n_angles), circle=False).T
+    op = RadonCT((128, 128), n_angles, filter=filter_name, dtype=F64)
     ours = op.pinv(op(torch.from_numpy(image)[None]))[0].numpy()
-    theirs = iradon(sinogram.T, _degrees(50), filter_name=filter_name, circle=False)
+    theirs = iradon(sinogram.T, _degrees(n_angles), filter_name=filter_name, circle=False)
     assert ours.shape == theirs.shape
-    # measured: ramp 26.26 vs 26.40 dB, hann 24.51 vs 24.50 dB
-    assert abs(_psnr(ours, image) - _psnr(theirs, image)) < 1.0
-    # on identical data the only difference is the window (hann) or the detector edge (ramp)
+    # measured, ours vs iradon: 48 angles ramp 26.06 vs 26.04 dB, hann 24.45 vs 24.44 dB;
+    # 50 angles ramp 26.42 vs 26.40 dB, hann 24.52 vs 24.50 dB
+    assert abs(_psnr(ours, image) - _psnr(theirs, image)) < 0.2
     same_data = op.pinv(torch.from_numpy(sinogram.copy())[None])[0].numpy()
     assert abs(_psnr(same_data, image) - _psnr(theirs, image)) < 0.05
 
