@@ -2,7 +2,8 @@
 
 Every number comes from the ``Evidence`` record and every picture from a drawn
 figure (``FigureRef``); nothing is recomputed here, only arranged and formatted.
-Figures are inlined as ``data:`` URIs (SVG preferred, PNG otherwise) and the CSS
+Figures are inlined as ``data:`` URIs (SVG preferred, PNG otherwise; in print, PNG for panels
+of pixel images) and the CSS
 is embedded, so ``dossier.html`` opens offline and prints cleanly. The PDF
 (``auditkit.report.pdf``) renders the same HTML with the print stylesheet added.
 
@@ -254,9 +255,16 @@ def _union(groups: Iterable[Iterable[str]]) -> list[str]:
 # --- figures ------------------------------------------------------------------------------------
 
 
-def figure_source(figure: "FigureRef", root: Path, *, inline: bool) -> str:
-    """The figure's ``src``: a data: URI of its SVG (or PNG) when ``inline``, else its relative path."""
-    for rel, mime in ((figure.svg, "image/svg+xml"), (figure.png, "image/png")):
+def figure_source(figure: "FigureRef", root: Path, *, inline: bool, medium: str = "screen") -> str:
+    """The figure's ``src``: a data: URI of its SVG (or PNG) when ``inline``, else its relative path.
+
+    In print, a ``raster`` figure (panels of pixel images) prefers its PNG, which WeasyPrint
+    embeds in milliseconds instead of the seconds its SVG takes.
+    """
+    order = [(figure.svg, "image/svg+xml"), (figure.png, "image/png")]
+    if medium == "print" and figure.raster:
+        order.reverse()
+    for rel, mime in order:
         if rel and (root / rel).is_file():
             if not inline:
                 return Path(rel).as_posix()
@@ -267,12 +275,12 @@ def figure_source(figure: "FigureRef", root: Path, *, inline: bool) -> str:
     )
 
 
-def _figure_view(figure: "FigureRef", root: Path, inline: bool) -> dict[str, str]:
+def _figure_view(figure: "FigureRef", root: Path, inline: bool, medium: str) -> dict[str, str]:
     """Title, caption, source and anchor of one figure, as the figure macro reads them."""
     return {
         "title": figure.title,
         "caption": figure.caption,
-        "src": figure_source(figure, root, inline=inline),
+        "src": figure_source(figure, root, inline=inline, medium=medium),
         "anchor": f"fig-{figure.check}-{figure.key}",
     }
 
@@ -322,8 +330,11 @@ def dossier_context(
     """Everything the templates read, arranged from the evidence, the figures, the audit events and the signer."""
     root = Path(root)
     known = {c.name for c in evidence.checks}
-    checks = [_check_view(c, [f for f in figures if f.check == c.name], root, inline, evidence) for c in evidence.checks]
-    stray = [_figure_view(f, root, inline) for f in figures if f.check not in known]
+    checks = [
+        _check_view(c, [f for f in figures if f.check == c.name], root, inline, medium, evidence)
+        for c in evidence.checks
+    ]
+    stray = [_figure_view(f, root, inline, medium) for f in figures if f.check not in known]
     criteria = [c for check in evidence.checks for c in check.criteria]
     css = (TEMPLATES_DIR / "dossier.css").read_text(encoding="utf-8")
     if medium == "print":
@@ -362,7 +373,9 @@ def dossier_context(
     }
 
 
-def _check_view(check: CheckResult, figures: list["FigureRef"], root: Path, inline: bool, evidence: Evidence) -> dict[str, Any]:
+def _check_view(
+    check: CheckResult, figures: list["FigureRef"], root: Path, inline: bool, medium: str, evidence: Evidence
+) -> dict[str, Any]:
     """One check, arranged for its section: tables built, figures resolved, criteria labelled."""
     files = evidence.files
     return {
@@ -374,7 +387,7 @@ def _check_view(check: CheckResult, figures: list["FigureRef"], root: Path, inli
         "summary": summary_table(check),
         "per_image": per_image_tables(check),
         "criteria": [{"c": c, "result": criterion_result(c)} for c in check.criteria],
-        "figures": [_figure_view(f, root, inline) for f in figures],
+        "figures": [_figure_view(f, root, inline, medium) for f in figures],
         "arrays": [(a, files.get(a) or files.get(f"arrays/{a}")) for a in check.arrays],
     }
 

@@ -25,6 +25,7 @@ class StandInFigure:
     caption: str
     png: str
     svg: str
+    raster: bool = False
 
 
 def sample_evidence() -> Evidence:

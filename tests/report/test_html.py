@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 import shutil
@@ -223,3 +224,25 @@ def test_rendered_file_is_dossier_html(rendered):
     _, _, root, _ = rendered
     assert (root / "dossier.html").is_file()
     assert re.search(r"<title>Audit dossier SUB-2024-017: DeepRecon MR 2\.3\.1 \(ERROR\)</title>", (root / "dossier.html").read_text(encoding="utf-8"))
+
+
+def test_print_embeds_the_png_of_raster_figures_only(rendered):
+    """Panels of pixel images print from their PNG (fast to lay out); plots stay vector in print,
+    and the screen HTML shows every figure as SVG."""
+    ev, figures, root, _ = rendered
+    raster = [dataclasses.replace(f, raster=(i == 0)) for i, f in enumerate(figures)]
+    screen = dossier_html(ev, raster, root)
+    printed = dossier_html(ev, raster, root, medium="print")
+    assert screen.count('src="data:image/svg+xml;base64,') == len(figures)
+    assert printed.count('src="data:image/png;base64,') == 1
+    assert printed.count('src="data:image/svg+xml;base64,') == len(figures) - 1
+
+
+def test_saved_figures_are_raster_exactly_when_they_show_images(tmp_path):
+    from auditkit.report.figures.style import new_figure, save
+
+    plot, picture = new_figure(2.0, 1.0), new_figure(2.0, 1.0)
+    plot.add_subplot().plot([0, 1], [1, 0])
+    picture.add_subplot().imshow([[0.0, 1.0], [1.0, 0.0]])
+    assert not save(plot, tmp_path, "check", "plot", "t", "c").raster
+    assert save(picture, tmp_path, "check", "picture", "t", "c").raster

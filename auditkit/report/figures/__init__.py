@@ -35,6 +35,9 @@ class FigureRef:
     caption: str  # what is shown, in one or two sentences, with units and grey windows
     png: str  # relative path, "figures/<check>_<key>.png"
     svg: str  # relative path, "figures/<check>_<key>.svg"
+    #: panels of pixel images: the PDF embeds the PNG (the SVG holds the same pixels, and drawing
+    #: it costs WeasyPrint several seconds per figure); the HTML still shows the SVG.
+    raster: bool = False
 
 
 #: the arrays of one check: file stem (``arrays/<stem>.npz``) → name → array.

@@ -101,7 +101,8 @@ def new_figure(width: float, height: float) -> Figure:
 
 
 def save(fig: Figure, root: Path, check: str, key: str, title: str, caption: str) -> FigureRef:
-    """Write ``figures/<check>_<key>.png`` and ``.svg`` under ``root`` without timestamps; return their FigureRef."""
+    """Write ``figures/<check>_<key>.png`` and ``.svg`` under ``root`` without timestamps; return their FigureRef
+    (``raster`` when any axes shows an image)."""
     stem = f"{check}_{key}"
     folder = Path(root) / "figures"
     folder.mkdir(parents=True, exist_ok=True)
@@ -109,8 +110,10 @@ def save(fig: Figure, root: Path, check: str, key: str, title: str, caption: str
         freeze_layout(fig)
         fig.savefig(folder / f"{stem}.png", format="png", dpi=PNG_DPI, metadata=PNG_METADATA)
         fig.savefig(folder / f"{stem}.svg", format="svg", metadata=SVG_METADATA)
+    raster = any(ax.get_images() for ax in fig.axes)
     return FigureRef(
-        check=check, key=key, title=title, caption=caption, png=f"figures/{stem}.png", svg=f"figures/{stem}.svg"
+        check=check, key=key, title=title, caption=caption, png=f"figures/{stem}.png", svg=f"figures/{stem}.svg",
+        raster=raster,
     )
 
 
