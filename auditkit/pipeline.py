@@ -26,7 +26,7 @@ import auditkit
 from auditkit.arrays import ArraySink
 from auditkit.auditlog import AuditLog
 from auditkit.baselines import DEFAULT_PARAMS, build_baseline
-from auditkit.checks.base import AuditContext, Check, Subject, not_run
+from auditkit.checks.base import AuditContext, Check, Subject, not_run, start_fresh
 from auditkit.data.collect import TestImages, collect_images
 from auditkit.errors import InputError, Problem
 from auditkit.evidence import CheckResult, Evidence, InputRecord, Verdict
@@ -283,7 +283,7 @@ def run_checks(
             result = not_run(_stub(name), f"the {name} check is not available in auditkit {auditkit.__version__}", config)
         else:
             for subject in prepared.context.subjects():  # each check starts from the same state
-                getattr(subject.fmap, "forget", lambda: None)()
+                start_fresh(subject)
             result = load_check(name)().execute(prepared.context, config)
             result.seed = prepared.context.seed
         _write_atomic(ckpt, json.dumps({"fingerprint": fp, "result": result.model_dump(mode="json")}, indent=1))

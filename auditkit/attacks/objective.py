@@ -7,9 +7,13 @@ misbehaves (the checks pass ``checks.base.guarded_recon``). ``plain(fmap)``
 adapts an ordinary ``ReconstructionMap``. Also here: what every search checks of
 its images, and how it keeps the best iterate found.
 
-Outputs are always computed with gradient tracking on the input, also where no
-gradient is taken, so that a method whose no-gradient path differs (the
-baseline's adaptive stopping versus its fixed unrolling) is compared with itself.
+Inside a search, outputs are computed with gradient tracking on the input, also
+where no gradient is taken (``outputs``), so that a search compares a method with
+itself along its path (the baseline's gradient path warm-starts from its previous
+call and may unroll a fixed count). What a check reports is ``evaluate``: f(y)
+without gradient tracking, the map's own value, which for an iterative baseline
+is a fresh solve from its usual start and so does not depend on which searches
+ran before.
 """
 
 from __future__ import annotations
@@ -42,12 +46,23 @@ def rows_per_call(image_shape: Sequence[int]) -> int:
 
 def outputs(recon: Reconstruct, y: torch.Tensor, rows: torch.Tensor, max_rows: int | None = None) -> torch.Tensor:
     """f(y), detached, computed the way the attacks compute it (gradient tracking on y), ``max_rows`` rows per call."""
-    if max_rows is not None and y.shape[0] > max_rows:
-        step = max(1, int(max_rows))
-        return torch.cat([outputs(recon, y[i : i + step], rows[i : i + step]) for i in range(0, y.shape[0], step)])
-    with torch.enable_grad():
-        out = recon(y.detach().requires_grad_(True), rows)
-    return out.detach()
+    return _in_chunks(recon, y, rows, max_rows, track=True)
+
+
+def evaluate(recon: Reconstruct, y: torch.Tensor, rows: torch.Tensor, max_rows: int | None = None) -> torch.Tensor:
+    """f(y) as reported: no gradient tracking, so the map's own value (see the module doc), ``max_rows`` rows per call."""
+    return _in_chunks(recon, y, rows, max_rows, track=False)
+
+
+def _in_chunks(recon: Reconstruct, y: torch.Tensor, rows: torch.Tensor, max_rows: int | None, track: bool) -> torch.Tensor:
+    """f(y) detached, at most ``max_rows`` rows per call, with or without gradient tracking on y."""
+    step = y.shape[0] if max_rows is None else max(1, int(max_rows))
+    parts = []
+    for i in range(0, y.shape[0], step):
+        with torch.set_grad_enabled(track):
+            part = y[i : i + step].detach()
+            parts.append(recon(part.requires_grad_(True) if track else part, rows[i : i + step]).detach())
+    return parts[0] if len(parts) == 1 else torch.cat(parts)
 
 
 def distance_gradient(

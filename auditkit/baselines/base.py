@@ -6,8 +6,9 @@ tuple of tensors. ``BaselineMap`` runs it on a batch of measurements:
 
 - without gradients (the usual case) it iterates until every image's relative
   change ‖z_k − z_{k−1}‖/‖z_k‖ is below ``tol`` or ``max_iter`` is reached, and
-  freezes each image as soon as it has converged, so an image's result does not
-  depend on which other images share its batch;
+  takes each image out of the stepped batch as soon as it has converged, so an
+  image's result does not depend on which other images share its batch and a
+  batch costs the sum of its images' iterations;
 - when y requires a gradient (an attack differentiates through the baseline), the
   map is differentiated at its fixed point (``gradient="fixed_point"``, the
   default): the solver first converges without a graph, exactly as above, then
@@ -19,10 +20,13 @@ tuple of tensors. ``BaselineMap`` runs it on a batch of measurements:
   An attack therefore climbs the baseline actually evaluated, at the cost of one
   graph-free solve plus K differentiated steps. Successive gradient calls are
   nearby points of one search, so each solve starts from the previous call's
-  final state (same batch shape; momentum reset) and needs few iterations; the
-  value depends on that start only within the stopping tolerance. ``forget()``
-  drops the kept state (the audit does so before each check, so a check's
-  numbers do not depend on which checks ran before it);
+  final state (same batch shape; momentum reset) and needs few iterations. The
+  value then depends on that start: within the stopping tolerance when the solve
+  converges, by much more when ``max_iter`` cuts it short (quick mode). So these
+  values only steer a search; the checks report f(y) from calls without gradient
+  tracking, fresh solves from A†y (``attacks.objective.evaluate``), and call
+  ``forget()``, which drops the kept state, before every search
+  (``checks.base.start_fresh``), so that no number depends on what ran before;
 - with ``gradient="unrolled"`` and y requiring a gradient, or when ``fixed=True``
   is passed, it runs exactly ``unrolled_iters`` iterations from the warm start
   for every image: one fixed differentiable function (ordinary torch ops,
@@ -162,13 +166,14 @@ def _relative_change(new: torch.Tensor, old: torch.Tensor) -> torch.Tensor:
     return torch.sqrt(sq_norms(new - old) / torch.clamp(den, min=torch.finfo(den.dtype).tiny))
 
 
-def _freeze(new: State, old: State, active: torch.Tensor) -> State:
-    """Keep ``old`` for the images that have stopped (active == False)."""
-    out = []
-    for n, o in zip(new, old):
-        mask = active.reshape((-1,) + (1,) * (n.dim() - 1))
-        out.append(torch.where(mask, n, o))
-    return tuple(out)
+def _rows(state: State, index: torch.Tensor) -> State:
+    """The images ``index`` of every tensor in ``state`` (all are batched along dimension 0)."""
+    return tuple(t.index_select(0, index.to(t.device)) for t in state)
+
+
+def _put_rows(full: State, index: torch.Tensor, part: State) -> State:
+    """``full`` with its images ``index`` replaced by ``part`` (out of place, so graphs stay valid)."""
+    return tuple(f.index_copy(0, index.to(f.device), p) for f, p in zip(full, part))
 
 
 class BaselineMap:
@@ -272,24 +277,36 @@ class BaselineMap:
         return self._iterate(y, state, context)
 
     def _iterate(self, y: torch.Tensor, state: State, context: State) -> State:
-        """Iterate from ``state`` to the stopping rule, each image frozen once converged; returns the final state."""
+        """Iterate from ``state`` to the stopping rule; returns the final state.
+
+        An image stops at the first iteration whose relative change is below ``tol``; it is
+        then taken out of the batch that is stepped further, so a batch costs the sum of its
+        images' iterations, not its slowest image's iterations times its size.
+        """
         scheme = self.scheme
         batch = y.shape[0]
-        active = torch.ones(batch, dtype=torch.bool, device=y.device)
         iters = torch.zeros(batch, dtype=torch.long)
         rel = torch.full((batch,), math.inf, dtype=torch.float64)
+        active = torch.arange(batch)  # images still iterating, as indices into the batch
+        final = state
         for k in range(self.max_iter):
             new = scheme.step(state, context, k)
             change = _relative_change(scheme.image(new), scheme.image(state)).to(torch.float64).cpu()
-            act_cpu = active.cpu()
-            rel = torch.where(act_cpu, change, rel)
-            iters += act_cpu.long()
-            state = new if bool(act_cpu.all()) else _freeze(new, state, active)
-            active = active & (change < self.tol).logical_not().to(active.device)
-            if not bool(active.any()):
+            rel[active] = change
+            iters[active] += 1
+            state = new
+            going = change >= self.tol
+            if bool(going.all()):
+                continue
+            final = _put_rows(final, active, state) if len(active) < batch else state
+            if not bool(going.any()):
                 break
-        self._finish(y, scheme.image(state), rel, [int(i) for i in iters], fixed=False)
-        return state
+            keep = going.nonzero().flatten()
+            active, state, context = active[keep], _rows(state, keep), _rows(context, keep)
+        else:
+            final = _put_rows(final, active, state) if len(active) < batch else state
+        self._finish(y, scheme.image(final), rel, [int(i) for i in iters], fixed=False)
+        return final
 
     def _run_fixed_point(self, y: torch.Tensor) -> torch.Tensor:
         """Converged z* without a graph, then K = ``gradient_iters`` steps z ← T(z, y) with it (see module doc).

@@ -49,10 +49,18 @@ import numpy as np
 import torch
 from pydantic import BaseModel
 
-from auditkit.attacks import Ladder, Reconstruct, WorstNoise, ladder_ascent, outputs, projected_ascent
+from auditkit.attacks import Ladder, Reconstruct, WorstNoise, evaluate, ladder_ascent, projected_ascent
 from auditkit.attacks.momentum import PATH_SHARE
 from auditkit.attacks.objective import image_groups, rows_per_call
-from auditkit.checks.base import AuditContext, Check, Subject, effective_parameters, guarded_recon, not_run
+from auditkit.checks.base import (
+    AuditContext,
+    Check,
+    Subject,
+    effective_parameters,
+    guarded_recon,
+    not_run,
+    start_fresh,
+)
 from auditkit.evidence import CheckResult, Criterion, SubjectResult
 from auditkit.metrics import relative_error
 from auditkit.operators.base import ForwardOperator, batch_norm2
@@ -184,8 +192,9 @@ def _search(
     op, rows = ctx.operator, rows_per_call(ctx.operator.image_shape)
     recon = guarded_recon(subject.fmap, check=AdversarialCheck.name, image_ids=ids, subject=subject.key)
     n = x.shape[0]
-    clean = outputs(recon, op.forward(x), torch.arange(n, device=x.device))
+    clean = evaluate(recon, op.forward(x), torch.arange(n, device=x.device))
     ladder_calls = len(image_groups(n, len(s.budgets), rows)) * (int(s.max_iter * PATH_SHARE) + s.max_iter // len(s.budgets))
+    start_fresh(subject)
     with ctx.progress.task(f"adversarial: {subject.key}, image domain", total=ladder_calls) as task:
         ladder = ladder_ascent(
             recon, op, x, s.budgets, generators=[ctx.generator(IMAGE_SALT, i) for i in indices], lam=s.lam,
@@ -193,6 +202,7 @@ def _search(
             on_step=task.advance,
         )
     noise_calls = len(image_groups(n, len(s.etas) * s.restarts, rows)) * s.iterations
+    start_fresh(subject)
     with ctx.progress.task(f"adversarial: {subject.key}, measurement domain", total=noise_calls) as task:
         noise = projected_ascent(
             recon, op, x, s.etas, generators=[ctx.generator(NOISE_SALT, i) for i in indices], restarts=s.restarts,
@@ -215,7 +225,7 @@ def _measure(
     n = clean.shape[0]
     j = y.shape[0] // n
     rows = torch.arange(n, device=y.device).repeat_interleave(j)
-    out = outputs(recon, y + e, rows, max_rows=rows_per_call(clean.shape[1:]))
+    out = evaluate(recon, y + e, rows, max_rows=rows_per_call(clean.shape[1:]))
     diff = batch_norm2(out - clean.repeat_interleave(j, 0))
     size_e = batch_norm2(e).clamp_min(torch.finfo(diff.dtype).tiny)
     return Measures(

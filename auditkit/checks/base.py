@@ -90,6 +90,12 @@ def guarded_call(
     return out
 
 
+def start_fresh(subject: Subject) -> None:
+    """Drop whatever an iterative map keeps between gradient calls (the baseline's warm start),
+    so that a search's path, and with it every number it finds, does not depend on what ran before."""
+    getattr(subject.fmap, "forget", lambda: None)()
+
+
 def guarded_recon(
     fmap: ReconstructionMap,
     *,

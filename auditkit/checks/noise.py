@@ -67,7 +67,7 @@ import torch
 from pydantic import BaseModel
 
 from auditkit.attacks.momentum import ladder_ascent
-from auditkit.checks.base import AuditContext, Check, Subject, guarded_call, guarded_recon, not_run
+from auditkit.checks.base import AuditContext, Check, Subject, guarded_call, guarded_recon, not_run, start_fresh
 from auditkit.evidence import CheckResult, Criterion, SubjectResult
 from auditkit.manifest.models import ImageDomainAttack
 from auditkit.operators.base import ForwardOperator, batch_norm2
@@ -235,6 +235,7 @@ def _worst_perturbations(
 ) -> torch.Tensor:
     """r₁ (N, H, W) per image: the ladder ascent at the single budget ε₁, with the adversarial defaults."""
     attack = ImageDomainAttack()
+    start_fresh(subject)
     labels = [f"{image_id} (worst-case search)" for image_id in ids]
     ladder = ladder_ascent(
         guarded_recon(subject.fmap, check=CHECK_NAME, image_ids=labels, subject=subject.key),

@@ -61,9 +61,17 @@ import numpy as np
 import torch
 from pydantic import BaseModel
 
-from auditkit.attacks import outputs, projected_ascent
+from auditkit.attacks import evaluate, projected_ascent
 from auditkit.attacks.objective import image_groups, rows_per_call
-from auditkit.checks.base import AuditContext, Check, Subject, effective_parameters, guarded_recon, not_run
+from auditkit.checks.base import (
+    AuditContext,
+    Check,
+    Subject,
+    effective_parameters,
+    guarded_recon,
+    not_run,
+    start_fresh,
+)
 from auditkit.evidence import CheckResult, Criterion, SubjectResult
 from auditkit.metrics import relative_error
 from auditkit.stats import spread
@@ -180,12 +188,13 @@ def _curve(
     n, positive = x.shape[0], s.positive
     y = op.forward(x).detach()
     image_rows = torch.arange(n, device=x.device)
-    clean = outputs(recon, y, image_rows, max_rows)
+    clean = evaluate(recon, y, image_rows, max_rows)
     candidates = [relative_error(clean, x).double().cpu()]  # column 0: e = 0
     restarts = [torch.full((n,), -1, dtype=torch.long)]
     worst_outputs = [clean]
     if positive:
         calls = len(image_groups(n, len(positive) * s.restarts, max_rows)) * s.iterations
+        start_fresh(subject)
         with ctx.progress.task(f"{CHECK_NAME}: {subject.key}, projected attack", total=calls) as task:
             noise = projected_ascent(
                 recon, op, x, positive, generators=[ctx.generator(SALT, i) for i in indices], restarts=s.restarts,
@@ -194,7 +203,7 @@ def _curve(
         p = len(positive)
         e = noise.perturbations.reshape(n * p, *y.shape[1:])
         rows = image_rows.repeat_interleave(p)
-        out = outputs(recon, y.repeat_interleave(p, 0) + e, rows, max_rows).reshape(n, p, *x.shape[1:])
+        out = evaluate(recon, y.repeat_interleave(p, 0) + e, rows, max_rows).reshape(n, p, *x.shape[1:])
         errs = relative_error(out.reshape(n * p, *x.shape[1:]), x.repeat_interleave(p, 0)).double().cpu()
         candidates.extend(errs.reshape(n, p).unbind(1))
         restarts.extend(noise.restart.long().reshape(n, p).unbind(1))

@@ -97,6 +97,23 @@ def test_arrays_hold_every_reconstruction_for_the_figures(baseline_as_network):
     assert noise["network_worst"].shape == (2, 2, N, N) and noise["baseline_on_network_noise"].shape == (2, 2, N, N)
 
 
+def test_reported_reconstructions_are_the_maps_own_values(mri, baseline_as_network):
+    """The baseline's search warm-starts from its previous call and runs K differentiated steps;
+    what is reported must still be f itself, a fresh solve, whatever the searches did before."""
+    op, baseline, _ = mri
+    result, root = baseline_as_network
+    image = load_npz(root / result.arrays[0])
+    x, r = torch.from_numpy(image["x"]), torch.from_numpy(image["baseline_perturbation"])
+    with torch.no_grad():
+        clean = baseline(op.forward(x))
+        perturbed = baseline(op.forward((x[:, None] + r).reshape(-1, N, N))).reshape(2, 3, N, N)
+    saved = torch.from_numpy(image["baseline_perturbed"])
+    assert float((perturbed.to(saved.dtype) - saved).abs().max()) <= 1e-4 * float(saved.abs().max()), float((perturbed.to(saved.dtype) - saved).abs().max())
+    change = batch_norm2((perturbed - clean[:, None]).reshape(6, N, N)) / batch_norm2(x).repeat_interleave(3)
+    summary = result.subjects["baseline"].summary["worst_case_change"]
+    assert [summary[budget_key(b)] for b in BUDGETS] == pytest.approx(change.reshape(2, 3).amax(0).tolist(), rel=1e-5)
+
+
 def test_zero_filled_reconstruction_passes(mri):
     op, baseline, images = mri
     result = AdversarialCheck().execute(audit_context(op, ZeroFilled(op), baseline, images[:1]), _config())
