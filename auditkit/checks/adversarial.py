@@ -36,8 +36,9 @@ measurement domain has no absolute bound: η is relative to ‖Ax‖, and for an
 operator that is not an isometry (CT) image and measurement sizes are not
 commensurate; there the floor η is what a scaled isometry's inverse would show.
 
-Quick mode: one image (the first of the selection), a tenth of the iterations
-of both searches and one restart.
+Quick mode: one image (the first of the selection), at most 50 evaluations for
+the image-domain search and one restart of at most 30 iterations for the
+measurement-domain search.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ from auditkit.operators.base import ForwardOperator, batch_norm2
 #: salts of ``ctx.generator`` for this check's two searches (then the image's index in the test set).
 IMAGE_SALT, NOISE_SALT = 1_001, 1_002
 #: quick mode: iterations divided by this, restarts and images capped at these.
-QUICK_DIVISOR, QUICK_RESTARTS, QUICK_IMAGES = 10, 1, 1
+QUICK_MAX_ITER, QUICK_ITERATIONS, QUICK_RESTARTS, QUICK_IMAGES = 50, 30, 1, 1
 
 
 def budget_key(value: float) -> str:
@@ -96,17 +97,16 @@ class Settings:
     @classmethod
     def from_config(cls, config: BaseModel, quick: bool) -> "Settings":
         img, meas = config.image_domain, config.measurement_domain
-        div = QUICK_DIVISOR if quick else 1
         return cls(
             budgets=tuple(float(b) for b in img.budgets),
             lam=float(img.lam),
             step=float(img.step),
             momentum=float(img.momentum),
-            max_iter=max(1, int(img.max_iter) // div),
+            max_iter=min(int(img.max_iter), QUICK_MAX_ITER) if quick else int(img.max_iter),
             init_scale=float(img.init_scale),
             etas=tuple(float(e) for e in meas.etas),
             restarts=min(int(meas.restarts), QUICK_RESTARTS) if quick else int(meas.restarts),
-            iterations=max(1, int(meas.iterations) // div),
+            iterations=min(int(meas.iterations), QUICK_ITERATIONS) if quick else int(meas.iterations),
             lr=float(meas.lr),
             k_baseline=float(config.k_baseline),
             c_budget=float(config.c_budget),

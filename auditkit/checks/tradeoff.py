@@ -44,7 +44,7 @@ network that buys its accuracy with instability — the trade-off of the
 troublesome-kernel paper — passes at η = 0 and fails from some η on. The plot of
 both curves shows where.
 
-Quick mode: the first image, a tenth of the iterations, one restart, and at
+Quick mode: the first image, one restart of at most 30 iterations, and at
 most 3 levels: the smallest, the middle (index ⌊K/2⌋) and the largest of the K
 configured (0, 0.04 and 0.08 for the defaults).
 
@@ -82,7 +82,7 @@ SALT = 6_001
 #: step of the projected attack, in units of the ball's radius (``projected_ascent``'s default).
 LR = 5.0
 #: quick mode: iterations divided by this; restarts, images and levels capped at these.
-QUICK_DIVISOR, QUICK_RESTARTS, QUICK_IMAGES, QUICK_LEVELS = 10, 1, 1, 3
+QUICK_ITERATIONS, QUICK_RESTARTS, QUICK_IMAGES, QUICK_LEVELS = 30, 1, 1, 3
 #: positive levels used by the least-squares slope (with η = 0).
 FIT_LEVELS = 2
 
@@ -119,7 +119,7 @@ class Settings:
             etas=quick_levels(etas) if quick else etas,
             k_baseline=float(config.k_baseline),
             restarts=min(int(config.restarts), QUICK_RESTARTS) if quick else int(config.restarts),
-            iterations=max(1, int(config.iterations) // QUICK_DIVISOR) if quick else int(config.iterations),
+            iterations=min(int(config.iterations), QUICK_ITERATIONS) if quick else int(config.iterations),
             lr=float(getattr(config, "lr", LR)),
         )
 

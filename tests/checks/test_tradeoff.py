@@ -208,9 +208,9 @@ def test_quick_mode_reduces_images_levels_restarts_and_iterations(mri):
     op, _, images = mri
     zf = ZeroFilled(op)
     x = torch.cat([images, images[:1]])
-    result = TradeoffCheck().execute(audit_context(op, zf, zf, x, quick=True), TradeoffConfig(iterations=10))
+    result = TradeoffCheck().execute(audit_context(op, zf, zf, x, quick=True), TradeoffConfig(iterations=40))
     assert result.parameters["effective"] == {
-        "images": ["img0"], "quick": True, "etas": [0.0, 0.04, 0.08], "restarts": 1, "iterations": 1,
+        "images": ["img0"], "quick": True, "etas": [0.0, 0.04, 0.08], "restarts": 1, "iterations": 30,
         "lr": 5.0, "k_baseline": 2.0,
     }
     assert [c.name for c in result.criteria][-1] == "tradeoff.error_vs_baseline[eta=0.08]"
