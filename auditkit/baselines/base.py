@@ -295,16 +295,15 @@ class BaselineMap:
             rel[active] = change
             iters[active] += 1
             state = new
-            going = change >= self.tol
+            going = change >= self.tol  # a NaN change counts as stopped
             if bool(going.all()):
                 continue
-            final = _put_rows(final, active, state) if len(active) < batch else state
-            if not bool(going.any()):
-                break
-            keep = going.nonzero().flatten()
+            done, keep = going.logical_not().nonzero().flatten(), going.nonzero().flatten()
+            final = _put_rows(final, active[done], _rows(state, done))
             active, state, context = active[keep], _rows(state, keep), _rows(context, keep)
-        else:
-            final = _put_rows(final, active, state) if len(active) < batch else state
+            if len(active) == 0:
+                break
+        final = _put_rows(final, active, state)
         self._finish(y, scheme.image(final), rel, [int(i) for i in iters], fixed=False)
         return final
 
