@@ -3,7 +3,8 @@
 #   make test   run the fast test suite
 #   make samples  quick-audit every sample submission (SAMPLES=a,b for some, FULL=1 for full audits)
 #                 and regenerate the README tables from the evidence
-.PHONY: demo samples test test-all setup clean
+#   make lock     regenerate requirements.lock (UPGRADE=1: every package to its newest allowed release)
+.PHONY: demo samples test test-all setup lock clean
 
 DEMO_MANIFEST ?= sample_submissions/mri_unet/manifest.yaml
 OUT ?= out/demo
@@ -14,6 +15,9 @@ AUDITKIT = .venv/bin/auditkit
 
 setup:
 	@bash scripts/bootstrap.sh
+
+lock:
+	@bash scripts/lock.sh $(if $(UPGRADE),--upgrade)
 
 demo: setup
 	@test -f $(DEMO_KEYS)/signer.p12 || AUDITKIT_KEY_PASSWORD=$(DEMO_PASSWORD) $(AUDITKIT) keygen --out $(DEMO_KEYS) --name "Demo Reviewer"

@@ -4,7 +4,9 @@ The archived manifest under ``inputs/`` is audited again into a temporary folder
 checks and options (never signed). Every number of every check in ``evidence.json`` and every
 array under ``arrays/`` is compared: exactly when the software and machine are the same as the
 dossier's (the same seed then gives the same bits), otherwise within a stated tolerance
-|a − b| ≤ atol + rtol·|b|.
+|a − b| ≤ atol + rtol·|b|. Before the numbers, the archived environment record is compared with
+this machine's, and every entry that differs (packages, lock file, CPU, BLAS, threads, device) is
+listed in the report.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ import numpy as np
 
 from auditkit.arrays import load_npz
 from auditkit.errors import InputError, Problem
+from auditkit.environment import EnvironmentChange, environment, environment_differences
 from auditkit.evidence import Evidence
-from auditkit.pipeline import RunOptions, environment, run_audit
+from auditkit.pipeline import RunOptions, run_audit
 from auditkit.progress import Progress
 
 #: Default tolerance across machines or software versions (relative, absolute).
@@ -28,8 +31,15 @@ DEFAULT_RTOL = 1e-3
 DEFAULT_ATOL = 1e-6
 #: Evidence fields that legitimately differ between runs (timings, clocks, where it ran).
 IGNORED_KEYS = frozenset({"wall_time_s", "started_at", "environment", "files", "archived_manifest"})
-#: Environment entries that must agree for an exact comparison.
-SAME_MACHINE_KEYS = ("auditkit", "python", "platform", "machine", "processor", "torch", "numpy", "device", "torch_threads")
+#: Environment entries that must agree for an exact comparison: every package, the CPU (model, flags and the
+#: kernels torch dispatches to), the BLAS, the intra-op thread count (it sets the order of summation) and the device.
+#: The lock file's hash and the interop thread count are reported when they differ but do not change the bits.
+SAME_MACHINE_KEYS = frozenset(
+    {
+        "auditkit", "python", "platform", "machine", "cpu_model", "cpu_flags", "torch", "torch_cpu_capability",
+        "blas", "torch_threads", "device", "device_name", "deterministic_algorithms", "packages",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,8 @@ class ReproduceReport:
     atol: float
     compared: int = 0
     differences: list[Difference] = field(default_factory=list)
+    environment: list[EnvironmentChange] = field(default_factory=list)
+    """Entries of the environment that differ between the archived run and this one."""
 
     @property
     def ok(self) -> bool:
@@ -61,7 +73,7 @@ class ReproduceReport:
 
 def same_machine(a: dict[str, Any], b: dict[str, Any]) -> bool:
     """True when the recorded software and machine agree on every key that affects the bits."""
-    return all(a.get(k) == b.get(k) for k in SAME_MACHINE_KEYS)
+    return not any(change.key in SAME_MACHINE_KEYS for change in environment_differences(a, b))
 
 
 def _leaves(value: Any, where: str) -> Iterator[tuple[str, Any]]:
@@ -131,11 +143,13 @@ def reproduce_dossier(
     archived = Evidence.read(evidence_path)
     if not archived.archived_manifest or not (root / archived.archived_manifest).is_file():
         raise InputError(Problem(evidence_path, "archived_manifest", "the archived manifest is missing from inputs/"))
-    exact = rtol is None and atol is None and same_machine(archived.environment, environment_now(archived))
+    changes = environment_differences(archived.environment, environment_now(archived))
+    exact = rtol is None and atol is None and not any(c.key in SAME_MACHINE_KEYS for c in changes)
     report = ReproduceReport(
         exact=exact,
         rtol=0.0 if exact else (DEFAULT_RTOL if rtol is None else rtol),
         atol=0.0 if exact else (DEFAULT_ATOL if atol is None else atol),
+        environment=changes,
     )
     with tempfile.TemporaryDirectory(prefix="auditkit-reproduce-") as tmp:
         out = Path(tmp) / "out"

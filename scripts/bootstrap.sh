@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Creates .venv on first use and keeps it in step with pyproject.toml.
-# Order matters: torch==2.13.0 first (the local CPU build; a plain `torch`
-# requirement would pull gigabytes of CUDA packages), then the project with
-# its dev extras. Also checks WeasyPrint's system libraries, installing them
-# with apt when running as root, otherwise stopping with a one-line message.
+# Creates .venv on first use and keeps it in step with requirements.lock.
+# Every package (torch's CPU build, auditkit's dependencies and dev extra, the
+# build backend, pip itself) is installed from the lock with its sha256 checked
+# (pip --require-hashes: nothing unpinned or unhashed is fetched), then auditkit
+# itself, editable, without dependencies or build isolation. The lock's sha256 is
+# written to .venv/auditkit-lock.sha256, where the evidence's environment record
+# reads it. `make lock` (scripts/lock.sh) regenerates the lock. Also checks
+# WeasyPrint's system libraries, installing them with apt when running as root,
+# otherwise stopping with a one-line message.
 #
 # Usage: scripts/bootstrap.sh [--test-tools]
 #   --test-tools  also install poppler-utils (pdftoppm, pdftotext, pdfsig) and
@@ -15,6 +19,8 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 VENV=.venv
 STAMP=$VENV/.auditkit-installed
+LOCK=requirements.lock
+LOCK_RECORD=$VENV/auditkit-lock.sha256
 want_test_tools=0
 [ "${1:-}" = "--test-tools" ] && want_test_tools=1
 
@@ -59,11 +65,21 @@ if [ ! -x "$VENV/bin/python" ]; then
     say "creating $VENV with $($PYTHON --version 2>&1)"
     "$PYTHON" -m venv "$VENV"
 fi
-want=$(cat pyproject.toml scripts/bootstrap.sh | sha256sum | cut -d' ' -f1)
-if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$want" ]; then
-    say "installing torch==2.13.0, then auditkit[dev] (first run takes a minute or two)"
-    "$VENV/bin/python" -m pip install -q --upgrade pip
-    "$VENV/bin/python" -m pip install -q "torch==2.13.0"
-    "$VENV/bin/python" -m pip install -q -e ".[dev]"
+lock_sha=$(sha256sum "$LOCK" | cut -d' ' -f1)
+want=$( (cat pyproject.toml scripts/bootstrap.sh; echo "$lock_sha") | sha256sum | cut -d' ' -f1)
+if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$want" ] || [ "$(cat "$LOCK_RECORD" 2>/dev/null)" != "$lock_sha" ]; then
+    say "installing the packages pinned in $LOCK (hash-checked), then auditkit (first run takes a few minutes)"
+    rm -f "$STAMP" "$LOCK_RECORD"
+    # pip first, from its locked entry, so the rest is installed by the locked pip, not the venv's bundled one
+    pip_entry=$(mktemp)
+    trap 'rm -f "$pip_entry"' EXIT
+    awk '/^pip==/ { found = 1 } found { print; if ($0 !~ /\\$/) exit }' "$LOCK" > "$pip_entry"
+    "$VENV/bin/python" -m pip install -q --require-hashes --no-deps -r "$pip_entry"
+    "$VENV/bin/python" -m pip install -q --require-hashes -r "$LOCK"
+    "$VENV/bin/python" -m pip install -q --no-deps --no-build-isolation -e .
+    extra=$("$VENV/bin/python" -m pip freeze --exclude-editable 2>/dev/null | sed 's/==.*//' | tr 'A-Z_.' 'a-z--' \
+        | grep -vxF -f <(grep -o '^[A-Za-z0-9][A-Za-z0-9._-]*==' "$LOCK" | sed 's/==$//' | tr 'A-Z_.' 'a-z--') || true)
+    [ -z "$extra" ] || say "installed in $VENV but not in $LOCK (left in place): $(echo $extra)"
+    echo "$lock_sha" > "$LOCK_RECORD"
     echo "$want" > "$STAMP"
 fi

@@ -6,13 +6,20 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from auditkit.cli import app
 from auditkit.pipeline import RunOptions, run_audit
-from auditkit.reproduce import compare_evidence, reproduce_dossier
+from auditkit.reproduce import compare_evidence, reproduce_dossier, same_machine
 from auditkit.evidence import Evidence
 
+
+def env_now() -> dict:
+    """This process's environment record (cpu), as reproduce sees it."""
+    from auditkit.environment import environment
+
+    return environment(torch.device("cpu"))
 
 
 @pytest.fixture
@@ -42,6 +49,42 @@ def test_an_edited_number_is_listed(dossier: Path):
     result = CliRunner().invoke(app, ["reproduce", str(dossier)])
     assert result.exit_code == 1
     assert f"psnr_by_ratio.{key}.mean" in result.output
+
+
+def test_environment_differences_are_listed_before_the_numbers(dossier: Path):
+    path = dossier / "evidence.json"
+    data = json.loads(path.read_text())
+    env = data["environment"]
+    numpy_here, threads_here = env["packages"]["numpy"], env["torch_threads"]
+    env["packages"]["numpy"] = "1.26.4"
+    env["packages"]["sigpy"] = "0.1.26"
+    env["lock_sha256"] = "f" * 64
+    env["torch_threads"] = threads_here + 15
+    path.write_text(json.dumps(data))
+    report = reproduce_dossier(dossier)
+    assert [c.format() for c in report.environment] == [
+        f"torch threads {threads_here + 15} → {threads_here}",
+        f"lock file sha256 {'f' * 64} → {env_now()['lock_sha256']}",
+        f"numpy 1.26.4 → {numpy_here}",
+        "sigpy 0.1.26 → not installed",
+    ]
+    assert not report.exact and report.ok  # another thread count: compared within tolerance
+    result = CliRunner().invoke(app, ["reproduce", str(dossier)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    printed = [line for line in lines if line.startswith("environment differs: ")]
+    assert printed == [f"environment differs: {c.format()}" for c in report.environment]
+    assert lines.index(printed[-1]) < next(i for i, line in enumerate(lines) if "reproduced within rtol" in line)
+
+
+def test_exact_needs_the_same_packages_cpu_and_threads_but_not_the_same_lock():
+    now = env_now()
+    assert same_machine(now, now)
+    assert same_machine({**now, "lock_sha256": "f" * 64}, now)
+    assert not same_machine({**now, "cpu_flags": now["cpu_flags"] + ["zz_only_there"]}, now)
+    assert not same_machine({**now, "packages": {**now["packages"], "numpy": "1.26.4"}}, now)
+    assert not same_machine({**now, "torch_threads": now["torch_threads"] + 1}, now)
+    assert not same_machine({**now, "blas": {**now["blas"], "numpy": "openblas 0.3.20"}}, now)
 
 
 def test_tolerance_comparison():

@@ -18,8 +18,10 @@ from auditkit.report.html import (
     breakable,
     css_string,
     dossier_html,
+    environment_facts,
     flatten,
     format_value,
+    package_table,
     per_image_tables,
     render_html,
     subject_label,
@@ -85,6 +87,29 @@ def test_flatten_uses_dots_for_names_and_brackets_for_other_keys():
         "plain": [1, 2],
     }
     assert flatten({"scikit-image": "0.24"}) == {"scikit-image": "0.24"}
+
+
+def test_environment_facts_and_a_compact_package_table():
+    packages = {f"p{i}": f"{i}.0" for i in range(7)}
+    env = {"python": "3.11", "cpu_flags": ["avx2", "sse2"], "blas": {"torch": "mkl"}, "packages": packages}
+    assert environment_facts(env) == {"python": "3.11", "cpu_flags": "avx2 sse2", "blas": {"torch": "mkl"}}
+    table = package_table(packages, pairs=3)
+    assert table.columns == ["Package", "Version"] * 3 and table.caption == "7 installed Python packages"
+    assert table.rows == [  # read down each pair of columns
+        ["p0", "0.0", "p3", "3.0", "p6", "6.0"],
+        ["p1", "1.0", "p4", "4.0", "", ""],
+        ["p2", "2.0", "p5", "5.0", "", ""],
+    ]
+    assert package_table(None) is None and package_table({}) is None
+
+
+def test_environment_section_lists_every_package(tmp_path):
+    ev = sample_evidence()
+    ev.environment = {"python": "3.11.2", "cpu_flags": ["avx2", "fma"], "packages": {"ptwt": "1.0.1", "numpy": "2.4.6"}}
+    text = html.unescape(dossier_html(ev, [], tmp_path).replace("<wbr>", ""))
+    section = text[text.index('<section id="environment"') :]
+    assert "avx2 fma" in section and "2 installed Python packages" in section
+    assert '<td class="pkg">ptwt</td><td class="ver">1.0.1</td>' in section
 
 
 def test_per_image_tables_pair_subjects_per_image_and_split_wide_tables():
