@@ -2,7 +2,10 @@
 
 ``load_manifest(path)`` parses and validates (every problem at once, as
 ``FILE:LINE: field.path: message``); ``check_files(manifest)`` checks the files
-it names and loads the network; ``validate_manifest(path)`` does both.
+it names, loads the network and checks this machine (memory, device, signing
+password); ``validate_manifest(path)`` does both, and when the schema fails still
+checks the files of the sections that passed it. Sizes are bounded by
+``auditkit.manifest.limits``; ``auditkit.manifest.memory`` estimates an audit's peak memory.
 """
 
 from auditkit.manifest.files import check_files, validate_manifest

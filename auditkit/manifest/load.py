@@ -5,6 +5,10 @@ written; cross-field rules (``FieldIssues``) become one problem per broken
 rule. Messages are reworded where pydantic's wording would puzzle a vendor
 (unknown fields get a "did you mean", numbers written where text is expected
 get a hint to quote them).
+
+``parse_manifest`` keeps going where ``load_manifest`` stops: when the schema fails, it also
+validates each root section on its own, so that the files of the sections that are valid can
+still be checked in the same pass (``auditkit.manifest.files.validate_manifest``).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import difflib
 import types
 import typing
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +28,39 @@ from auditkit.manifest.paths import MANIFEST_DIR
 from auditkit.manifest.source import Loc, ManifestSource, kind_of, read_source
 
 
+@dataclass
+class ParsedManifest:
+    """A manifest read and validated as far as it goes.
+
+    ``manifest`` is set when the whole document passed the schema; ``sections`` holds every root
+    section that is valid on its own (all of them when ``manifest`` is set; a section left out
+    that has a default holds its default); ``problems`` lists every problem found, unsorted.
+    """
+
+    source: ManifestSource
+    manifest: Manifest | None
+    sections: dict[str, BaseModel] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def parse_manifest(path: Path | str) -> ParsedManifest:
+    """Read and validate the manifest at ``path`` without raising for schema problems.
+
+    Raises ``InputError`` only when the file cannot be read as a document at all (see
+    ``read_source``); relative paths become absolute against the manifest's folder.
+    """
+    source = read_source(path)
+    problems = list(source.problems)
+    try:
+        manifest = Manifest.model_validate(source.data, context={MANIFEST_DIR: source.folder})
+    except ValidationError as exc:
+        problems.extend(schema_problems(exc, source))
+        return ParsedManifest(source, None, valid_sections(source), problems)
+    manifest._source = source
+    sections = {name: getattr(manifest, name) for name in Manifest.model_fields}
+    return ParsedManifest(source, manifest, {k: v for k, v in sections.items() if isinstance(v, BaseModel)}, problems)
+
+
 def load_manifest(path: Path | str) -> Manifest:
     """Parse and validate the manifest at ``path``; relative paths become absolute against its folder.
 
@@ -30,17 +68,34 @@ def load_manifest(path: Path | str) -> Manifest:
     keys, missing, unknown or ill-typed fields, broken cross-field rules), sorted
     by line. The files the manifest names are not touched here (see ``check_files``).
     """
-    source = read_source(path)
-    problems = list(source.problems)
-    manifest: Manifest | None = None
-    try:
-        manifest = Manifest.model_validate(source.data, context={MANIFEST_DIR: source.folder})
-    except ValidationError as exc:
-        problems.extend(schema_problems(exc, source))
-    if problems or manifest is None:
-        raise InputError(sorted(problems, key=lambda p: p.line or 0))
-    manifest._source = source
-    return manifest
+    parsed = parse_manifest(path)
+    if parsed.problems or parsed.manifest is None:
+        raise InputError(sorted(parsed.problems, key=lambda p: p.line or 0))
+    return parsed.manifest
+
+
+def valid_sections(source: ManifestSource) -> dict[str, BaseModel]:
+    """The root sections of ``source`` that pass their own model (cross-section rules aside).
+
+    A section that is left out and has a default (baseline, checks) counts as valid with it;
+    one that is written but invalid, or required and missing, is left out.
+    """
+    sections: dict[str, BaseModel] = {}
+    data = source.data if isinstance(source.data, dict) else {}
+    for name, info in Manifest.model_fields.items():
+        models = _models_in(info.annotation)
+        if len(models) != 1:
+            continue  # schema_version: not a section
+        if name not in data:
+            default = None if info.is_required() else info.get_default(call_default_factory=True)
+            if isinstance(default, BaseModel):
+                sections[name] = default
+            continue
+        try:
+            sections[name] = models[0].model_validate(data[name], context={MANIFEST_DIR: source.folder})
+        except ValidationError:
+            pass
+    return sections
 
 
 def source_of(manifest: Manifest) -> ManifestSource:

@@ -5,7 +5,9 @@ ignored setting) and validates in strict mode (a quoted number is not a number,
 ``8.0`` is not a count). Rules that involve several fields are model validators
 that report every broken rule at once, each under the field to fix (see
 ``FieldIssues``). File paths become absolute ``ManifestPath`` values resolved
-against the manifest's folder (validation context ``manifest_dir``).
+against the manifest's folder (validation context ``manifest_dir``). Every text, list and
+count that drives memory or time has a maximum from ``auditkit.manifest.limits``, so the JSON
+Schema states it too.
 """
 
 from __future__ import annotations
@@ -30,6 +32,11 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from auditkit.manifest.limits import (
+    MAX_ANGLES, MAX_BATCH, MAX_COILS, MAX_DETAIL_CHARS, MAX_DRAWS, MAX_ID_CHARS, MAX_IDENTIFIER_CHARS,
+    MAX_IMAGE_SIDE, MAX_IMAGES, MAX_ITERATIONS, MAX_KWARGS, MAX_NAME_CHARS, MAX_NETWORK_FILES,
+    MAX_PARAGRAPH_CHARS, MAX_PATH_CHARS, MAX_RESTARTS, MAX_SETTINGS, MAX_URL_CHARS, MAX_WAVELET_LEVELS,
+)
 from auditkit.manifest.paths import MANIFEST_DIR, ManifestPath
 
 SCHEMA_VERSION = 1
@@ -141,10 +148,14 @@ def _relative_key(key: str) -> str:
 Fraction01 = Annotated[float, Field(ge=0.0, le=1.0)]
 Ratio = Annotated[float, Field(gt=0.0, le=1.0)]
 PositiveFloat = Annotated[float, Field(gt=0.0)]
-ImageSide = Annotated[int, Field(ge=8)]
+ImageSide = Annotated[int, Field(ge=8, le=MAX_IMAGE_SIDE)]
 Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$"), AfterValidator(_lower_hex)]
-Sha256Key = Annotated[str, Field(min_length=1), AfterValidator(_relative_key)]
-EnvVarName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+Sha256Key = Annotated[str, Field(min_length=1, max_length=MAX_PATH_CHARS), AfterValidator(_relative_key)]
+EnvVarName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=MAX_IDENTIFIER_CHARS)]
+#: Counts of iterations, restarts and angles: at least one, at most their limit (auditkit.manifest.limits).
+Iterations = Annotated[int, Field(ge=1, le=MAX_ITERATIONS)]
+Restarts = Annotated[int, Field(ge=1, le=MAX_RESTARTS)]
+AngleCount = Annotated[int, Field(ge=1, le=MAX_ANGLES)]
 
 
 class Section(BaseModel):
@@ -159,15 +170,15 @@ class Section(BaseModel):
 class Submission(Section):
     """Who submits what: printed on the dossier's title page."""
 
-    id: str = Field(min_length=1, description="Identifier of this submission (e.g. the vendor's reference). Required.")
-    vendor: str = Field(min_length=1, description="Name of the manufacturer submitting the network. Required.")
-    device: str = Field(min_length=1, description="Name of the medical device or product the network belongs to. Required.")
+    id: str = Field(min_length=1, max_length=MAX_ID_CHARS, description="Identifier of this submission (e.g. the vendor's reference). Required.")
+    vendor: str = Field(min_length=1, max_length=MAX_NAME_CHARS, description="Name of the manufacturer submitting the network. Required.")
+    device: str = Field(min_length=1, max_length=MAX_NAME_CHARS, description="Name of the medical device or product the network belongs to. Required.")
     version: str = Field(
-        min_length=1,
+        min_length=1, max_length=MAX_ID_CHARS,
         description="Version of the device software or network under audit; quote it in YAML (\"1.10\", not 1.10). Required.",
     )
-    intended_use: str = Field(min_length=1, description="Intended use statement of the device, one paragraph. Required.")
-    contact: str = Field(min_length=1, description="Contact for questions about the submission (name and e-mail). Required.")
+    intended_use: str = Field(min_length=1, max_length=MAX_PARAGRAPH_CHARS, description="Intended use statement of the device, one paragraph. Required.")
+    contact: str = Field(min_length=1, max_length=MAX_NAME_CHARS, description="Contact for questions about the submission (name and e-mail). Required.")
 
 
 # --- modality -------------------------------------------------------------------------------
@@ -192,12 +203,12 @@ class Sampling(Section):
             "(the mask gives it). Default: null."
         ),
     )
-    n_angles: int | None = Field(
-        default=None, ge=1,
+    n_angles: AngleCount | None = Field(
+        default=None,
         description="Number of projection angles, equispaced in [0, π) (count). Required for ct_parallel, not allowed otherwise. Default: null.",
     )
-    n_lines: int | None = Field(
-        default=None, ge=1,
+    n_lines: AngleCount | None = Field(
+        default=None,
         description="Number of radial lines (count); pattern radial only, as an alternative to ratio. Default: null.",
     )
     center_fraction: float = Field(
@@ -242,7 +253,7 @@ class Sampling(Section):
 class Coils(Section):
     """Receiver coils of multi-coil MRI: how many and their sensitivity maps."""
 
-    count: int = Field(ge=1, description="Number of receiver coils (count). Required.")
+    count: int = Field(ge=1, le=MAX_COILS, description="Number of receiver coils (count). Required.")
     maps_file: ManifestPath | None = Field(
         default=None,
         description=(
@@ -279,7 +290,7 @@ class Modality(Section):
         )
     )
     image_shape: Annotated[tuple[ImageSide, ImageSide], BeforeValidator(_as_tuple)] = Field(
-        description="Image size [H, W] in pixels, both at least 8; test images are resized to it. Required.",
+        description=f"Image size [H, W] in pixels, each from 8 to {MAX_IMAGE_SIDE}; test images are resized to it. Required.",
     )
     sampling: Sampling = Field(description="Sampling pattern and its size. Required.")
     coils: Coils | None = Field(
@@ -328,14 +339,14 @@ class Network(Section):
         )
     )
     entrypoint: str | None = Field(
-        default=None, pattern=r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$",
+        default=None, max_length=MAX_IDENTIFIER_CHARS, pattern=r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$",
         description=(
             "'module:function' returning a torch.nn.Module; the module is found in path. Required for python, "
             "not allowed for torchscript. Default: null."
         ),
     )
-    kwargs: dict[str, Any] = Field(
-        default_factory=dict,
+    kwargs: dict[Annotated[str, Field(max_length=MAX_IDENTIFIER_CHARS)], Any] = Field(
+        default_factory=dict, max_length=MAX_KWARGS,
         description="Keyword arguments passed to the entry point (python only). Default: {} (none).",
     )
     weights: ManifestPath | None = Field(
@@ -347,7 +358,7 @@ class Network(Section):
         ),
     )
     sha256: dict[Sha256Key, Sha256Hex] = Field(
-        min_length=1,
+        min_length=1, max_length=MAX_NETWORK_FILES,
         description=(
             "SHA-256 (64 hex digits) of every file auditkit reads or executes for the network, keyed by its path "
             "relative to the manifest's folder: the archive or .py file (for a folder, every .py file under it) "
@@ -378,8 +389,8 @@ class Network(Section):
             "Not for ct_parallel (use trained_n_angles). Default: null (taken as modality.sampling's ratio)."
         ),
     )
-    trained_n_angles: int | None = Field(
-        default=None, ge=1,
+    trained_n_angles: AngleCount | None = Field(
+        default=None,
         description=(
             "Number of angles the network was trained with (count); ct_parallel only. "
             "Default: null (taken as modality.sampling.n_angles)."
@@ -453,7 +464,7 @@ class EllipsesPhantom(Section):
     """Random ellipses on a dark background (the Ell-50 style test images)."""
 
     kind: Literal["ellipses"] = Field(description="ellipses: random overlapping ellipses.")
-    count: int = Field(default=4, ge=1, description="Number of random-ellipse images generated (count). Default: 4.")
+    count: int = Field(default=4, ge=1, le=MAX_IMAGES, description="Number of random-ellipse images generated (count). Default: 4.")
     seed: int = Field(default=0, ge=0, description="Seed of the random ellipses. Default: 0.")
 
 
@@ -468,7 +479,7 @@ class Mni152Phantom(Section):
     kind: Literal["mni152"] = Field(description="mni152: slices of nilearn's MNI152 T1 template.")
     plane: Plane = Field(default="axial", description="Slicing plane: axial, coronal or sagittal. Default: axial.")
     indices: list[Annotated[int, Field(ge=0)]] | None = Field(
-        default=None, min_length=1,
+        default=None, min_length=1, max_length=MAX_IMAGES,
         description="Slice indices in that plane (one test image each). Default: null (the held-out slices that no sample network trains on).",
     )
 
@@ -492,9 +503,9 @@ class Data(Section):
         default=(1.0, 99.5),
         description="Lower and upper percentile (in %) used by normalisation: percentile. Default: [1.0, 99.5].",
     )
-    images: list[ImageFile] = Field(default_factory=list, description="Test images read from files. Default: [] (none).")
+    images: list[ImageFile] = Field(default_factory=list, max_length=MAX_IMAGES, description="Test images read from files. Default: [] (none).")
     phantoms: list[Phantom] = Field(
-        default_factory=list,
+        default_factory=list, max_length=MAX_IMAGES,
         description="Built-in test images: shepp_logan, ellipses (count, seed), mni152 (plane, indices). Default: [] (none).",
     )
 
@@ -504,6 +515,9 @@ class Data(Section):
         issues = FieldIssues()
         if not self.images and not self.phantoms:
             issues.add("images", "give at least one image or phantom")
+        elif self.n_images > MAX_IMAGES:
+            issues.add("phantoms" if self.phantoms else "images",
+                       f"{self.n_images} test images in all; at most {MAX_IMAGES} are allowed")
         low, high = self.percentiles
         if not low < high:
             issues.add("percentiles", f"lower percentile must be below the upper one, got [{low}, {high}]")
@@ -548,20 +562,20 @@ class Baseline(Section):
             "the modality, e.g. 0.00562 for l1_wavelet on single-coil MRI, 1.69 on CT; see auditkit.baselines)."
         ),
     )
-    max_iter: int | None = Field(
-        default=None, ge=1,
+    max_iter: Iterations | None = Field(
+        default=None,
         description="Maximum number of iterations (count). Default: null (the method's default, e.g. 300 for l1_wavelet on MRI).",
     )
     tol: PositiveFloat | None = Field(
         default=None,
         description="Stop when the relative change ‖z_k+1 − z_k‖/‖z_k‖ falls below tol (dimensionless). Default: null (1e-4).",
     )
-    wavelet: Annotated[str | None, AfterValidator(_orthogonal_wavelet)] = Field(
+    wavelet: Annotated[str | None, Field(max_length=MAX_IDENTIFIER_CHARS), AfterValidator(_orthogonal_wavelet)] = Field(
         default=None,
         description="Orthogonal wavelet for l1_wavelet and sqrt_lasso (haar, dbN, symN, coifN); not for tv. Default: null (db4).",
     )
     levels: int | None = Field(
-        default=None, ge=1,
+        default=None, ge=1, le=MAX_WAVELET_LEVELS,
         description="Wavelet decomposition levels (count); not for tv. Default: null (4, fewer if the image is too small).",
     )
 
@@ -593,7 +607,7 @@ class ImageDomainAttack(Section):
     """Gradient ascent on ½‖f(A(x+r)) − f(Ax)‖² − (λ/2)‖r‖² with momentum (the perturbation ladder r₁ < r₂ < r₃)."""
 
     budgets: Annotated[list[PositiveFloat], AfterValidator(_increasing)] = Field(
-        default_factory=lambda: [0.01, 0.02, 0.04], min_length=1,
+        default_factory=lambda: [0.01, 0.02, 0.04], min_length=1, max_length=MAX_SETTINGS,
         description="Relative sizes ‖r‖/‖x‖ at which the ascent path is sampled, increasing (dimensionless). Default: [0.01, 0.02, 0.04].",
     )
     lam: float = Field(default=0.01, ge=0.0, description="Penalty λ on ‖r‖² in the objective (dimensionless). Default: 0.01.")
@@ -602,8 +616,8 @@ class ImageDomainAttack(Section):
         description="Ascent step η relative to the current ‖r‖ (the gradient is normalised), so it means the same for any network gain or image scale. Default: 0.01.",
     )
     momentum: float = Field(default=0.9, ge=0.0, lt=1.0, description="Momentum γ in v ← γv + η∇, in [0, 1). Default: 0.9.")
-    max_iter: int = Field(
-        default=200, ge=1,
+    max_iter: Iterations = Field(
+        default=200,
         description="Gradient evaluations per image, ascent path and refinement together (count). Default: 200 (on the sample networks 200 found 0.99 of what 500 found; bench/bench_search_budget.py).",
     )
     init_scale: float = Field(
@@ -616,12 +630,12 @@ class MeasurementDomainAttack(Section):
     """Projected ascent on ‖f(Ax + e) − x‖ subject to ‖e‖ ≤ η‖Ax‖, best of several restarts."""
 
     etas: Annotated[list[PositiveFloat], AfterValidator(_increasing)] = Field(
-        default_factory=lambda: [0.01, 0.02, 0.04], min_length=1,
+        default_factory=lambda: [0.01, 0.02, 0.04], min_length=1, max_length=MAX_SETTINGS,
         description="Noise budgets η = ‖e‖/‖Ax‖, increasing (dimensionless). Default: [0.01, 0.02, 0.04].",
     )
-    restarts: int = Field(default=2, ge=1, description="Random restarts; the worst result is kept (count). Default: 2.")
-    iterations: int = Field(
-        default=100, ge=1,
+    restarts: Restarts = Field(default=2, description="Random restarts; the worst result is kept (count). Default: 2.")
+    iterations: Iterations = Field(
+        default=100,
         description="Projected ascent iterations per restart (count). Default: 100 (2 × 100 found 0.998–1.0 of what 6 × 300 found on the sample networks and 0.978 on the ℓ1 baseline; bench/bench_search_budget.py).",
     )
     lr: PositiveFloat = Field(
@@ -655,7 +669,7 @@ class AdversarialCheck(CheckBlock):
         ),
     )
     images: list[Annotated[int, Field(ge=0)]] | None = Field(
-        default=None, min_length=1,
+        default=None, min_length=1, max_length=MAX_IMAGES,
         description="Indices (0-based, in data order) of the test images to attack. Default: null (all).",
     )
 
@@ -663,7 +677,7 @@ class AdversarialCheck(CheckBlock):
 class Detail(Section):
     """One small structure (symbol or text) rendered into a test image."""
 
-    text: str = Field(min_length=1, description="Symbol or text to render (DejaVu Sans). Required.")
+    text: str = Field(min_length=1, max_length=MAX_DETAIL_CHARS, description="Symbol or text to render (DejaVu Sans). Required.")
     size: float = Field(default=0.06, gt=0.0, le=1.0, description="Text height as a fraction of the image height. Default: 0.06.")
     intensity: float = Field(
         default=0.5, ge=-1.0, le=1.0,
@@ -686,7 +700,7 @@ class StructuralCheck(CheckBlock):
     """Small details added to the image: are they recovered?"""
 
     details: list[Detail] | None = Field(
-        default=None, min_length=1,
+        default=None, min_length=1, max_length=MAX_SETTINGS,
         description=(
             "Details rendered into each test image. Default: null (♠ ♥ ♦ ♣ in a row and the text \"CAN U SEE IT\" "
             "below them, sized and placed for the image size, intensity 0.5)."
@@ -712,14 +726,14 @@ class SamplingCheck(CheckBlock):
     """More samples must not make the reconstruction worse."""
 
     ratios: Annotated[list[Ratio], AfterValidator(_increasing)] | None = Field(
-        default=None, min_length=2,
+        default=None, min_length=2, max_length=MAX_SETTINGS,
         description=(
             "Sampling ratios in (0, 1], increasing; MRI and Hadamard only. Default: null (0.5, 0.75, 1, 1.5 and 2 "
             "times the audit ratio, clipped to (0, 1], plus the audit and trained ratios)."
         ),
     )
-    n_angles: Annotated[list[Annotated[int, Field(ge=1)]], AfterValidator(_increasing)] | None = Field(
-        default=None, min_length=2,
+    n_angles: Annotated[list[AngleCount], AfterValidator(_increasing)] | None = Field(
+        default=None, min_length=2, max_length=MAX_SETTINGS,
         description=(
             "Numbers of angles, increasing; ct_parallel only. Default: null (0.5, 0.75, 1, 1.5 and 2 times the "
             "audit angle count, plus the audit and trained counts)."
@@ -745,10 +759,10 @@ class NoiseCheck(CheckBlock):
     """Random Gaussian measurement noise: how often does it do harm ("not rare events")?"""
 
     levels: Annotated[list[PositiveFloat], AfterValidator(_increasing)] = Field(
-        default_factory=lambda: [0.01, 0.02, 0.05], min_length=1,
+        default_factory=lambda: [0.01, 0.02, 0.05], min_length=1, max_length=MAX_SETTINGS,
         description="Noise levels ‖e‖/‖Ax‖, increasing (dimensionless). Default: [0.01, 0.02, 0.05].",
     )
-    draws: int = Field(default=200, ge=1, description="Noise draws per image and level (count). Default: 200.")
+    draws: int = Field(default=200, ge=1, le=MAX_DRAWS, description="Noise draws per image and level (count). Default: 200.")
     threshold: PositiveFloat = Field(
         default=0.2,
         description=(
@@ -765,22 +779,22 @@ class NoiseCheck(CheckBlock):
         description="Confidence level of the Clopper–Pearson interval, in (0, 1). Default: 0.95.",
     )
     survival_ratios: list[PositiveFloat] = Field(
-        default_factory=lambda: [0.25],
+        default_factory=lambda: [0.25], max_length=MAX_SETTINGS,
         description=(
             "Sizes ‖v‖/‖r₁‖ of Gaussian noise v added to the smallest adversarial perturbation r₁ to test whether "
             "its artefact survives (dimensionless). Default: [0.25]."
         ),
     )
     batch_size: int = Field(
-        default=50, ge=1,
+        default=50, ge=1, le=MAX_BATCH,
         description="Noise draws reconstructed per call of the network or baseline (count); memory grows with it. Default: 50.",
     )
     survival_budget: PositiveFloat = Field(
         default=0.01,
         description="Size ‖r₁‖/‖x‖ of the worst-case image perturbation around which survival is tested (dimensionless). Default: 0.01.",
     )
-    survival_iterations: int = Field(
-        default=40, ge=1,
+    survival_iterations: Iterations = Field(
+        default=40,
         description="Gradient evaluations per image of the ascent that finds r₁ (count). Default: 40.",
     )
 
@@ -811,7 +825,7 @@ class HallucinationCheck(CheckBlock):
             "(CT, multi-coil MRI), relative to ‖A‖² (dimensionless). Default: 0.01."
         ),
     )
-    patch_size: int = Field(default=8, ge=2, description="Side of the patches that localise hallucinations (pixels). Default: 8.")
+    patch_size: int = Field(default=8, ge=2, le=MAX_IMAGE_SIDE, description="Side of the patches that localise hallucinations (pixels). Default: 8.")
     k_baseline: PositiveFloat = Field(
         default=2.0,
         description=(
@@ -833,15 +847,15 @@ class TradeoffCheck(CheckBlock):
     """Worst-case relative error against the noise level: the accuracy–stability trade-off."""
 
     etas: Annotated[list[Annotated[float, Field(ge=0.0)]], AfterValidator(_increasing)] = Field(
-        default_factory=lambda: [0.0, 0.02, 0.04, 0.06, 0.08], min_length=2,
+        default_factory=lambda: [0.0, 0.02, 0.04, 0.06, 0.08], min_length=2, max_length=MAX_SETTINGS,
         description="Noise levels η = ‖e‖/‖Ax‖, increasing (dimensionless). Default: [0, 0.02, 0.04, 0.06, 0.08].",
     )
     k_baseline: PositiveFloat = Field(
         default=2.0,
         description="FAIL when the network's worst-case relative error at a level exceeds k_baseline times the baseline's (dimensionless). Default: 2.0.",
     )
-    restarts: int = Field(default=2, ge=1, description="Random restarts of the projected attack (count). Default: 2.")
-    iterations: int = Field(default=100, ge=1, description="Iterations per restart (count). Default: 100.")
+    restarts: Restarts = Field(default=2, description="Random restarts of the projected attack (count). Default: 2.")
+    iterations: Iterations = Field(default=100, description="Iterations per restart (count). Default: 100.")
     lr: PositiveFloat = Field(
         default=5.0,
         description=(
@@ -887,13 +901,13 @@ class Signing(Section):
             "the manifest). Default: AUDITKIT_KEY_PASSWORD."
         ),
     )
-    signer_name: str = Field(min_length=1, description="Signer's printed name, shown in the signature block. Required.")
+    signer_name: str = Field(min_length=1, max_length=MAX_NAME_CHARS, description="Signer's printed name, shown in the signature block. Required.")
     meaning: str = Field(
-        min_length=1,
+        min_length=1, max_length=MAX_NAME_CHARS,
         description="Meaning of the signature, e.g. \"Author – I reviewed and approve this audit\". Required.",
     )
     timestamp_url: str | None = Field(
-        default=None, pattern=r"^https?://\S+$",
+        default=None, max_length=MAX_URL_CHARS, pattern=r"^https?://\S+$",
         description="RFC 3161 time-stamping authority URL. Default: null (no trusted time stamp).",
     )
 
@@ -965,19 +979,19 @@ class Manifest(Section):
 
     def file_fields(self) -> Iterator[tuple[tuple[str | int, ...], ManifestPath]]:
         """Every file path in the manifest with its location (``("data", "images", 0, "file")``, path)."""
-        yield from _paths_in(self, ())
+        yield from paths_in(self, ())
 
 
-def _paths_in(value: Any, loc: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], ManifestPath]]:
+def paths_in(value: Any, loc: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], ManifestPath]]:
     """Depth-first walk of a model for ``ManifestPath`` values, in field order."""
     if isinstance(value, ManifestPath):
         yield loc, value
     elif isinstance(value, BaseModel):
         for name in type(value).model_fields:
-            yield from _paths_in(getattr(value, name), loc + (name,))
+            yield from paths_in(getattr(value, name), loc + (name,))
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            yield from _paths_in(item, loc + (i,))
+            yield from paths_in(item, loc + (i,))
 
 
 __all__ = [
@@ -985,5 +999,5 @@ __all__ = [
     "AdversarialCheck", "Baseline", "Checks", "Coils", "Data", "Detail", "EllipsesPhantom", "FieldIssues",
     "HallucinationCheck", "ImageDomainAttack", "ImageFile", "Manifest", "MeasurementDomainAttack",
     "Mni152Phantom", "Modality", "Network", "NoiseCheck", "Phantom", "SamplingCheck", "Sampling",
-    "SheppLoganPhantom", "Signing", "StructuralCheck", "Submission", "TradeoffCheck",
+    "SheppLoganPhantom", "Signing", "StructuralCheck", "Submission", "TradeoffCheck", "paths_in",
 ]

@@ -15,6 +15,8 @@ from typing import Any
 from pydantic import GetCoreSchemaHandler, ValidationInfo
 from pydantic_core import PydanticCustomError, core_schema
 
+from auditkit.manifest.limits import MAX_PATH_CHARS
+
 #: Key of the validation context that holds the manifest's folder.
 MANIFEST_DIR = "manifest_dir"
 
@@ -40,10 +42,10 @@ class ManifestPath(type(Path())):  # type: ignore[misc]  # the concrete Path cla
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
-        """Accept a non-empty string (or a path object); dump as the text the manifest had."""
+        """Accept a non-empty string of at most ``MAX_PATH_CHARS`` (or a path object); dump as the text the manifest had."""
         return core_schema.with_info_plain_validator_function(
             cls._validate,
-            json_schema_input_schema=core_schema.str_schema(min_length=1),
+            json_schema_input_schema=core_schema.str_schema(min_length=1, max_length=MAX_PATH_CHARS),
             serialization=core_schema.plain_serializer_function_ser_schema(lambda p: p.given, when_used="always"),
         )
 
@@ -58,6 +60,9 @@ class ManifestPath(type(Path())):  # type: ignore[misc]  # the concrete Path cla
             raise PydanticCustomError("path_type", "Input should be a file path (a string)")
         if not value.strip():
             raise PydanticCustomError("path_empty", "Input should be a non-empty file path")
+        if len(value) > MAX_PATH_CHARS:
+            raise PydanticCustomError(
+                "path_too_long", "File path should have at most {limit} characters", {"limit": MAX_PATH_CHARS})
         context = info.context if isinstance(info.context, dict) else {}
         return cls.resolve_against(value, Path(context.get(MANIFEST_DIR, Path.cwd())))
 

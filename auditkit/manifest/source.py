@@ -7,11 +7,18 @@ turned into data; JSON is walked with the standard decoder's own scanners,
 recording character offsets. Both give a ``lines`` table: location tuple →
 1-based line of the key (mapping entries) or of the item (list entries).
 Duplicate keys, which both parsers would silently collapse, are problems here.
+
+Before parsing, the file is bounded (``MAX_MANIFEST_BYTES``), must be UTF-8 (a UTF-8
+byte-order mark is skipped; UTF-16 and UTF-32 are named as such) and may hold printable
+characters only; after parsing, the document may not expand (through YAML aliases) to
+more than ``MAX_DOCUMENT_VALUES`` values nor nest deeper than ``MAX_DOCUMENT_DEPTH``. Each
+such finding is one problem at the line (and column) where it is.
 """
 
 from __future__ import annotations
 
 import bisect
+import codecs
 import json
 import re
 from dataclasses import dataclass, field
@@ -21,8 +28,20 @@ from typing import Any
 import yaml
 
 from auditkit.errors import InputError, Problem
+from auditkit.manifest.limits import MAX_DOCUMENT_VALUES, MAX_MANIFEST_BYTES
 
 Loc = tuple[Any, ...]
+
+#: Deepest nesting of mappings and lists (a manifest needs 5; YAML and JSON readers recurse per level).
+MAX_DOCUMENT_DEPTH = 32
+#: Byte-order marks of encodings other than UTF-8, longest first (UTF-32 LE starts like UTF-16 LE).
+_FOREIGN_BOMS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"), (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+#: Characters a manifest may not hold: those YAML calls non-printable (C0 controls other than tab and
+#: line breaks, DEL, C1 controls other than NEL, surrogates, U+FFFE and U+FFFF), for YAML and JSON alike.
+_NON_PRINTABLE = re.compile("[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]")
 
 
 class ManifestYamlLoader(yaml.SafeLoader):
@@ -79,25 +98,155 @@ def read_source(path: Path | str) -> ManifestSource:
     """Parse a ``.json`` file as JSON and anything else as YAML; raise ``InputError`` when it cannot be read.
 
     Malformed text is one problem with line and column; an empty file or a root
-    that is not a mapping is a problem at line 1. Duplicate keys are recorded in
-    ``problems`` (not raised), so that they are reported with the schema's findings.
+    that is not a mapping is a problem at line 1; so are a file over the size limit,
+    text that is not UTF-8 or not printable, and a document that expands too far (see
+    the module doc). Duplicate keys are recorded in ``problems`` (not raised), so that
+    they are reported with the schema's findings.
     """
     file = Path(path)
+    text = _decode(file, _read_bytes(file))
+    _check_characters(file, text)
     try:
-        text = file.read_text(encoding="utf-8")
+        source = _read_json(file, text) if file.suffix.lower() == ".json" else _read_yaml(file, text)
+    except RecursionError:
+        raise InputError(Problem(file, "", f"nested too deeply to read (at most {MAX_DOCUMENT_DEPTH} levels)")) from None
+    if not isinstance(source.data, dict):
+        found = "an empty document" if source.data is None else kind_of(source.data)
+        raise InputError(Problem(file, "", f"the manifest must be a mapping of sections, found {found}", 1))
+    _check_expansion(source)
+    return source
+
+
+def _read_bytes(file: Path) -> bytes:
+    """The file's bytes; larger than ``MAX_MANIFEST_BYTES`` is a problem, found before the bytes are read.
+
+    At most one byte over the limit is ever read, so a device or a growing file cannot fill memory.
+    """
+    try:
+        size = file.stat().st_size
+        if size <= MAX_MANIFEST_BYTES:
+            with file.open("rb") as fh:
+                data = fh.read(MAX_MANIFEST_BYTES + 1)
+            size = len(data)
     except FileNotFoundError:
         raise InputError(Problem(file, "", "file not found")) from None
     except IsADirectoryError:
         raise InputError(Problem(file, "", "is a folder, expected a manifest file")) from None
-    except UnicodeDecodeError as exc:
-        raise InputError(Problem(file, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})")) from None
     except OSError as exc:
         raise InputError(Problem(file, "", f"cannot read: {exc.strerror}")) from None
-    source = _read_json(file, text) if file.suffix.lower() == ".json" else _read_yaml(file, text)
-    if not isinstance(source.data, dict):
-        found = "an empty document" if source.data is None else kind_of(source.data)
-        raise InputError(Problem(file, "", f"the manifest must be a mapping of sections, found {found}", 1))
-    return source
+    if size > MAX_MANIFEST_BYTES:
+        raise InputError(Problem(file, "", (
+            f"the file is larger than a manifest may be ({_mebibytes(size)} > {_mebibytes(MAX_MANIFEST_BYTES)}); "
+            "a manifest holds settings and file names, the data go in files it names")))
+    return data
+
+
+def _mebibytes(size: int) -> str:
+    """``1 MiB``, ``10.5 MiB``: a size in MiB, as short as exact allows (one decimal)."""
+    return f"{size / 2**20:.1f}".removesuffix(".0") + " MiB"
+
+
+def _decode(file: Path, data: bytes) -> str:
+    """UTF-8 text of ``data`` (a UTF-8 byte-order mark dropped); any other encoding is a problem.
+
+    A UTF-16 or UTF-32 byte-order mark is named at line 1; an invalid byte is located by the
+    line and column (in characters) where an editor shows it, not by its byte offset.
+    """
+    for bom, encoding in _FOREIGN_BOMS:
+        if data.startswith(bom):
+            raise InputError(Problem(file, "", f"not UTF-8: the file is encoded as {encoding}; save it as UTF-8", 1))
+    data = data.removeprefix(codecs.BOM_UTF8)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        start = data.rfind(b"\n", 0, exc.start) + 1
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = len(data[start:exc.start].decode("utf-8")) + 1  # everything before exc.start decoded
+        message = f"not UTF-8 text: byte 0x{data[exc.start]:02X} cannot be decoded ({exc.reason}); save the file as UTF-8"
+        raise InputError(Problem(file, "", message, line, column)) from None
+
+
+def _check_characters(file: Path, text: str) -> None:
+    """Refuse the first non-printable character (NUL, other control characters), at its line and column."""
+    match = _NON_PRINTABLE.search(text)
+    if match is not None:
+        raise InputError(_character_problem(file, text, match.start()))
+
+
+def _character_problem(file: Path, text: str, pos: int) -> Problem:
+    """``control character U+0000 is not allowed`` at the line and column of ``text[pos]``."""
+    line = text.count("\n", 0, pos) + 1
+    column = pos - (text.rfind("\n", 0, pos) + 1) + 1
+    message = f"character U+{ord(text[pos]):04X} is not allowed: a manifest holds printable text only"
+    return Problem(file, "", message, line, column)
+
+
+def _check_expansion(source: ManifestSource) -> None:
+    """Refuse a document that expands to more than ``MAX_DOCUMENT_VALUES`` values, nests deeper than
+    ``MAX_DOCUMENT_DEPTH``, contains itself (all three possible with YAML aliases) or holds a
+    non-printable character in a value written as an escape (``"\\0"``, ``"\\u0000"``).
+
+    Values are counted as the data holds them (an alias counts as a full copy of its anchor, since
+    validation and the evidence would expand it), in time linear in the written document. The
+    problem is located at the value concerned (for the count, at the section that crosses the limit).
+    """
+    walk = _ValueWalk()
+    total = 0
+    for key, value in source.data.items():
+        try:
+            total += walk.count(key, (), at=(key,)) + walk.count(value, (key,))
+        except _DocumentShapeError as exc:
+            raise InputError(Problem(source.file, _dotted(exc.loc), exc.message, source.line_of(exc.at))) from None
+        if total > MAX_DOCUMENT_VALUES:
+            raise InputError(source.problem((key,), (
+                f"the manifest expands to more than {MAX_DOCUMENT_VALUES} values (YAML aliases repeat "
+                "what they refer to); a manifest needs a few hundred")))
+
+
+class _DocumentShapeError(Exception):
+    """A value that nests too deeply, contains itself or holds a non-printable character.
+
+    ``loc`` names the field (a bad key is named by its parent); ``at`` is where it is written.
+    """
+
+    def __init__(self, loc: Loc, message: str, at: Loc):
+        super().__init__(message)
+        self.loc, self.message, self.at = loc, message, at
+
+
+class _ValueWalk:
+    """Counts values with aliases expanded, memoised by identity so that shared values are walked once."""
+
+    def __init__(self) -> None:
+        self.counted: dict[int, int] = {}
+        self.active: set[int] = set()
+
+    def count(self, value: Any, loc: Loc, at: Loc | None = None) -> int:
+        """Number of values in ``value`` at ``loc`` (1 for a scalar); raise ``_DocumentShapeError`` on a bad
+        shape or character. ``at`` is where the value is written when that is not ``loc`` (a key)."""
+        at = loc if at is None else at
+        if isinstance(value, str):
+            bad = _NON_PRINTABLE.search(value)
+            if bad is not None:
+                raise _DocumentShapeError(loc, f"holds character U+{ord(bad.group()):04X}, which is not allowed: "
+                                               "a manifest holds printable text only", at)
+            return 1
+        if not isinstance(value, (dict, list)):
+            return 1
+        if id(value) in self.counted:
+            return self.counted[id(value)]
+        if id(value) in self.active:
+            raise _DocumentShapeError(loc, "contains itself (a YAML alias inside its own anchor)", at)
+        if len(loc) > MAX_DOCUMENT_DEPTH:
+            raise _DocumentShapeError(loc[:2], f"nested more than {MAX_DOCUMENT_DEPTH} levels deep", at)
+        self.active.add(id(value))
+        if isinstance(value, dict):
+            n = 1 + sum(self.count(k, loc, at=loc + (k,)) + self.count(v, loc + (k,)) for k, v in value.items())
+        else:
+            n = 1 + sum(self.count(v, loc + (i,)) for i, v in enumerate(value))
+        self.active.discard(id(value))
+        self.counted[id(value)] = n
+        return n
 
 
 def kind_of(value: Any) -> str:
@@ -122,6 +271,8 @@ def _read_yaml(file: Path, text: str) -> ManifestSource:
         return source
     except yaml.MarkedYAMLError as exc:
         raise InputError(_yaml_problem(file, exc)) from None
+    except yaml.reader.ReaderError as exc:  # not a MarkedYAMLError; a character _check_characters let through
+        raise InputError(_character_problem(file, text, min(exc.position, len(text) - 1))) from None
     except yaml.YAMLError as exc:
         raise InputError(Problem(file, "", f"malformed YAML: {exc}")) from None
     finally:

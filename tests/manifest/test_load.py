@@ -102,3 +102,17 @@ def test_cross_field_problem_for_missing_field_points_at_parent(fixtures, write,
 def test_missing_manifest_file(tmp_path):
     path = tmp_path / "nothing.yaml"
     assert reported(path) == [f"{path}: file not found"]
+
+
+def test_parse_manifest_keeps_the_sections_that_are_valid_on_their_own(fixtures):
+    """bad_many breaks submission, modality, network and data; baseline and checks are left out (defaults)."""
+    from auditkit.manifest.load import parse_manifest
+    from auditkit.manifest.models import Baseline, Checks
+
+    parsed = parse_manifest(fixtures / "bad_many.yaml")
+    assert parsed.manifest is None and len(parsed.problems) == 6
+    assert sorted(parsed.sections) == ["baseline", "checks"]
+    assert parsed.sections["baseline"] == Baseline() and parsed.sections["checks"] == Checks()
+    whole = parse_manifest(fixtures / "valid.yaml")
+    assert whole.manifest is not None and whole.problems == []
+    assert sorted(whole.sections) == ["baseline", "checks", "data", "modality", "network", "submission"]

@@ -41,11 +41,13 @@ def test_pickle_and_deepcopy_keep_the_text():
 
 
 @pytest.mark.parametrize("value,message", [(3, "Input should be a file path (a string)"),
-                                           ("  ", "Input should be a non-empty file path")])
+                                           ("  ", "Input should be a non-empty file path"),
+                                           ("a" * 4097, "File path should have at most 4096 characters")])
 def test_rejects_non_paths(value, message):
     with pytest.raises(ValidationError, match=re.escape(message)):
         Holder.model_validate({"path": value})
 
 
 def test_schema_is_a_string():
-    assert Holder.model_json_schema()["properties"]["path"] == {"minLength": 1, "title": "Path", "type": "string"}
+    assert Holder.model_json_schema()["properties"]["path"] == {
+        "maxLength": 4096, "minLength": 1, "title": "Path", "type": "string"}
