@@ -5,8 +5,15 @@ fields ``seq`` (1-based line number), ``time`` (UTC, ISO 8601), ``user``,
 ``host``, ``event``, ``data`` and ``prev``, where ``prev`` is the SHA-256 (hex)
 of the previous line's bytes without its newline, and 64 zeros on the first
 line. Changing, removing, inserting or reordering any line except the last
-breaks the chain at a line :func:`verify_chain` names; the last line is
-protected by SHA256SUMS and its signature, which cover the whole file.
+breaks the chain at a line :func:`verify_chain` names.
+
+What the chain does not show on its own: where the log ends. Lines appended
+after the end, or a whole log rewritten from the first line, chain correctly.
+So sealing a dossier records the chain's head (:class:`ChainHead`: how many
+entries, the SHA-256 of the last line) inside the signature over SHA256SUMS,
+and ``auditkit verify`` compares the log with that signed head
+(:func:`compare_head`). Appending to a sealed log (``auditkit sign`` does)
+is followed by sealing again, which signs the new head.
 
 Events, in the order a run writes them: ``start``, ``inputs``, ``check`` (one
 per check), ``render``, ``sign``, ``finish``.
@@ -20,6 +27,8 @@ import hashlib
 import json
 import os
 import socket
+from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -173,3 +182,80 @@ def _line_problem(line: bytes, number: int, prev: str) -> tuple[int, str] | None
             f"or entries after it were removed)"
         )
     return None
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    """Where a log ends: its number of entries and the SHA-256 of its last line (``GENESIS`` when empty).
+
+    Given an intact chain, the head fixes every line before it: each line holds the
+    hash of the one before."""
+
+    entries: int
+    last_line_sha256: str
+
+
+class HeadStatus(Enum):
+    """How a log on disk relates to a recorded head."""
+
+    MATCHES = "matches"  # the log ends exactly at the head
+    APPENDED = "appended"  # the log holds the head's entry and more entries after it
+    DIFFERS = "differs"  # the head's entry is missing or changed
+
+
+@dataclass(frozen=True)
+class HeadComparison:
+    """The outcome of :func:`compare_head`: the status, the recorded head and how many entries are on disk."""
+
+    status: HeadStatus
+    head: ChainHead
+    entries: int
+
+    @property
+    def ok(self) -> bool:
+        """The log ends where the head says."""
+        return self.status is HeadStatus.MATCHES
+
+    def describe(self) -> str:
+        """One line for the verify table."""
+        if self.status is HeadStatus.MATCHES:
+            return f"ends at the signed head ({self.entries} entries)"
+        if self.status is HeadStatus.APPENDED:
+            extra = self.entries - self.head.entries
+            return (
+                f"{extra} {'entry' if extra == 1 else 'entries'} after the signed head "
+                f"(entry {self.head.entries}): added after the dossier was sealed"
+            )
+        fate = "missing" if self.entries < self.head.entries else "changed"
+        return (
+            f"does not match the signed head ({self.head.entries} entries, the last with sha256 "
+            f"{self.head.last_line_sha256[:16]}…): {self.entries} entries on disk, entry {self.head.entries} {fate}"
+        )
+
+
+def _lines(data: bytes) -> list[bytes]:
+    """The log's lines without newlines (a last line without its newline counts as a line)."""
+    if not data:
+        return []
+    return (data[:-1] if data.endswith(b"\n") else data).split(b"\n")
+
+
+def chain_head(path: Path | str) -> ChainHead:
+    """The head of the log at ``path`` as it stands: what sealing records and signs."""
+    lines = _lines(Path(path).read_bytes())
+    return ChainHead(len(lines), line_hash(lines[-1]) if lines else GENESIS)
+
+
+def compare_head(path: Path | str, head: ChainHead) -> HeadComparison:
+    """Compare the log at ``path`` with a recorded ``head``: does it end there, go on past it, or not reach it?"""
+    lines = _lines(Path(path).read_bytes())
+    count = len(lines)
+    if head.entries == 0:
+        reached = head.last_line_sha256 == GENESIS
+    else:
+        reached = count >= head.entries and line_hash(lines[head.entries - 1]) == head.last_line_sha256
+    if not reached:
+        status = HeadStatus.DIFFERS
+    else:
+        status = HeadStatus.MATCHES if count == head.entries else HeadStatus.APPENDED
+    return HeadComparison(status, head, count)

@@ -4,7 +4,8 @@ One line per file, ``<64 hex>  <relative/path>`` (two spaces, ``/`` separators),
 sorted by path so the file is deterministic. Only SHA256SUMS itself and its
 signature are left out, so every byte of every other artifact is covered;
 checking reports changed and missing files and also files that are on disk but
-not listed (something added after sealing).
+not listed (something added after sealing). Folders, links and other entries that
+are not files are ``auditkit.dossier_layout``'s business.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ import os
 import re
 from pathlib import Path
 
-SUMS_NAME = "SHA256SUMS"
-SUMS_SIGNATURE_NAME = "SHA256SUMS.p7s"
+from auditkit import dossier_layout
+
+SUMS_NAME = dossier_layout.SUMS
+SUMS_SIGNATURE_NAME = dossier_layout.SUMS_SIGNATURE
 DEFAULT_EXCLUDE = (SUMS_NAME, SUMS_SIGNATURE_NAME)
 
 #: Statuses :func:`check_sums` reports.
@@ -34,21 +37,25 @@ def file_sha256(path: Path | str) -> str:
     return digest.hexdigest()
 
 
-def dossier_files(root: Path | str, exclude: tuple[str, ...] = DEFAULT_EXCLUDE) -> list[str]:
+def dossier_files(
+    root: Path | str, exclude: tuple[str, ...] = DEFAULT_EXCLUDE, *, refuse_links: bool = True
+) -> list[str]:
     """Relative ``/``-separated paths of every regular file under ``root``, sorted, minus ``exclude``.
 
-    Symbolic links are refused (a dossier must hold its own bytes), as are names
-    that ``sha256sum`` would have to escape (newline, backslash).
+    Symbolic links are refused (a dossier must hold its own bytes), or with
+    ``refuse_links=False`` skipped (verification names them as strays instead);
+    names that ``sha256sum`` would have to escape (newline, backslash) are refused.
     """
     base = Path(root)
     found: list[str] = []
     for folder, dirs, files in os.walk(base):
         dirs.sort()
-        for name in [*dirs, *files]:
-            path = Path(folder) / name
-            if path.is_symlink():
-                raise ValueError(f"{path}: symbolic links are not allowed in a dossier")
+        links = {name for name in [*dirs, *files] if (Path(folder) / name).is_symlink()}
+        if links and refuse_links:
+            raise ValueError(f"{Path(folder) / sorted(links)[0]}: symbolic links are not allowed in a dossier")
         for name in files:
+            if name in links:
+                continue
             relative = (Path(folder) / name).relative_to(base).as_posix()
             if "\n" in relative or "\\" in relative:
                 raise ValueError(f"{relative!r}: file names with newlines or backslashes are not allowed")
@@ -91,9 +98,11 @@ def read_sums(path: Path | str) -> dict[str, str]:
 
 
 def check_sums(root: Path | str, exclude: tuple[str, ...] = DEFAULT_EXCLUDE) -> list[tuple[str, str]]:
-    """Compare ``root/SHA256SUMS`` with the disk: ``[(path, ok|changed|missing|unlisted)]`` sorted by path."""
+    """Compare ``root/SHA256SUMS`` with the disk: ``[(path, ok|changed|missing|unlisted)]`` sorted by path.
+
+    Symbolic links are not files of the dossier: one in place of a listed file shows as missing."""
     listed = read_sums(Path(root) / SUMS_NAME)
-    on_disk = set(dossier_files(root, exclude))
+    on_disk = set(dossier_files(root, exclude, refuse_links=False))
     result: list[tuple[str, str]] = []
     for name in sorted(set(listed) | on_disk):
         if name not in on_disk:

@@ -19,11 +19,16 @@ class _RichTask:
 
 
 class RichProgress:
-    """One live progress display; each ``task`` adds a bar that is removed when the task ends."""
+    """One live progress display; each ``task`` adds a bar that is removed when the task ends.
+
+    Descriptions are data (check names, image ids, file names): shown as written, never
+    read as markup (``[bold]``) or emoji codes (``:x:``). The bars are drawn only on a
+    terminal: in a log they would add nothing but an empty line before the messages.
+    """
 
     def __init__(self, console: Console):
         self.bar = Progress(
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
@@ -33,11 +38,15 @@ class RichProgress:
         )
 
     def __enter__(self) -> "RichProgress":
-        self.bar.start()
+        """Start drawing the bars (on a terminal only)."""
+        if self.bar.console.is_terminal:
+            self.bar.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.bar.stop()
+        """Stop drawing; the transient bars vanish (``Progress.stop`` would print an empty line off a terminal)."""
+        if self.bar.live.is_started:
+            self.bar.stop()
 
     @contextmanager
     def task(self, description: str, total: int) -> Iterator[_RichTask]:

@@ -7,8 +7,12 @@ and SHA256SUMS; the PAdES signature of ``dossier.pdf`` (intact, valid, covering
 the whole file, trusted when a CA is given); the PDF's attached ``evidence.json``
 is byte-identical to the one on disk (so a PDF from another audit is caught) and
 its attached ``audit.log`` is the beginning of the one on disk; the audit-log
-hash chain; and that one certificate made all the signatures. Every row names
-the file it is about; the dossier verifies only when no row fails.
+hash chain, and that the log ends at the chain head signed with SHA256SUMS (so
+entries appended after sealing are named even when SHA256SUMS was rewritten);
+that the folder holds nothing but the dossier (``auditkit.dossier_layout``: no
+extra file, folder, symbolic link); and that one certificate made all the
+signatures. Every row names the file it is about; the dossier verifies only when
+no row fails.
 """
 
 from __future__ import annotations
@@ -18,13 +22,34 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from auditkit.auditlog import verify_chain
-from auditkit.checksums import CHANGED, MISSING, OK, SUMS_NAME, SUMS_SIGNATURE_NAME, UNLISTED, check_sums, file_sha256
+from auditkit import dossier_layout
+from auditkit.auditlog import compare_head, verify_chain
+from auditkit.checksums import (
+    CHANGED,
+    MISSING,
+    OK,
+    SUMS_NAME,
+    SUMS_SIGNATURE_NAME,
+    UNLISTED,
+    check_sums,
+    file_sha256,
+    read_sums,
+)
 from auditkit.errors import InputError, Problem
 from auditkit.evidence import Evidence
-from auditkit.report.sign import ABSENT, CMS_SUFFIX, EVIDENCE_NAME, PDF_NAME, SignatureCheck, load_trust, verify_cms, verify_pdf
+from auditkit.report.sign import (
+    ABSENT,
+    CMS_SUFFIX,
+    EVIDENCE_NAME,
+    PDF_NAME,
+    SignatureCheck,
+    load_trust,
+    signed_chain_head,
+    verify_cms,
+    verify_pdf,
+)
 
-AUDIT_LOG_NAME = "audit.log"
+AUDIT_LOG_NAME = dossier_layout.AUDIT_LOG
 
 #: Row statuses.
 STATUS_OK, STATUS_FAIL, STATUS_ABSENT = "ok", "fail", "absent"
@@ -77,14 +102,17 @@ def verify_dossier(root: Path | str, trust: Path | str | None = None, *, allow_u
     evidence_files = _check_evidence(folder, report)
     _check_listed_files(folder, evidence_files, report)
     _check_sums(folder, report)
+    _check_layout(folder, report)
     evidence_sig = _check_cms(folder, EVIDENCE_NAME, anchors, report)
+    sums_sig = _check_cms(folder, SUMS_NAME, anchors, report)
     signatures = {
         f"{EVIDENCE_NAME}{CMS_SUFFIX}": evidence_sig,
-        SUMS_SIGNATURE_NAME: _check_cms(folder, SUMS_NAME, anchors, report),
+        SUMS_SIGNATURE_NAME: sums_sig,
         PDF_NAME: _check_pdf_signature(folder, anchors, report),
     }
     _check_attachments(folder, report, evidence_changed=evidence_sig is not None and _data_changed(evidence_sig))
     _check_audit_log(folder, report)
+    _check_signed_head(folder, sums_sig, report)
     _check_signatures_agree(signatures, report)
     return report
 
@@ -146,6 +174,30 @@ def _check_sums(folder: Path, report: VerifyReport) -> None:
     report.add(SUMS_NAME, True, f"readable; lists {sum(status != UNLISTED for _, status in results)} file(s)")
     for name, status in results:
         report.add(name, status == OK, _SUMS_DETAIL[status])
+
+
+_STRAY_DETAIL = {
+    dossier_layout.StrayKind.FILE: "not part of a dossier (added after sealing)",
+    dossier_layout.StrayKind.FOLDER: "a folder that is not part of a dossier (it holds no file SHA256SUMS lists)",
+    dossier_layout.StrayKind.LINK: "a symbolic link: a dossier holds its own files, never links",
+    dossier_layout.StrayKind.OTHER: "a special file (device, pipe or socket) that is not part of a dossier",
+}
+
+
+def _check_layout(folder: Path, report: VerifyReport) -> None:
+    """Nothing but the dossier: one failing row per extra file, folder, link or special file.
+
+    Files that the SHA256SUMS rows already fail (as not listed) are not named twice;
+    a link or folder is named as such even where a listed file should be.
+    """
+    try:
+        listed: set[str] | None = set(read_sums(folder / SUMS_NAME))
+    except (OSError, ValueError, UnicodeDecodeError):
+        listed = None  # the SHA256SUMS row fails; judge only what needs no list
+    failing = {row.item for row in report.rows if row.status == STATUS_FAIL}
+    for stray in dossier_layout.strays(folder, listed):
+        if stray.kind is not dossier_layout.StrayKind.FILE or stray.path not in failing:
+            report.add(stray.path, False, _STRAY_DETAIL[stray.kind])
 
 
 def _check_cms(folder: Path, data_name: str, anchors, report: VerifyReport) -> SignatureCheck | None:
@@ -229,6 +281,24 @@ def _check_audit_log(folder: Path, report: VerifyReport) -> None:
     report.add(AUDIT_LOG_NAME, ok, f"hash chain: {message}")
 
 
+def _check_signed_head(folder: Path, sums_signature: SignatureCheck | None, report: VerifyReport) -> None:
+    """The audit log ends at the chain head that the signature over SHA256SUMS records.
+
+    Nothing to compare when the dossier is unsigned, the signature itself fails (its
+    own row says so) or the log is missing (its own row says so). The head is trusted
+    as far as that signature is: it is one of the attributes the signature covers.
+    """
+    log = folder / AUDIT_LOG_NAME
+    if sums_signature is None or sums_signature.problem is not None or not sums_signature.valid or not log.is_file():
+        return
+    head = signed_chain_head(folder / SUMS_SIGNATURE_NAME)
+    if head is None:
+        report.add(SUMS_SIGNATURE_NAME, False, "records no audit-log chain head (sealed by an older auditkit?)")
+        return
+    comparison = compare_head(log, head)
+    report.add(AUDIT_LOG_NAME, comparison.ok, f"signed chain head: {comparison.describe()}")
+
+
 def _check_signatures_agree(signatures: dict[str, SignatureCheck | None], report: VerifyReport) -> None:
     """One certificate made every signature; a dossier signed only in part fails."""
     present = {name: c for name, c in signatures.items() if c is not None}
@@ -295,11 +365,13 @@ def _entry(dictionary, key: str):
 
 
 def report_table(report: VerifyReport):
-    """The report as a rich Table (item, status, detail) for the command line."""
+    """The report as a rich Table (item, status, detail) for the command line.
+
+    Every cell and the title are ``Text``: file names and details are data, never markup or emoji codes."""
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=f"auditkit verify {report.root}", show_lines=False)
+    table = Table(title=Text(f"auditkit verify {report.root}"), show_lines=False)
     table.add_column("item", overflow="fold")
     table.add_column("status")
     table.add_column("detail", overflow="fold")

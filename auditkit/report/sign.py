@@ -9,6 +9,11 @@ signature time stamp (PAdES B-T). Other files get a detached CMS SignedData
 (DER, binary content, signer certificate included) that ``openssl cms -verify``
 accepts. The key password comes from the environment variable the signing block
 names and is never printed, logged or written.
+
+Sealing (:func:`seal_dossier`) comes last, after the audit log's last event: it
+writes SHA256SUMS and, when signing, signs it with the audit log's chain head
+(``auditkit.auditlog.ChainHead``) as a signed attribute of that signature, so
+that where the log ends is bound by the signature, not only by the log itself.
 """
 
 from __future__ import annotations
@@ -27,21 +32,34 @@ from pathlib import Path
 from typing import Protocol
 
 from asn1crypto import cms as asn1_cms
+from asn1crypto import core as asn1_core
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs12
 
-from auditkit.auditlog import AuditLog
+from auditkit import dossier_layout
+from auditkit.auditlog import AuditLog, ChainHead, chain_head
 from auditkit.checksums import write_sums
 from auditkit.errors import InputError, Problem
 from auditkit.report.keygen import password_from_env
 
-#: Names of the dossier files signed here (REPORT.md layout).
-PDF_NAME = "dossier.pdf"
-EVIDENCE_NAME = "evidence.json"
+#: Names of the dossier files signed here (``auditkit.dossier_layout``).
+PDF_NAME = dossier_layout.PDF
+EVIDENCE_NAME = dossier_layout.EVIDENCE
 CMS_SUFFIX = ".p7s"
+
+#: OID of the signed CMS attribute holding the audit log's chain head: a UUID-based OID
+#: (ITU-T X.667, arc 2.25), which needs no registration.
+CHAIN_HEAD_OID = "2.25.274285772362385386833520358984183776876"
+
+
+class _ChainHeadValue(asn1_core.Sequence):
+    """ASN.1 form of the chain-head attribute: SEQUENCE { entries INTEGER, lastLineSha256 OCTET STRING }."""
+
+    _fields = [("entries", asn1_core.Integer), ("last_line_sha256", asn1_core.OctetString)]
+
 
 #: Name of the PDF signature field.
 FIELD_NAME = "auditkit"
@@ -248,15 +266,7 @@ def sign_pdf(
     from pyhanko.sign import fields, signers, timestamps
 
     credentials = credentials or load_credentials(spec, manifest_file)
-    signer = signers.SimpleSigner(
-        signing_cert=_asn1_cert(credentials.certificate),
-        signing_key=asn1_keys.PrivateKeyInfo.load(
-            credentials.key.private_bytes(  # type: ignore[attr-defined]
-                serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            )
-        ),
-        cert_registry=_registry(credentials.chain),
-    )
+    signer = _signer(credentials)
     if timestamper is None and spec.timestamp_url:
         timestamper = timestamps.HTTPTimeStamper(spec.timestamp_url, timeout=TIMESTAMP_TIMEOUT_S)
     meta = signers.PdfSignatureMetadata(
@@ -296,6 +306,21 @@ def _align_producer(writer) -> None:
     writer.mark_update(info_ref)
 
 
+def _signer(credentials: Credentials):
+    """A pyHanko signer for the loaded key, its certificate and the certificates shipped with it."""
+    from pyhanko.sign import signers
+
+    return signers.SimpleSigner(
+        signing_cert=_asn1_cert(credentials.certificate),
+        signing_key=asn1_keys.PrivateKeyInfo.load(
+            credentials.key.private_bytes(  # type: ignore[attr-defined]
+                serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        ),
+        cert_registry=_registry(credentials.chain),
+    )
+
+
 def sign_cms(
     data_path: Path | str,
     spec: SigningSpec,
@@ -303,23 +328,47 @@ def sign_cms(
     manifest_file: Path | str | None = None,
     out_path: Path | str | None = None,
     credentials: Credentials | None = None,
+    head: ChainHead | None = None,
 ) -> Path:
     """Detached CMS SignedData (DER) over the bytes of ``data_path``, written to ``<data_path>.p7s``.
 
-    Signed attributes: content type, signing time, message digest (SHA-256);
+    Signed attributes: content type, signing time, message digest (SHA-256) and,
+    when ``head`` is given, the audit log's chain head (:data:`CHAIN_HEAD_OID`);
     the signer's certificate is included so ``openssl cms -verify -CAfile`` needs only the CA.
     """
     credentials = credentials or load_credentials(spec, manifest_file)
+    signer = _signer(credentials)  # first: importing pyHanko registers attribute names that asn1crypto caches on first use
     data = Path(data_path).read_bytes()
-    signature = (
-        pkcs7.PKCS7SignatureBuilder()
-        .set_data(data)
-        .add_signer(credentials.certificate, credentials.key, hashes.SHA256())  # type: ignore[arg-type]
-        .sign(serialization.Encoding.DER, [pkcs7.PKCS7Options.DetachedSignature, pkcs7.PKCS7Options.Binary])
-    )
+    now = asn1_cms.Time({"utc_time": _dt.datetime.now(_dt.timezone.utc)})
+    attributes = [
+        asn1_cms.CMSAttribute({"type": "content_type", "values": ["data"]}),
+        asn1_cms.CMSAttribute({"type": "signing_time", "values": [now]}),
+        asn1_cms.CMSAttribute({"type": "message_digest", "values": [hashlib.sha256(data).digest()]}),
+    ]
+    if head is not None:
+        value = _ChainHeadValue({"entries": head.entries, "last_line_sha256": bytes.fromhex(head.last_line_sha256)})
+        attributes.append(asn1_cms.CMSAttribute({"type": CHAIN_HEAD_OID, "values": [value]}))
+    signed = asyncio.run(signer.async_sign_prescribed_attributes("sha256", asn1_cms.CMSAttributes(attributes)))
     target = Path(out_path) if out_path is not None else Path(f"{data_path}{CMS_SUFFIX}")
-    _replace(target, signature)
+    _replace(target, signed.dump())
     return target
+
+
+def signed_chain_head(signature: bytes | Path | str) -> ChainHead | None:
+    """The chain head recorded in a detached CMS signature's signed attributes, or None when it records none.
+
+    Only meaningful once :func:`verify_cms` found the signature valid (the attributes are what it signs).
+    """
+    der = signature if isinstance(signature, bytes) else Path(signature).read_bytes()
+    try:
+        signer_info = asn1_cms.ContentInfo.load(der)["content"]["signer_infos"][0]
+        for attribute in signer_info["signed_attrs"]:
+            if attribute["type"].dotted == CHAIN_HEAD_OID:
+                value = attribute["values"][0].parse(_ChainHeadValue)
+                return ChainHead(int(value["entries"].native), bytes(value["last_line_sha256"].native).hex())
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+    return None
 
 
 @dataclass(frozen=True)
@@ -387,7 +436,7 @@ def sign_existing_dossier(root: Path | str, spec: SigningSpec) -> SignedDossier:
     if not report.ok:
         raise InputError([Problem(folder / row.item, "", f"does not verify: {row.detail}") for row in report.failures()])
     credentials = load_credentials(spec)
-    signed = sign_dossier(folder, spec, log=AuditLog(folder / "audit.log"), credentials=credentials)
+    signed = sign_dossier(folder, spec, log=AuditLog(folder / dossier_layout.AUDIT_LOG), credentials=credentials)
     seal_dossier(folder, spec, credentials=credentials)
     return signed
 
@@ -399,10 +448,17 @@ def seal_dossier(
     manifest_file: Path | str | None = None,
     credentials: Credentials | None = None,
 ) -> Path:
-    """Write SHA256SUMS over every file of the dossier and, when signing, its detached CMS signature."""
+    """Write SHA256SUMS over every file of the dossier and, when signing, its detached CMS signature.
+
+    The signature also signs the audit log's chain head as it stands now (the log's
+    last event must already be written); sealing again after appending to the log
+    (as ``auditkit sign`` does) signs the new head.
+    """
     sums = write_sums(root)
     if spec is not None:
-        sign_cms(sums, spec, manifest_file=manifest_file, credentials=credentials)
+        log = Path(root) / dossier_layout.AUDIT_LOG
+        head = chain_head(log) if log.is_file() else None
+        sign_cms(sums, spec, manifest_file=manifest_file, credentials=credentials, head=head)
     return sums
 
 
