@@ -8,6 +8,7 @@ stderr as ``FILE:LINE: field.path: message``), 3 internal error (one line;
 
 from __future__ import annotations
 
+import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Annotated, TypeVar
 import typer
 from rich.console import Console
 
-from auditkit import __version__
+from auditkit import __version__, activity, interrupts, supervisor
 from auditkit.errors import EXIT_FAIL, EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, InputError, Problem
 from auditkit.manifest import Manifest, schema_text, validate_manifest
 
@@ -31,9 +32,13 @@ app = typer.Typer(
 )
 
 
-def _console(*, stderr: bool = False) -> Console:
-    """Console for one-line messages: no wrapping, no markup (messages contain brackets), colour only on a terminal."""
-    return Console(stderr=stderr, soft_wrap=True, highlight=False, markup=False)
+def _console(*, stderr: bool = False, soft_wrap: bool = True) -> Console:
+    """Console for one-line messages (``soft_wrap=False`` for tables), colour only on a terminal.
+
+    Messages carry data (paths, array keys, reasons, exception text), so rich interprets
+    none of it: no markup (``[bold]``), no emoji codes (``:x:``), no highlighting.
+    """
+    return Console(stderr=stderr, soft_wrap=soft_wrap, highlight=False, markup=False, emoji=False)
 
 
 def _stderr() -> Console:
@@ -57,6 +62,22 @@ def _guarded(ctx: typer.Context, action: Callable[[], T]) -> T:
             traceback.print_exc()
         message = " ".join(str(exc).split()) or "(no message)"
         _stderr().print(f"internal error: {type(exc).__name__}: {message} (rerun with --debug for the traceback)")
+        raise typer.Exit(EXIT_INTERNAL) from None
+
+
+def _stoppable(ctx: typer.Context, action: Callable[[], T], kept: str) -> T:
+    """``_guarded(action)`` where SIGINT and SIGTERM stop it with a message saying what is ``kept``
+    (exit 128 + the signal's number); a ``KeyboardInterrupt`` no signal caused is an internal error."""
+    try:
+        with interrupts.stop_on_signals():
+            return _guarded(ctx, action)
+    except interrupts.StopRequested as stop:
+        _stderr().print(f"interrupted ({stop.signum.name}): {kept}")
+        raise typer.Exit(stop.exit_code) from None
+    except KeyboardInterrupt:
+        if ctx.obj and ctx.obj.get("debug"):
+            traceback.print_exc()
+        _stderr().print("internal error: KeyboardInterrupt raised by code, not by a signal (rerun with --debug for the traceback)")
         raise typer.Exit(EXIT_INTERNAL) from None
 
 
@@ -118,9 +139,9 @@ def run(
 ) -> None:
     """Run the audit: every check on the network and on the baseline, evidence written to --out."""
     from auditkit.console_progress import RichProgress
-    from auditkit.pipeline import RunOptions, run_audit
+    from auditkit.pipeline import RunOptions, parse_checks, run_audit
 
-    selected = [c.strip() for c in checks.split(",") if c.strip()] if checks else None
+    selected = _guarded(ctx, lambda: parse_checks(checks))  # bad names: exit 2 before anything is created
     options = RunOptions(out=out, checks=selected, quick=quick, resume=resume)
     console = _stderr()
 
@@ -133,11 +154,7 @@ def run(
         with RichProgress(console) as progress:
             return run_audit(manifest, options, progress=progress, on_result=report)
 
-    try:
-        evidence = _guarded(ctx, action)
-    except KeyboardInterrupt:
-        console.print("interrupted: finished checks are kept; rerun with --resume to continue")
-        raise typer.Exit(130) from None
+    evidence = _stoppable(ctx, action, "finished checks are kept; rerun with --resume to continue")
     verdict = evidence.overall_verdict.value
     _console().print(f"{out}/evidence.json: overall {verdict}", style="green" if verdict == "PASS" else "red")
     raise typer.Exit(_exit_code(evidence))
@@ -162,8 +179,10 @@ def reproduce(
         with RichProgress(console) as progress:
             return reproduce_dossier(dossier, rtol=rtol, atol=atol, progress=progress)
 
-    report = _guarded(ctx, action)
+    report = _stoppable(ctx, action, "nothing was compared")
     mode = "exactly (same software and machine)" if report.exact else f"within rtol {report.rtol:g}, atol {report.atol:g}"
+    for change in report.environment:
+        console.print(f"environment differs: {change.format()}", style="yellow")
     for diff in report.differences:
         console.print(diff.format(), style="red")
     if report.ok:
@@ -230,12 +249,10 @@ def verify(
     ] = False,
 ) -> None:
     """Check every hash and signature of a dossier; exit 0 only if all hold (1 if any fails, 2 for bad input)."""
-    from rich.console import Console
-
     from auditkit.verify import report_table, verify_dossier
 
     report = _guarded(ctx, lambda: verify_dossier(folder, trust, allow_unsigned=allow_unsigned))
-    Console(highlight=False).print(report_table(report))
+    _console(soft_wrap=False).print(report_table(report))
     if report.ok:
         _console().print(f"{folder}: verified", style="green")
         raise typer.Exit(EXIT_OK)
@@ -273,8 +290,16 @@ def _summary(manifest: Manifest) -> str:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: commands that run submitted code run in a supervised child
+    process (``auditkit.supervisor``); the child tells its supervisor how it ends."""
+    if supervisor.should_supervise(sys.argv[1:]):
+        sys.exit(supervisor.supervise(sys.argv[1:]))
+    try:
+        app()
+    except SystemExit as exc:
+        activity.finish(exc.code)
+        raise
+    activity.finish(0)
 
 
 if __name__ == "__main__":

@@ -63,3 +63,8 @@ class NetworkRuntimeError(AuditkitError):
 
     Checks catch it and record an ERROR verdict naming the check and the image.
     """
+
+
+class NetworkRaised(NetworkRuntimeError):
+    """The network's own code raised (any exception, ``MemoryError``, ``SystemExit`` or a
+    ``KeyboardInterrupt`` that the user did not cause) while it reconstructed."""

@@ -124,6 +124,9 @@ class Evidence(_Strict):
     submission: dict[str, Any] = Field(description="The manifest's submission block.")
     modality: dict[str, Any] = Field(default_factory=dict, description="Operator actually used.")
     baseline: dict[str, Any] = Field(default_factory=dict, description="Baseline method and effective parameters.")
+    network: dict[str, Any] = Field(
+        default_factory=dict, description="The network as loaded: its format and output dtype, with a note on its precision."
+    )
     images: list[dict[str, Any]] = Field(default_factory=list, description="Test images: id and source.")
     inputs: list[InputRecord] = Field(default_factory=list)
     environment: dict[str, Any] = Field(default_factory=dict, description="Software versions, platform, device.")

@@ -1,7 +1,8 @@
 """The audit run: manifest → operator, network, baseline, images → checks → evidence on disk.
 
 Outputs are built in a staging folder beside the target (``.<name>.partial``) and moved
-into place only when complete, so a crash never leaves a half-written dossier. Each
+into place only when complete (``auditkit.outfolder``), so a crash never leaves a
+half-written dossier; one run at a time holds the target's lock (``auditkit.outlock``). Each
 finished check is checkpointed there; ``resume=True`` reuses the checkpoints of a run
 with the same fingerprint (manifest and input hashes, options, auditkit version).
 """
@@ -13,9 +14,9 @@ import hashlib
 import importlib
 import json
 import os
-import platform
 import shutil
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -23,20 +24,25 @@ from typing import Any, Callable
 import torch
 
 import auditkit
+from auditkit import activity
+from auditkit.activity import read_crash
 from auditkit.arrays import ArraySink
 from auditkit.auditlog import AuditLog
 from auditkit.baselines import DEFAULT_PARAMS, build_baseline
 from auditkit.checks.base import AuditContext, Check, Subject, not_run, start_fresh
 from auditkit.data.collect import TestImages, collect_images
+from auditkit.environment import environment
 from auditkit.errors import InputError, Problem
 from auditkit.evidence import CheckResult, Evidence, InputRecord, Verdict
 from auditkit.manifest import Manifest, validate_manifest
 from auditkit.manifest.models import CHECK_NAMES
-from auditkit.networks.adapter import NetworkAdapter
+from auditkit.networks.adapter import NetworkAdapter, precision_note
 from auditkit.networks.hashing import sha256_file
 from auditkit.networks.loader import load_network, resolve_device
 from auditkit.operators.base import ForwardOperator
 from auditkit.operators.factory import build_operator
+from auditkit.outfolder import check_out_folder, publish, staging_dir
+from auditkit.outlock import OutFolderLock
 from auditkit.progress import NullProgress, Progress
 from auditkit.report.sign import load_credentials, seal_dossier
 
@@ -200,33 +206,6 @@ def _input_records(manifest: Manifest, manifest_path: Path) -> list[InputRecord]
     ]
 
 
-def environment(device: torch.device) -> dict[str, Any]:
-    """Software versions, platform and compute device, as recorded in the evidence."""
-    import numpy
-    import ptwt
-    import pywt
-    import scipy
-    import skimage
-
-    return {
-        "auditkit": auditkit.__version__,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "processor": platform.processor() or platform.machine(),
-        "torch": torch.__version__,
-        "numpy": numpy.__version__,
-        "scipy": scipy.__version__,
-        "scikit-image": skimage.__version__,
-        "ptwt": getattr(ptwt, "__version__", "unknown"),
-        "PyWavelets": pywt.__version__,
-        "device": str(device),
-        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.machine(),
-        "torch_threads": torch.get_num_threads(),
-        "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
-    }
-
-
 def fingerprint(prepared: Prepared, options: RunOptions) -> str:
     """sha256 of everything that determines the numbers: inputs, options and auditkit version."""
     payload = {
@@ -239,22 +218,25 @@ def fingerprint(prepared: Prepared, options: RunOptions) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
-def staging_dir(out: Path) -> Path:
-    """The folder a run writes into before it is moved to ``out``."""
-    out = Path(out)
-    return out.parent / f".{out.name}.partial"
+def selected_checks(manifest: Manifest | None, requested: list[str] | None) -> list[str]:
+    """Check names to consider, in the canonical order (``CHECK_NAMES``): every check for None, else the
+    named ones (blanks ignored, duplicates merged). Naming no check, or a name that is not a check, is an
+    input error; ``run_audit`` and the CLI ask before anything is written."""
+    if requested is None:
+        return list(CHECK_NAMES)
+    names = [name.strip() for name in requested if name.strip()]
+    if not names:
+        raise InputError(Problem("--checks", "", f"no check named; name one or more of {', '.join(CHECK_NAMES)}"))
+    unknown = [name for name in dict.fromkeys(names) if name not in CHECK_NAMES]
+    if unknown:
+        raise InputError(Problem(
+            "--checks", "", f"unknown check(s) {', '.join(unknown)}; the checks are {', '.join(CHECK_NAMES)}"))
+    return [c for c in CHECK_NAMES if c in names]
 
 
-def selected_checks(manifest: Manifest, requested: list[str] | None) -> list[str]:
-    """Check names to consider, in the canonical order; unknown names are an input error."""
-    if requested:
-        unknown = [c for c in requested if c not in CHECK_NAMES]
-        if unknown:
-            raise InputError(
-                Problem("--checks", "checks", f"unknown check(s) {', '.join(unknown)}; expected {', '.join(CHECK_NAMES)}")
-            )
-        return [c for c in CHECK_NAMES if c in requested]
-    return list(CHECK_NAMES)
+def parse_checks(text: str | None) -> list[str] | None:
+    """The ``--checks`` option (comma-separated names) as ``selected_checks`` validates it; None when not given."""
+    return None if text is None else selected_checks(None, text.split(","))
 
 
 def run_checks(
@@ -277,11 +259,16 @@ def run_checks(
                 if on_result:
                     on_result(result)
                 continue
+        crash = read_crash(stage, name, fp) if options.resume else None
         if not config.enabled:
             result = not_run(_stub(name), "disabled in the manifest (enabled: false)", config)
         elif name not in IMPLEMENTED_CHECKS:
             result = not_run(_stub(name), f"the {name} check is not available in auditkit {auditkit.__version__}", config)
+        elif crash is not None:  # the network ended the process during this check (auditkit.supervisor)
+            result = load_check(name)().error(crash.reason, config)
+            result.seed = prepared.context.seed
         else:
+            activity.tell("check", name=name)
             for subject in prepared.context.subjects():  # each check starts from the same state
                 start_fresh(subject)
             result = load_check(name)().execute(prepared.context, config)
@@ -320,6 +307,7 @@ def build_evidence(prepared: Prepared, options: RunOptions, results: list[CheckR
         submission=m.submission.model_dump(mode="json"),
         modality=modality,
         baseline={"method": m.baseline.method, "name": baseline_map.name, "params": _jsonable(getattr(baseline_map, "params", {}))},
+        network=_network_record(prepared),
         images=[{"id": i, **s} for i, s in zip(prepared.images.ids, prepared.images.sources)],
         inputs=prepared.inputs,
         environment=environment(prepared.device),
@@ -333,6 +321,16 @@ def build_evidence(prepared: Prepared, options: RunOptions, results: list[CheckR
     return ev
 
 
+def _network_record(prepared: Prepared) -> dict[str, Any]:
+    """The network as the probe found it: format, output dtype and, for half precision, what that means."""
+    dtype = prepared.network.output_dtype
+    record: dict[str, Any] = {"format": prepared.manifest.network.format, "output_dtype": dtype}
+    note = precision_note(dtype)
+    if note is not None:
+        record["precision"] = note
+    return record
+
+
 def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(d, default=str))
 
@@ -341,31 +339,6 @@ def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
-
-
-def check_out_folder(out: Path) -> None:
-    """Refuse an ``--out`` that is a file, or a non-empty folder that is not an earlier auditkit output
-    (which ``publish`` would replace): the user's own files are never overwritten."""
-    if not out.exists():
-        return
-    if not out.is_dir():
-        raise InputError(Problem(out, "--out", "exists and is not a folder"))
-    if any(out.iterdir()) and not (out / "evidence.json").exists():
-        raise InputError(Problem(out, "--out", "exists and is not an auditkit output folder; choose another --out or remove it"))
-
-
-def publish(stage: Path, out: Path) -> None:
-    """Move the finished staging folder to ``out``, replacing an earlier auditkit output there."""
-    out = Path(out)
-    check_out_folder(out)  # again: the folder may have changed during a long audit
-    if out.exists():
-        old = out.parent / f".{out.name}.old"
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(out, old)
-        os.replace(stage, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(stage, out)
 
 
 def run_audit(
@@ -378,13 +351,34 @@ def run_audit(
 ) -> Evidence:
     """The whole audit: prepare, run checks (checkpointed), write evidence, render and sign the dossier, seal, publish.
 
+    ``--out`` is checked before any work (``auditkit.outfolder.check_out_folder``: it can be
+    written and replaced and holds nothing but an earlier dossier), then locked
+    (``auditkit.outlock``) from before the staging folder is touched until after publishing,
+    so a second audit to the same ``--out`` is refused at once instead of sharing the stage.
     ``render=False`` stops after evidence.json and arrays/ (``reproduce`` compares numbers only).
     """
+    selected_checks(None, options.checks)  # unknown or no check names: bad input before anything is written
+    out = Path(options.out)
+    check_out_folder(out)  # before any work, not only at the end
+    run_id = uuid.uuid4().hex[:12]
+    with OutFolderLock(out, run_id):
+        return _run_locked(manifest_path, options, run_id, progress=progress, on_result=on_result, render=render)
+
+
+def _run_locked(
+    manifest_path: Path,
+    options: RunOptions,
+    run_id: str,
+    *,
+    progress: Progress | None,
+    on_result: Callable[[CheckResult], None] | None,
+    render: bool,
+) -> Evidence:
+    """``run_audit`` once ``--out`` is checked and locked by run ``run_id``."""
     torch.use_deterministic_algorithms(True)
     t0 = time.perf_counter()
     started = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
     out = Path(options.out)
-    check_out_folder(out)  # before any work, not only at the end
     prepared = prepare(manifest_path, quick=options.quick, progress=progress, signing=options.sign)
     signing = prepared.manifest.signing if (options.sign and render) else None
     credentials = load_credentials(signing, manifest_path) if signing is not None else None  # fail before hours of checks
@@ -396,10 +390,11 @@ def run_audit(
         if not (options.resume and same):
             shutil.rmtree(stage)
     stage.mkdir(parents=True, exist_ok=True)
-    _write_atomic(run_file, json.dumps({"fingerprint": fp, "started_at": started}))
+    _write_atomic(run_file, json.dumps({"fingerprint": fp, "started_at": started, "run_id": run_id}))
+    activity.tell("run", stage=str(stage), fingerprint=fp)
     log = AuditLog(stage / "audit.log")
     log.append("start", manifest=str(manifest_path), fingerprint=fp, quick=options.quick, checks=options.checks,
-               resume=options.resume, auditkit=auditkit.__version__)
+               resume=options.resume, auditkit=auditkit.__version__, run_id=run_id)
     log.append("inputs", files={r.path: r.sha256 for r in prepared.inputs})
 
     def logged(result: CheckResult) -> None:
@@ -420,6 +415,7 @@ def run_audit(
     log.append("finish", verdict=evidence.overall_verdict.value, signed=signing is not None)
     (stage / "run.json").unlink(missing_ok=True)
     shutil.rmtree(stage / "checkpoints", ignore_errors=True)
+    shutil.rmtree(stage / activity.CRASH_FOLDER, ignore_errors=True)
     seal_dossier(stage, signing, manifest_file=manifest_path, credentials=credentials)
     publish(stage, out)
     return evidence

@@ -4,10 +4,16 @@ A check runs the same experiment on two *subjects* — the submitted network and
 the classical baseline — with the same images, operator, seeds and
 perturbations, and returns a ``CheckResult`` with criteria and verdict.
 Checks never import the report layer.
+
+Misbehaviour of the network (an exception, ``MemoryError``, ``SystemExit``, an
+uninvited ``KeyboardInterrupt``, a wrong or unmeasurable output) ends a check as
+ERROR naming the check and the image, never as the auditor's own crash; a stop the
+user asked for (``auditkit.interrupts``) ends the run, keeping what finished.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -16,9 +22,11 @@ from typing import Any, Callable, ClassVar, Sequence
 import torch
 from pydantic import BaseModel
 
+from auditkit import activity, interrupts
 from auditkit.arrays import ArraySink
 from auditkit.attacks.objective import Reconstruct
 from auditkit.errors import NetworkRuntimeError
+from auditkit.networks.python_source import is_submitted_code, one_line
 from auditkit.evidence import CheckResult, Verdict
 from auditkit.operators.base import ForwardOperator
 from auditkit.progress import NullProgress, Progress
@@ -76,18 +84,50 @@ def hash_seed(*parts: int) -> int:
 def guarded_call(
     fmap: ReconstructionMap, y: torch.Tensor, *, check: str, image_ids: list[str], subject: str = "network"
 ) -> torch.Tensor:
-    """f(y) with its output checked: shape (B, H, W) and finite, else NetworkRuntimeError naming check and image."""
-    out = fmap(y)
+    """f(y) with its output checked: shape (B, H, W), finite and measurable, else ``NetworkRuntimeError``
+    naming check, subject and image(s); a supervising process is told which images the network is on."""
+    names = [str(i) for i in image_ids[: y.shape[0]]] or [f"row {b}" for b in range(y.shape[0])]
+    try:
+        if subject == "network":
+            with activity.network_call(names):
+                out = fmap(y)
+        else:
+            out = fmap(y)
+    except NetworkRuntimeError as exc:
+        raise type(exc)(f"{check}: {subject} on image(s) {', '.join(names)}: {exc}") from exc
     h, w = fmap.operator.image_shape
     if out.ndim != 3 or tuple(out.shape[1:]) != (h, w) or out.shape[0] != y.shape[0]:
         raise NetworkRuntimeError(
-            f"{check}: {subject} returned shape {tuple(out.shape)}, expected ({y.shape[0]}, {h}, {w})"
+            f"{check}: {subject} on image(s) {', '.join(names)} returned shape {tuple(out.shape)}, "
+            f"expected ({y.shape[0]}, {h}, {w})"
         )
-    finite = torch.isfinite(out.detach()).reshape(out.shape[0], -1).all(dim=1)
+    per_image = out.detach().reshape(out.shape[0], -1)
+    finite = torch.isfinite(per_image).all(dim=1)
     if not bool(finite.all()):
-        bad = [image_ids[i] if i < len(image_ids) else str(i) for i in torch.nonzero(~finite).flatten().tolist()]
+        bad = [names[i] for i in torch.nonzero(~finite).flatten().tolist()]
         raise NetworkRuntimeError(f"{check}: {subject} output contains NaN or Inf for image(s) {', '.join(bad)}")
+    limit = measurable_limit(out)
+    peaks = per_image.abs().amax(dim=1)
+    if bool((peaks > limit).any()):
+        bad = [f"{names[i]} (peak {float(peaks[i]):.3g})" for i in torch.nonzero(peaks > limit).flatten().tolist()]
+        raise NetworkRuntimeError(
+            f"{check}: {subject} output is too large to measure for image(s) {', '.join(bad)}: above {limit:.3g} "
+            f"the sum of squares over {h}×{w} pixels overflows {_real_dtype_name(out)}"
+        )
     return out
+
+
+def measurable_limit(out: torch.Tensor) -> float:
+    """The largest pixel magnitude whose image norm still fits the output's real dtype, with a 100× margin:
+    √(finfo.max / (H·W)) / 100 (norms are sums of squares over every pixel)."""
+    real = out.real.dtype if out.is_complex() else out.dtype
+    pixels = max(1, out[0].numel()) if out.shape[0] else 1
+    return math.sqrt(torch.finfo(real).max / pixels) / 100.0
+
+
+def _real_dtype_name(out: torch.Tensor) -> str:
+    real = out.real.dtype if out.is_complex() else out.dtype
+    return str(real).removeprefix("torch.")
 
 
 def start_fresh(subject: Subject) -> None:
@@ -129,19 +169,30 @@ class Check(ABC):
         """Run on both subjects and decide the criteria."""
 
     def execute(self, ctx: AuditContext, config: BaseModel) -> CheckResult:
-        """``run`` with timing, turning a misbehaving network or a failure inside the check into ERROR."""
+        """``run`` with timing, turning a misbehaving network or a failure inside the check into ERROR.
+
+        Anything raised from the network's own source files (e.g. while back-propagating through
+        it, outside a guarded call) is the network's ERROR too; anything else is auditkit's own
+        (``internal_error``). Only a stop the user asked for goes through."""
         t0 = time.perf_counter()
         try:
             result = self.run(ctx, config)
         except NetworkRuntimeError as exc:
-            result = self._error(str(exc), config)
-        except Exception as exc:  # noqa: BLE001 - recorded as ERROR, with the type, never swallowed silently
-            result = self._error(f"{self.name}: internal error: {type(exc).__name__}: {exc}", config)
-            result.internal_error = True
+            result = self.error(str(exc), config)
+        except BaseException as exc:  # noqa: BLE001 - recorded as ERROR, with the type, never swallowed silently
+            interrupts.raise_if_requested()
+            if is_submitted_code(exc):
+                result = self.error(f"{self.name}: the network's code raised {one_line(exc)}", config)
+            elif isinstance(exc, Exception):
+                result = self.error(f"{self.name}: internal error: {type(exc).__name__}: {exc}", config)
+                result.internal_error = True
+            else:
+                raise
         result.wall_time_s = round(time.perf_counter() - t0, 3)
         return result
 
-    def _error(self, message: str, config: BaseModel) -> CheckResult:
+    def error(self, message: str, config: BaseModel) -> CheckResult:
+        """An ERROR result of this check with ``message`` (the network misbehaved, or auditkit failed)."""
         return CheckResult(
             name=self.name, title=self.title, verdict=Verdict.ERROR, reason=message, parameters=_params(config)
         )

@@ -53,7 +53,7 @@ import torch
 from pydantic import BaseModel
 
 from auditkit.checks.base import AuditContext, Check, Subject, guarded_call, not_run
-from auditkit.errors import NetworkRuntimeError
+from auditkit.errors import NetworkRaised, NetworkRuntimeError
 from auditkit.evidence import CheckResult, Criterion, SubjectResult, Verdict
 from auditkit.metrics import as_magnitude, psnr, ssim
 from auditkit.operators.base import ForwardOperator
@@ -240,9 +240,14 @@ def reconstruct(
                 y = setting.operator.forward(images[start : start + BATCH])
                 out = guarded_call(fmap, y, check=CHECK_NAME, image_ids=labels[start : start + BATCH], subject=subject.key)
                 outputs.append(as_magnitude(out.detach()))
+    except NetworkRaised as exc:  # only the network raising at a setting other than the audit one is excused
+        if audit or subject.key != "network":
+            raise
+        cause = exc.__cause__ or exc
+        raise NetworkSettingUnsupported(f"ratio {setting.key}: {type(cause).__name__}: {cause}") from exc
     except NetworkRuntimeError:
         raise
-    except Exception as exc:  # noqa: BLE001 - only the network at a setting other than the audit one is excused
+    except Exception as exc:  # noqa: BLE001 - the same for code the network's adapter runs at that setting
         if audit or subject.key != "network":
             raise
         raise NetworkSettingUnsupported(f"ratio {setting.key}: {type(exc).__name__}: {exc}") from exc

@@ -27,8 +27,17 @@ Output, by ``output``:
     as a real image (magnitude values are passed through unchanged);
   - ``complex``: a complex tensor (B, 1, H, W) or (B, H, W), a complex image;
   - ``channels``: a real tensor (B, 2, H, W), the complex image channel 0 + i·channel 1.
-Any other shape or dtype is a ``NetworkRuntimeError`` naming expected and actual.
+Any other shape is a ``NetworkRuntimeError`` naming expected and actual, and so is a
+dtype that is not floating point or complex (integer and boolean outputs are never cast:
+a count of ones is not an image). Half-precision outputs (float16, bfloat16) are read as
+they are and widened; ``output_dtype`` records what the probe saw, for the dossier.
 ``complex`` and ``channels`` outputs need a complex (MRI) operator.
+
+Misbehaviour. Whatever the network's code raises while it runs (an exception,
+``MemoryError``, ``SystemExit``, a ``KeyboardInterrupt`` the user did not cause) becomes
+``NetworkRaised``; a stop the user asked for (``auditkit.interrupts``) passes through,
+even when the network swallowed it. The probe also refuses a network whose output does
+not depend on its input, or is not on the scale of the image (see ``probe``).
 
 Precision and placement: u is cast to the dtype and device of the network's
 first floating parameter (left as it is for a parameter-free network), and the
@@ -43,13 +52,16 @@ from pathlib import Path
 
 import torch
 
-from auditkit.errors import NetworkLoadError, NetworkRuntimeError, Problem
+from auditkit import interrupts
+from auditkit.errors import NetworkLoadError, NetworkRaised, NetworkRuntimeError, Problem
 from auditkit.networks.python_source import one_line
 from auditkit.operators.base import ForwardOperator
 
 INPUTS = ("kspace", "measurements", "zero_filled")
 COMPLEX_AS = ("complex", "channels")
 OUTPUTS = ("magnitude", "real", "complex", "channels")
+#: The probe's images lie in [0, 1]; a reconstruction of one peaking above this is not on the image's scale.
+PROBE_OUTPUT_LIMIT = 100.0
 
 
 class NetworkAdapter:
@@ -68,6 +80,8 @@ class NetworkAdapter:
         self.output = output
         self.problem_file = problem_file
         self.check_finite = check_finite
+        #: the dtype of the network's own output, as the probe saw it (None before a probe)
+        self.output_dtype: str | None = None
         self._validate_conventions()
 
     # -- the map ------------------------------------------------------------
@@ -95,18 +109,30 @@ class NetworkAdapter:
             return torch.cat([stacked.real, stacked.imag], dim=1)
         return stacked
 
-    def run_network(self, u: torch.Tensor) -> torch.Tensor:
-        """The module applied to u cast to its own parameters' dtype and device."""
+    def run_network(self, u: torch.Tensor) -> object:
+        """The module applied to u cast to its own parameters' dtype and device.
+
+        Anything the module raises is ``NetworkRaised`` unless the user asked to stop
+        (then the stop goes on, also when the module caught it and returned)."""
         reference = _first_floating_tensor(self.module)
         if reference is not None:
             real = reference.real.dtype if reference.is_complex() else reference.dtype
             u = u.to(device=reference.device, dtype=_matching_dtype(real, u.is_complex()))
-        return self.module(u)
+        try:
+            out = self.module(u)
+        except BaseException as exc:  # noqa: BLE001 - whatever the submitted code raises is its misbehaviour
+            interrupts.raise_if_requested()
+            raise NetworkRaised(f"{self.name} raised {one_line(exc)}") from exc
+        interrupts.raise_if_requested()
+        return out
 
     def image_from_output(self, out: object, y: torch.Tensor) -> torch.Tensor:
         """The network's output read per ``output`` as an image (B, H, W) in the operator's dtype on y's device."""
         if not isinstance(out, torch.Tensor):
-            raise NetworkRuntimeError(f"network returned a {type(out).__name__}, expected a tensor")
+            raise NetworkRuntimeError(f"{self.name} returned a {type(out).__name__}, expected a tensor")
+        if not (out.is_floating_point() or out.is_complex()):
+            raise NetworkRuntimeError(self._mismatch(out, "a floating-point or complex tensor (integer and "
+                                                          "boolean outputs are not images)"))
         batch, (h, w) = y.shape[0], self.operator.image_shape
         real_dtype = self.operator.real_dtype
         if self.output == "channels":
@@ -135,27 +161,50 @@ class NetworkAdapter:
                 f"of batch {image.shape[0]} ({int(per_image.sum())} non-finite pixels)")
 
     def probe(self, batch: int = 1) -> torch.Tensor:
-        """One call on the measurements of a centred disc; ``NetworkLoadError`` if it fails.
+        """Calls on the measurements of two test images; ``NetworkLoadError`` if they show the network unusable.
 
         A network that raises on the probe input is reported against
         ``network.input`` (usually a layout mismatch); a wrong output shape,
-        dtype or a NaN/Inf against ``network.output``.
+        dtype, a NaN/Inf, or an output off the image's scale (peak above
+        ``PROBE_OUTPUT_LIMIT`` for an image in [0, 1]) against ``network.output``;
+        an output that is bitwise the same for two different images (a network
+        that ignores its input, against which every stability measure is vacuous)
+        against ``network.path``. Returns the reconstruction of the first image and
+        records the network's output dtype in ``output_dtype``.
         """
         op = self.operator
-        y = op(probe_image(op.image_shape, batch, op.image_dtype, _operator_device(op)))
+        device = _operator_device(op)
+        images = [probe_image(op.image_shape, batch, op.image_dtype, device),
+                  probe_square(op.image_shape, batch, op.image_dtype, device)]
+        outputs = [self._probe_one(op(x)) for x in images]
+        if torch.equal(outputs[0], outputs[1]):
+            raise self._load_error("network.path", (
+                "the network's output does not depend on its input: a disc and a square gave the identical "
+                "image, so no perturbation could change it and every stability measure would be vacuous"))
+        return outputs[0]
+
+    def _probe_one(self, y: torch.Tensor) -> torch.Tensor:
+        """f(y) for one probe image, each failure a ``NetworkLoadError`` at the field to fix."""
         u = self.network_input(y)
         with torch.no_grad():
             try:
                 out = self.run_network(u)
-            except Exception as exc:
+            except NetworkRaised as exc:
                 raise self._load_error("network.input", (
                     f"network failed on the probe input of shape {tuple(u.shape)} {_dtype_name(u.dtype)} "
-                    f"(input '{self.input}', complex_as '{self.complex_as}'): {one_line(exc)}")) from exc
+                    f"(input '{self.input}', complex_as '{self.complex_as}'): {one_line(exc.__cause__ or exc)}")) from exc
             try:
                 image = self.image_from_output(out, y)
                 self.check_output(image)
             except NetworkRuntimeError as exc:
                 raise self._load_error("network.output", f"probe failed (output '{self.output}'): {exc}") from exc
+        assert isinstance(out, torch.Tensor)
+        self.output_dtype = _dtype_name(out.dtype)
+        peak = float(image.abs().max())
+        if peak > PROBE_OUTPUT_LIMIT:
+            raise self._load_error("network.output", (
+                f"probe output peaks at {peak:.3g} for a test image with values in [0, 1] (limit "
+                f"{PROBE_OUTPUT_LIMIT:g}): the network must return images on the scale of its input"))
         return image
 
     # -- helpers --------------------------------------------------------------
@@ -195,6 +244,26 @@ def probe_image(image_shape: tuple[int, int], batch: int, dtype: torch.dtype,
     cols = torch.arange(w, dtype=torch.float64) - (w - 1) / 2
     disc = (rows[:, None] ** 2 + cols[None, :] ** 2) <= (min(h, w) / 4) ** 2
     return disc.to(dtype).expand(batch, h, w).clone().to(device)
+
+
+def precision_note(dtype_name: str | None) -> str | None:
+    """What a half-precision output means for the audit's measurements (None for single or double precision)."""
+    if dtype_name not in ("float16", "bfloat16"):
+        return None
+    eps = float(torch.finfo(getattr(torch, dtype_name)).eps)
+    return (f"the network returns {dtype_name} images (relative resolution {eps:.2g}); they are widened to "
+            f"float32 for the measurements, and changes smaller than about {eps:.2g} of a pixel's value are not resolved")
+
+
+def probe_square(image_shape: tuple[int, int], batch: int, dtype: torch.dtype,
+                 device: torch.device | str = "cpu") -> torch.Tensor:
+    """A centred square of side ½·min(H, W), intensity ½ on 0: the probe's second, different image."""
+    h, w = image_shape
+    side = max(1, min(h, w) // 2)
+    square = torch.zeros(h, w, dtype=torch.float64)
+    top, left = (h - side) // 2, (w - side) // 2
+    square[top:top + side, left:left + side] = 0.5
+    return square.to(dtype).expand(batch, h, w).clone().to(device)
 
 
 def _first_floating_tensor(module: torch.nn.Module) -> torch.Tensor | None:

@@ -9,6 +9,10 @@ Order of operations in ``load_module``:
    ``.safetensors`` (preferred) or ``.pt`` through ``torch.load(weights_only=True)``;
 4. the module is put in eval mode, every parameter gets ``requires_grad=False``,
    and it is moved to the device (``auto``: CUDA when available, else CPU).
+Steps 2 to 4 run the submission's own code; whatever it raises there is a
+``NetworkLoadError``, and a supervising process is told (``auditkit.activity``)
+that the network file is being loaded, so that a network ending the process
+itself is reported against it.
 
 Every failure is a ``NetworkLoadError`` whose problems name, as ``file``, the
 network file involved relative to the manifest folder (the same convention as
@@ -25,6 +29,7 @@ from pathlib import Path
 import safetensors.torch
 import torch
 
+from auditkit import activity, interrupts
 from auditkit.errors import NetworkLoadError, Problem
 from auditkit.networks.adapter import NetworkAdapter
 from auditkit.networks.hashing import absolute, manifest_relative, verified_contents
@@ -47,6 +52,7 @@ def load_module(spec: NetworkSpecLike, manifest_dir: Path, *,
     where = manifest_relative(path, manifest_dir)
     target = resolve_device(device, file=where)
     contents = verified_contents(spec, manifest_dir)
+    activity.tell("loading", file=where)
     if spec.format == "torchscript":
         module = _load_torchscript(contents[path], where)
     elif spec.format == "python":
@@ -57,7 +63,12 @@ def load_module(spec: NetworkSpecLike, manifest_dir: Path, *,
         weights = absolute(spec.weights, manifest_dir)
         state = _read_state_dict(weights, contents[weights], manifest_relative(weights, manifest_dir))
         _load_state_strict(module, state, manifest_relative(weights, manifest_dir))
-    return freeze(module).to(target)
+    try:
+        return freeze(module).to(target)
+    except BaseException as exc:  # noqa: BLE001 - the module's own eval()/to() may be overridden
+        interrupts.raise_if_requested()
+        raise NetworkLoadError(Problem(where, "network.path",
+                                       f"the network failed when frozen or moved to {target}: {one_line(exc)}")) from exc
 
 
 def load_network(spec: NetworkSpecLike, manifest_dir: Path, operator: ForwardOperator, *,
@@ -72,6 +83,7 @@ def load_network(spec: NetworkSpecLike, manifest_dir: Path, operator: ForwardOpe
                              problem_file=manifest_relative(absolute(spec.path, Path(manifest_dir)),
                                                             Path(manifest_dir)))
     adapter.probe()
+    activity.tell("loaded", file=adapter.problem_file)
     return adapter
 
 
@@ -145,7 +157,11 @@ def _read_state_dict(path: Path, data: bytes, where: str) -> dict[str, torch.Ten
 
 def _load_state_strict(module: torch.nn.Module, state: Mapping[str, torch.Tensor], where: str) -> None:
     """``load_state_dict(strict=True)``, reporting missing, unexpected and mis-shaped keys briefly."""
-    own = module.state_dict()
+    try:
+        own = module.state_dict()
+    except BaseException as exc:  # noqa: BLE001 - the module's own state_dict() may be overridden
+        interrupts.raise_if_requested()
+        raise NetworkLoadError(Problem(where, "network.weights", f"cannot list the network's parameters: {one_line(exc)}")) from exc
     findings = []
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
@@ -161,7 +177,8 @@ def _load_state_strict(module: torch.nn.Module, state: Mapping[str, torch.Tensor
         raise NetworkLoadError(Problem(where, "network.weights", "; ".join(findings)))
     try:
         module.load_state_dict(dict(state), strict=True)
-    except Exception as exc:
+    except BaseException as exc:  # noqa: BLE001 - the module's own loading hooks may raise anything
+        interrupts.raise_if_requested()
         raise NetworkLoadError(Problem(where, "network.weights", f"cannot load weights: {one_line(exc)}")) from exc
 
 

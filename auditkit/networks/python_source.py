@@ -11,7 +11,11 @@ name that would shadow the standard library or an already imported module is
 refused, since other code running meanwhile could pick it up.
 
 Loaded code runs with the auditor's privileges: the hash check, not this
-module, is the guard against running unreviewed code.
+module, is the guard against running unreviewed code. Whatever it raises while it
+is imported or built (``SystemExit`` and a ``KeyboardInterrupt`` the user did not
+cause included) is a ``SubmissionImportError``; the files it was compiled from are
+remembered (``is_submitted_code``) so that an exception raised later from inside
+them, e.g. during back-propagation, is recognised as the network's.
 """
 
 from __future__ import annotations
@@ -27,6 +31,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+from auditkit import interrupts
+
+#: Source files of submitted code compiled in this process (as named in its code objects).
+_SUBMITTED_FILES: set[str] = set()
 
 
 class SubmissionImportError(Exception):
@@ -61,6 +70,7 @@ class _VerifiedLoader(importlib.abc.InspectLoader):
     def exec_module(self, module: ModuleType) -> None:
         if self._module.source is None:
             return
+        _SUBMITTED_FILES.add(str(self._module.path))
         code = compile(self._module.source, str(self._module.path), "exec", dont_inherit=True)
         exec(code, module.__dict__)
 
@@ -154,7 +164,8 @@ def call_entrypoint(root: Path, sources: Mapping[Path, bytes], entrypoint: str |
     with submission_importable(table):
         try:
             target: Any = importlib.import_module(module_name)
-        except (Exception, SystemExit) as exc:
+        except BaseException as exc:  # noqa: BLE001 - whatever the submitted code raises is its failure
+            interrupts.raise_if_requested()
             raise SubmissionImportError(f"importing '{module_name}' failed: {one_line(exc)}") from exc
         for attr in attr_path.split("."):
             if not hasattr(target, attr):
@@ -163,9 +174,27 @@ def call_entrypoint(root: Path, sources: Mapping[Path, bytes], entrypoint: str |
         if not callable(target):
             raise SubmissionImportError(f"'{entrypoint}' is not callable (type {type(target).__name__})")
         try:
-            return target(**kwargs)
-        except (Exception, SystemExit) as exc:
+            built = target(**kwargs)
+        except BaseException as exc:  # noqa: BLE001 - whatever the submitted code raises is its failure
+            interrupts.raise_if_requested()
             raise SubmissionImportError(f"calling '{entrypoint}' failed: {one_line(exc)}") from exc
+        interrupts.raise_if_requested()
+        return built
+
+
+def is_submitted_code(exc: BaseException) -> bool:
+    """True when any frame of ``exc``'s traceback (or of its causes) runs a submitted source file."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        tb = current.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename in _SUBMITTED_FILES:
+                return True
+            tb = tb.tb_next
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def parse_entrypoint(entrypoint: str | None) -> tuple[str, str]:

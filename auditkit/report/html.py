@@ -37,6 +37,8 @@ TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 
 #: Images per per-image table: wider tables are split so they stay readable on A4.
 COLUMNS_PER_TABLE = 8
+#: (package, version) pairs side by side in the environment's package table.
+PACKAGE_COLUMNS = 3
 
 #: What each overall verdict means, printed under it on the title page.
 VERDICT_MEANING: dict[Verdict, str] = {
@@ -176,6 +178,30 @@ def key_value_table(mapping: Mapping[str, Any], *, caption: str = "") -> Table:
     """Two columns, flattened names and formatted values."""
     flat = flatten(dict(mapping))
     return Table(columns=["Name", "Value"], rows=[[k, format_value(v)] for k, v in flat.items()], caption=caption)
+
+
+def environment_facts(environment: Mapping[str, Any]) -> dict[str, Any]:
+    """The environment record without its package list (shown as a table of its own); CPU flags as one wrapping line."""
+    facts = {k: v for k, v in environment.items() if k != "packages" or not isinstance(v, Mapping)}
+    if isinstance(facts.get("cpu_flags"), list):
+        facts["cpu_flags"] = " ".join(str(f) for f in facts["cpu_flags"]) or "(none reported)"
+    return facts
+
+
+def package_table(packages: Mapping[str, Any] | None, *, pairs: int = PACKAGE_COLUMNS) -> Table | None:
+    """Every installed package as (name, version) pairs, ``pairs`` side by side, read down each column."""
+    if not isinstance(packages, Mapping) or not packages:
+        return None
+    items = [(str(name), str(version)) for name, version in packages.items()]
+    height = math.ceil(len(items) / pairs)
+    columns = [items[i : i + height] for i in range(0, len(items), height)]
+    blank = ("", "")
+    rows = [[cell for column in columns for cell in (column[r] if r < len(column) else blank)] for r in range(height)]
+    return Table(
+        columns=["Package", "Version"] * len(columns),
+        rows=rows,
+        caption=f"{len(items)} installed Python packages",
+    )
 
 
 def subject_order(check: CheckResult) -> list[str]:
@@ -357,7 +383,9 @@ def dossier_context(
         "stray_figures": stray,
         "modality": key_value_table(evidence.modality),
         "baseline": key_value_table(evidence.baseline),
-        "environment": key_value_table(evidence.environment),
+        "network": key_value_table(evidence.network),
+        "environment": key_value_table(environment_facts(evidence.environment)),
+        "packages": package_table(evidence.environment.get("packages")),
         "tool": key_value_table(evidence.tool),
         "images": evidence.images,
         "files": sorted(evidence.files.items()),

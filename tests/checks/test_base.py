@@ -68,3 +68,65 @@ def test_guarded_recon_names_the_image_of_each_row_and_can_return_the_modulus():
     ok = guarded_recon(_Map(out[:2]), check="tradeoff", image_ids=["a", "b"], modulus=True)
     got = ok(torch.zeros(2, 2), torch.tensor([0, 1]))
     assert not got.is_complex() and torch.equal(got, torch.ones(2, 4, 4))
+
+
+# --- a misbehaving network: ERROR naming check and image, never auditkit's crash ---------------
+
+
+class _RaisingMap(_Map):
+    """A map whose call raises ``exc`` (what the adapter raises for a bad output or a failing network)."""
+
+    def __init__(self, exc):
+        self.exc = exc
+
+    def __call__(self, y):
+        raise self.exc
+
+
+@pytest.mark.parametrize("message", [
+    "network returned a tuple, expected a tensor",
+    "network output (output 'real') should be a real tensor (B, 1, H, W) or (B, H, W), got complex64 of shape (2, 4, 4)",
+    "network raised MemoryError: boom",
+])
+def test_guarded_call_names_the_images_whatever_the_network_got_wrong(message):
+    from auditkit.errors import NetworkRaised
+
+    for exc in (NetworkRuntimeError(message), NetworkRaised(message)):
+        with pytest.raises(type(exc), match=r"^structural: network on image\(s\) phantom, brain: ") as err:
+            guarded_call(_RaisingMap(exc), torch.zeros(2, 3), check="structural", image_ids=["phantom", "brain"])
+        assert message in str(err.value)
+
+
+def test_guarded_call_refuses_an_output_too_large_to_measure():
+    """Beyond √(finfo.max / pixels) / 100 the squared norms of float32 overflow: ERROR, not inf judged."""
+    from auditkit.checks.base import measurable_limit
+
+    out = torch.zeros(2, 4, 4)
+    assert measurable_limit(out) == pytest.approx((torch.finfo(torch.float32).max / 16) ** 0.5 / 100)
+    out[1] = 1e30
+    with pytest.raises(NetworkRuntimeError, match=r"too large to measure for image\(s\) brain \(peak 1e\+30\)"):
+        guarded_call(_Map(out), torch.zeros(2, 3), check="c", image_ids=["phantom", "brain"])
+    out[1] = 1e6  # large, measurable: judged by the criteria
+    guarded_call(_Map(out), torch.zeros(2, 3), check="c", image_ids=["phantom", "brain"])
+
+
+def test_an_exception_from_submitted_code_outside_a_guarded_call_is_the_networks_error(tmp_path):
+    """E.g. raised while back-propagating through the network: ERROR, not internal."""
+    from auditkit.networks.python_source import call_entrypoint
+
+    src = tmp_path / "sub_backward_net.py"
+    src.write_bytes(b"def build():\n    return lambda: 1 / 0\n")
+    boom = call_entrypoint(src, {src: src.read_bytes()}, "sub_backward_net:build", {})
+    try:
+        boom()
+    except ZeroDivisionError as exc:
+        raised = exc
+    result = _Boom(raised).execute(None, None)
+    assert result.verdict is Verdict.ERROR and not result.internal_error
+    assert "the network's code raised ZeroDivisionError" in result.reason
+
+
+@pytest.mark.parametrize("exc", [SystemExit(0), KeyboardInterrupt()], ids=lambda e: type(e).__name__)
+def test_a_base_exception_from_auditkit_itself_is_not_swallowed(exc):
+    with pytest.raises(type(exc)):
+        _Boom(exc).execute(None, None)
