@@ -66,7 +66,7 @@ def _guarded(ctx: typer.Context, action: Callable[[], T]) -> T:
 
 
 def _stoppable(ctx: typer.Context, action: Callable[[], T], kept: str) -> T:
-    """``_guarded(action)`` where SIGINT and SIGTERM stop it with a message saying what is ``kept``
+    """``_guarded(action)`` where a stop signal (SIGINT, SIGTERM, SIGHUP) ends it with a message saying what is ``kept``
     (exit 128 + the signal's number); a ``KeyboardInterrupt`` no signal caused is an internal error."""
     try:
         with interrupts.stop_on_signals():
@@ -106,7 +106,7 @@ def validate(
     file: Annotated[Path, typer.Argument(metavar="FILE", help="The submission manifest (.yaml, .yml or .json).", show_default=False)],
 ) -> None:
     """Check a manifest, the files it names and that its network loads; list every problem."""
-    manifest = _guarded(ctx, lambda: validate_manifest(file))
+    manifest = _stoppable(ctx, lambda: validate_manifest(file), "nothing was written")
     _console().print(f"{file}: valid ({_summary(manifest)})", style="green")
 
 
@@ -175,14 +175,16 @@ def reproduce(
 
     console = _stderr()
 
+    def say_environment(changes) -> None:
+        for change in changes:
+            console.print(f"environment differs: {change.format()}", style="yellow")
+
     def action():
         with RichProgress(console) as progress:
-            return reproduce_dossier(dossier, rtol=rtol, atol=atol, progress=progress)
+            return reproduce_dossier(dossier, rtol=rtol, atol=atol, progress=progress, on_environment=say_environment)
 
     report = _stoppable(ctx, action, "nothing was compared")
     mode = "exactly (same software and machine)" if report.exact else f"within rtol {report.rtol:g}, atol {report.atol:g}"
-    for change in report.environment:
-        console.print(f"environment differs: {change.format()}", style="yellow")
     for diff in report.differences:
         console.print(diff.format(), style="red")
     if report.ok:
@@ -295,7 +297,7 @@ def main() -> None:
     if supervisor.should_supervise(sys.argv[1:]):
         sys.exit(supervisor.supervise(sys.argv[1:]))
     try:
-        app()
+        app(prog_name="auditkit")
     except SystemExit as exc:
         activity.finish(exc.code)
         raise

@@ -1,6 +1,6 @@
 """Stop requests from the user (Ctrl-C, SIGTERM), told apart from a network's own exceptions.
 
-While ``stop_on_signals()`` is active, SIGINT and SIGTERM record which signal
+While ``stop_on_signals()`` is active, SIGINT, SIGTERM and SIGHUP record which signal
 arrived and raise ``StopRequested`` (a ``KeyboardInterrupt``) in the main thread.
 A ``KeyboardInterrupt`` that a network raises itself is therefore recognisable:
 ``requested()`` is None when no signal arrived, and the caller treats it as the
@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-#: The signals that ask an audit to stop, keeping what it finished.
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: The signals that ask an audit to stop, keeping what it finished (Ctrl-C, kill, a closed terminal).
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 _requested: signal.Signals | None = None
 
@@ -53,7 +53,7 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
 
 @contextmanager
 def stop_on_signals() -> Iterator[None]:
-    """Within the block, SIGINT and SIGTERM raise ``StopRequested``; the previous handlers come back after,
+    """Within the block, the stop signals raise ``StopRequested``; the previous handlers come back after,
     and ``requested()`` is None again (the raised ``StopRequested`` carries the signal).
 
     Outside the main thread (where signal handlers cannot be set) the block runs unchanged.

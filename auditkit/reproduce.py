@@ -15,7 +15,7 @@ import math
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -73,7 +73,12 @@ class ReproduceReport:
 
 def same_machine(a: dict[str, Any], b: dict[str, Any]) -> bool:
     """True when the recorded software and machine agree on every key that affects the bits."""
-    return not any(change.key in SAME_MACHINE_KEYS for change in environment_differences(a, b))
+    return _same_machine(environment_differences(a, b))
+
+
+def _same_machine(changes: list[EnvironmentChange]) -> bool:
+    """True when none of these environment differences affects the bits."""
+    return not any(change.key in SAME_MACHINE_KEYS for change in changes)
 
 
 def _leaves(value: Any, where: str) -> Iterator[tuple[str, Any]]:
@@ -133,9 +138,16 @@ def compare_arrays(old_root: Path, new_root: Path, names: list[str], rtol: float
 
 
 def reproduce_dossier(
-    root: Path, *, rtol: float | None = None, atol: float | None = None, progress: Progress | None = None
+    root: Path,
+    *,
+    rtol: float | None = None,
+    atol: float | None = None,
+    progress: Progress | None = None,
+    on_environment: Callable[[list[EnvironmentChange]], None] | None = None,
 ) -> ReproduceReport:
-    """Re-run the audit archived in ``root`` and compare; exact on the same machine unless a tolerance is given."""
+    """Re-run the audit archived in ``root`` and compare; exact on the same machine unless a tolerance is given.
+
+    ``on_environment`` receives the environment differences before the audit is re-run."""
     root = Path(root)
     evidence_path = root / "evidence.json"
     if not evidence_path.is_file():
@@ -144,13 +156,15 @@ def reproduce_dossier(
     if not archived.archived_manifest or not (root / archived.archived_manifest).is_file():
         raise InputError(Problem(evidence_path, "archived_manifest", "the archived manifest is missing from inputs/"))
     changes = environment_differences(archived.environment, environment_now(archived))
-    exact = rtol is None and atol is None and not any(c.key in SAME_MACHINE_KEYS for c in changes)
+    exact = rtol is None and atol is None and _same_machine(changes)
     report = ReproduceReport(
         exact=exact,
         rtol=0.0 if exact else (DEFAULT_RTOL if rtol is None else rtol),
         atol=0.0 if exact else (DEFAULT_ATOL if atol is None else atol),
         environment=changes,
     )
+    if on_environment is not None:
+        on_environment(changes)
     with tempfile.TemporaryDirectory(prefix="auditkit-reproduce-") as tmp:
         out = Path(tmp) / "out"
         options = RunOptions(out=out, checks=[c.name for c in archived.checks], quick=archived.quick, sign=False)
@@ -166,7 +180,9 @@ def reproduce_dossier(
 
 
 def environment_now(archived: Evidence) -> dict[str, Any]:
-    """This machine's environment record, for the device the dossier was made on."""
+    """This machine's environment record as the audit will run: on the dossier's device, with
+    deterministic algorithms (``run_audit`` switches them on; the archived record was taken after)."""
     import torch
 
+    torch.use_deterministic_algorithms(True)
     return environment(torch.device(archived.environment.get("device", "cpu")))

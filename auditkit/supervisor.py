@@ -14,9 +14,11 @@ without saying so ended abruptly, and its last events say whose code was running
   resumes with ``--resume``, so the dossier still gets written; at most once per check;
 - anywhere else: auditkit's own failure, exit 3; finished checks stay resumable.
 
-Stop signals (SIGINT, SIGTERM, SIGHUP) sent to this process are passed to the child
-once, which stops as it would on its own (keeping finished checks). The child runs in
-its own process group, so a Ctrl-C on the terminal reaches it once, through here.
+Stop signals (SIGINT, SIGTERM, SIGHUP) sent to this process are passed to the child,
+which stops as it would on its own (keeping finished checks); a second one kills it. The
+child runs in its own process group, so a Ctrl-C on the terminal reaches it once, through
+here, and it is ended if this process dies. Whatever is left in that group when the child
+has exited (workers the network forked) is killed.
 This module imports neither torch nor the submission.
 """
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import selectors
 import signal
 import subprocess
 import sys
@@ -67,6 +70,16 @@ class ChildState:
     check: str | None = None
     network_images: list[str] | None = None  # set while the network runs
     crashed_checks: list[str] = field(default_factory=list)
+    stopped_by: signal.Signals | None = None  # the first stop signal passed on to the child
+
+    def take_line(self, line: bytes) -> None:
+        """Update from one line of the pipe (a line that is not a JSON object is ignored)."""
+        try:
+            event = json.loads(line.decode("utf-8", errors="replace"))
+        except ValueError:
+            return
+        if isinstance(event, dict):
+            self.take(event)
 
     def take(self, event: dict[str, Any]) -> None:
         """Update from one event (unknown events are ignored)."""
@@ -106,34 +119,87 @@ def supervise(argv: Sequence[str], *, stderr: IO[str] | None = None) -> int:
 
 
 def _run_child(args: list[str], state: ChildState) -> str:
-    """Start the child, read its events until it ends, pass stop signals on; return how it ended."""
+    """Start the child, read its events until it exits, pass stop signals on; return how it ended.
+
+    The child starts without the current folder on its path (``-P``): nothing in the folder a
+    command is run from is imported before the network's hashes are checked. The supervisor
+    waits for the child itself, not for the pipe to close (a process the network forked may
+    hold it open). A second stop signal kills the child (a network can swallow the first)."""
     read_fd, write_fd = os.pipe()
     env = dict(os.environ, **{CHANNEL_ENV: str(write_fd)})
-    proc = subprocess.Popen([sys.executable, "-m", "auditkit.cli", *args], env=env, pass_fds=(write_fd,),
-                            process_group=0)
+    proc = subprocess.Popen([sys.executable, "-P", "-m", "auditkit.cli", *args], env=env, pass_fds=(write_fd,),
+                            process_group=0, preexec_fn=_end_with_parent)
     os.close(write_fd)
 
     def forward(signum: int, frame: object) -> None:
+        again = state.stopped_by is not None
+        state.stopped_by = state.stopped_by or signal.Signals(signum)
         try:
-            proc.send_signal(signum)
+            proc.send_signal(signal.SIGKILL if again else signum)
         except ProcessLookupError:
             pass
 
     previous = {s: signal.signal(s, forward) for s in FORWARDED_SIGNALS}
     try:
-        with os.fdopen(read_fd, "r", encoding="utf-8", errors="replace") as events:
-            for line in events:
-                try:
-                    event = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(event, dict):
-                    state.take(event)
+        _read_events(read_fd, proc, state)
+        _end_leftovers(proc.pid)
         code = proc.wait()
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
     return _describe_ending(code)
+
+
+def _read_events(read_fd: int, proc: subprocess.Popen, state: ChildState) -> None:
+    """Take the child's events as they come until it has exited and what it wrote is read."""
+    os.set_blocking(read_fd, False)
+    pending = b""
+    with selectors.DefaultSelector() as selector, os.fdopen(read_fd, "rb", buffering=0) as pipe:
+        selector.register(pipe, selectors.EVENT_READ)
+        while True:
+            exited = _has_exited(proc.pid)
+            if selector.get_map() and selector.select(timeout=0 if exited else 0.5):
+                chunk = pipe.read(1 << 16)
+                if chunk == b"":  # every writer has closed it
+                    selector.unregister(pipe)
+                elif chunk:
+                    *lines, pending = (pending + chunk).split(b"\n")
+                    for line in lines:
+                        state.take_line(line)
+                    continue
+            if exited:
+                return
+            if not selector.get_map():
+                os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+
+
+def _has_exited(pid: int) -> bool:
+    """True once the child has exited; it is not reaped, so its process group id stays its own."""
+    return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+
+
+def _end_leftovers(pgid: int) -> None:
+    """Kill what the child left in its process group (workers the network forked), before it is reaped.
+
+    Such a process would otherwise outlive the command and hold its output open."""
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _end_with_parent() -> None:
+    """In the child, before it runs: ask Linux to end it (SIGTERM) if the supervisor dies."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
+#: prctl option asking the kernel to signal a process when its parent ends (Linux).
+_PR_SET_PDEATHSIG = 1
 
 
 def _describe_ending(code: int) -> str:
@@ -182,7 +248,14 @@ _FLAGS = frozenset({"--quick", "--resume", "--debug"})
 
 def _after_abrupt_end(command: str | None, manifest: str | None, state: ChildState, ending: str,
                       stderr: IO[str]) -> int | None:
-    """Report an abrupt end; return the exit code, or None when the audit should resume past a crashed check."""
+    """Report an abrupt end; return the exit code, or None when the audit should resume past a crashed check.
+
+    A child that ends abruptly after a stop signal was passed on to it was stopped by the user:
+    nothing is blamed on the network and nothing resumes."""
+    if state.stopped_by is not None:
+        kept = f"; finished checks are kept in {state.stage}, rerun with --resume" if command == "run" and state.stage else ""
+        print(f"interrupted ({state.stopped_by.name}){kept}", file=stderr)
+        return 128 + int(state.stopped_by)
     if state.loading is not None:
         message = (f"the network's code ended the process ({ending}, no result) while it was loaded or probed: "
                    "a call such as os._exit, a crash in native code, or the out-of-memory killer")

@@ -51,6 +51,36 @@ def test_an_edited_number_is_listed(dossier: Path):
     assert f"psnr_by_ratio.{key}.mean" in result.output
 
 
+def test_a_fresh_process_is_the_same_machine(dossier: Path, monkeypatch):
+    """A new process starts with deterministic algorithms off; the audit switches them on before it records."""
+    was = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(False)
+    try:
+        report = reproduce_dossier(dossier)
+    finally:
+        torch.use_deterministic_algorithms(was)
+    assert report.environment == [] and report.exact
+
+
+def test_environment_differences_are_told_before_the_audit_is_re_run(dossier: Path, monkeypatch):
+    import auditkit.reproduce
+
+    told: list[str] = []
+    real_run = auditkit.reproduce.run_audit
+
+    def run_audit(*args, **kwargs):
+        told.append("run")
+        return real_run(*args, **kwargs)
+
+    path = dossier / "evidence.json"
+    data = json.loads(path.read_text())
+    data["environment"]["packages"]["numpy"] = "1.26.4"
+    path.write_text(json.dumps(data))
+    monkeypatch.setattr(auditkit.reproduce, "run_audit", run_audit)
+    reproduce_dossier(dossier, on_environment=lambda changes: told.extend(c.what for c in changes))
+    assert told == ["numpy", "run"]
+
+
 def test_environment_differences_are_listed_before_the_numbers(dossier: Path):
     path = dossier / "evidence.json"
     data = json.loads(path.read_text())

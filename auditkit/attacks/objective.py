@@ -3,7 +3,9 @@
 A ``Reconstruct`` is f with bookkeeping: ``recon(y, rows)`` returns f(y) for a
 batch whose row b perturbs the measurements of image ``rows[b]`` (an index into
 the images the attack was given), so that a caller can name the image when f
-misbehaves (the checks pass ``checks.base.guarded_recon``). ``plain(fmap)``
+misbehaves (the checks pass ``checks.base.guarded_recon``). A ``Reconstruct`` may
+also carry ``backward(rows)``, a context manager the gradient's backward pass runs in,
+so that a failure while differentiating f names the images too. ``plain(fmap)``
 adapts an ordinary ``ReconstructionMap``. Also here: what every search checks of
 its images, and how it keeps the best iterate found.
 
@@ -18,7 +20,8 @@ ran before.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from contextlib import nullcontext
+from typing import Callable, ContextManager, Sequence
 
 import torch
 
@@ -37,6 +40,12 @@ def plain(fmap: Callable[[torch.Tensor], torch.Tensor]) -> Reconstruct:
         return fmap(y)
 
     return recon
+
+
+def backward_guard(recon: Reconstruct, rows: torch.Tensor) -> ContextManager[object]:
+    """The context ``recon`` asks its backward pass to run in (``recon.backward(rows)``), or none."""
+    guard = getattr(recon, "backward", None)
+    return guard(rows) if guard is not None else nullcontext()
 
 
 def rows_per_call(image_shape: Sequence[int]) -> int:
@@ -87,7 +96,8 @@ def distance_gradient(
         if penalty:
             objective = objective - 0.5 * penalty * batch_norm2(v).square()
         if objective.requires_grad:
-            (grad,) = torch.autograd.grad(objective.sum(), v, allow_unused=True)
+            with backward_guard(recon, rows):
+                (grad,) = torch.autograd.grad(objective.sum(), v, allow_unused=True)
         else:
             grad = None
     if grad is None:

@@ -16,8 +16,9 @@ from __future__ import annotations
 import math
 import time
 from abc import ABC, abstractmethod
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Sequence
+from typing import Any, Callable, ClassVar, Iterator, Sequence
 
 import torch
 from pydantic import BaseModel
@@ -25,7 +26,7 @@ from pydantic import BaseModel
 from auditkit import activity, interrupts
 from auditkit.arrays import ArraySink
 from auditkit.attacks.objective import Reconstruct
-from auditkit.errors import NetworkRuntimeError
+from auditkit.errors import NetworkRaised, NetworkRuntimeError
 from auditkit.networks.python_source import is_submitted_code, one_line
 from auditkit.evidence import CheckResult, Verdict
 from auditkit.operators.base import ForwardOperator
@@ -148,6 +149,8 @@ def guarded_recon(
 
     With ``modulus`` a complex output is replaced by |f(y)| (a real one is returned as
     is), so that an attack maximises the error of the modulus, the one reported for a real x.
+    Its ``backward(rows)`` guards the attacks' backward pass the same way for the network
+    (see ``attacks.objective.Reconstruct``).
     """
 
     def recon(y: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
@@ -155,6 +158,23 @@ def guarded_recon(
         out = guarded_call(fmap, y, check=check, image_ids=names, subject=subject)
         return out.abs() if modulus and out.is_complex() else out
 
+    @contextmanager
+    def backward(rows: torch.Tensor) -> Iterator[None]:
+        if subject != "network":
+            yield
+            return
+        names = [image_ids[int(i)] for i in rows.tolist()]
+        try:
+            with activity.network_call(names):
+                yield
+        except NetworkRuntimeError:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - a failure while differentiating the network is its own
+            interrupts.raise_if_requested()
+            raise NetworkRaised(f"{check}: {subject} on image(s) {', '.join(names)}: network raised "
+                                f"{one_line(exc)} while the audit differentiated it") from exc
+
+    recon.backward = backward  # type: ignore[attr-defined]
     return recon
 
 

@@ -79,6 +79,21 @@ def test_largest_names_the_dominant_term():
     assert MemoryEstimate(runtime=9, operator=0, images=0, searches=2, evaluations=3).largest == "the runtime"
 
 
+def test_the_model_s_constants_are_the_code_s():
+    """The constants the estimate counts with are the ones the allocating code uses."""
+    import inspect
+
+    from auditkit.attacks import objective
+    from auditkit.baselines.base import BaselineMap
+    from auditkit.operators.radon_matrix import default_det_count
+
+    assert memory.PIXELS_PER_CALL == objective.PIXELS_PER_CALL
+    assert memory.DIFFERENTIATED_STEPS == inspect.signature(BaselineMap).parameters["gradient_iters"].default
+    for shape in [(32, 32), (128, 96), (100, 257)]:
+        assert memory._detector_bins(*shape) == default_det_count(shape)
+
+
+@pytest.mark.real_memory
 def test_available_memory_reads_meminfo(monkeypatch, tmp_path):
     meminfo = tmp_path / "meminfo"
     meminfo.write_text("MemTotal:       32000000 kB\nMemAvailable:    2048 kB\n", encoding="ascii")
@@ -87,6 +102,7 @@ def test_available_memory_reads_meminfo(monkeypatch, tmp_path):
     assert memory.available_memory_bytes() == 2048 * 1024
 
 
+@pytest.mark.real_memory
 def test_available_memory_falls_back_to_sysconf(monkeypatch, tmp_path):
     monkeypatch.setattr(memory, "Path", lambda p: tmp_path / "absent")
     monkeypatch.setattr(memory.os, "sysconf", lambda name: {"SC_AVPHYS_PAGES": 10, "SC_PAGE_SIZE": 4096}[name])

@@ -2,7 +2,8 @@
 
 Probe calls have batch 1; the structural check calls the network on a batch of
 seven (the image and its six detail variants), so ``*_later`` modes pass the probe
-and misbehave inside the audit.
+and misbehave inside the audit. ``inplace_backward`` runs forward but fails when the
+audit differentiates it (an in-place change of a tensor autograd saved).
 """
 
 import os
@@ -30,6 +31,9 @@ class Hostile(torch.nn.Module):
         if mode == "runtime_error_later" and later:
             raise RuntimeError("shape mismatch in layer 3")
         image = u[:, 0].abs() * self.gain
+        if mode == "inplace_backward":  # fine forward; autograd refuses to differentiate it
+            image = torch.sigmoid(image)
+            image.mul_(1.0)
         if mode == "int64_output":
             return (image * 100).to(torch.int64)
         if mode == "bool_output_later" and later:
@@ -48,6 +52,11 @@ class Hostile(torch.nn.Module):
 
 
 def build(mode: str = "ok"):
+    if mode == "fork_worker" and os.fork() == 0:  # a worker that outlives the audit by a minute
+        import time
+
+        time.sleep(60)
+        os._exit(0)
     if mode == "exit_build":
         os._exit(0)
     if mode == "system_exit_build":

@@ -126,6 +126,17 @@ def test_misbehaviour_inside_the_audit_is_an_error_verdict_naming_check_and_imag
     _assert_error_naming_the_image(evidence, says)
 
 
+def test_a_failure_while_differentiating_the_network_is_its_error_naming_the_image(tmp_path):
+    """The attacks' backward pass runs outside the forward call: its failure is the network's too."""
+    from auditkit.pipeline import RunOptions, run_audit
+
+    manifest = submission(tmp_path, "inplace_backward")
+    options = RunOptions(out=tmp_path / "dossier", checks=["adversarial"], quick=True)
+    (check,) = run_audit(manifest, options, render=False).checks
+    assert check.verdict.value == "ERROR" and not check.internal_error, check.reason
+    assert "network on image(s) shepp_logan" in check.reason and "while the audit differentiated it" in check.reason
+
+
 def test_half_precision_output_is_audited_and_said(tmp_path):
     done, evidence = _run(tmp_path, "float16_output")
     assert done.returncode in (0, 1), done.stderr
@@ -134,7 +145,24 @@ def test_half_precision_output_is_audited_and_said(tmp_path):
     assert "float16" in (tmp_path / "dossier" / "dossier.html").read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name)
+def test_nothing_in_the_working_folder_is_imported_before_the_hashes_are_checked(tmp_path):
+    """The child starts without the current folder on its path: a stray ``yaml.py`` there is never run."""
+    manifest = submission(tmp_path, "ok")
+    (tmp_path / "yaml.py").write_text("raise SystemExit('imported from the working folder')\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-P", "-m", "auditkit.cli", "validate", manifest.name], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120, env=_env())
+    assert done.returncode == 0 and "imported from the working folder" not in done.stderr, done.stderr
+
+
+def test_a_process_the_network_forks_does_not_hold_the_command_up(tmp_path):
+    manifest = submission(tmp_path, "fork_worker")
+    started = time.monotonic()
+    done = auditkit("validate", manifest.name, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert time.monotonic() - started < 40  # the forked worker lives 60 s
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=lambda s: s.name)
 def test_a_stop_signal_keeps_the_staging_folder_and_says_so(tmp_path, signum):
     manifest = submission(tmp_path, "ok")
     proc = subprocess.Popen([sys.executable, "-m", "auditkit.cli", "run", manifest.name, "--out", "dossier"],
