@@ -32,6 +32,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from auditkit.fileio import write_atomic
+
 #: Environment variable holding the file descriptor of the pipe to the supervisor.
 CHANNEL_ENV = "AUDITKIT_ACTIVITY_FD"
 
@@ -108,9 +110,7 @@ class CrashRecord:
         """Store the record in ``stage`` (atomically)."""
         path = crash_path(stage, self.check)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(asdict(self)), encoding="utf-8")
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps(asdict(self)))
 
 
 def crash_path(stage: Path, check: str) -> Path:

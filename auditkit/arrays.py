@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from auditkit.dossier import layout
+
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
 
@@ -51,6 +53,6 @@ class ArraySink:
 
     def save(self, name: str, **arrays: torch.Tensor | np.ndarray) -> str:
         """Save ``arrays`` as ``arrays/<name>.npz``; returns that relative path."""
-        rel = f"arrays/{name}.npz"
+        rel = f"{layout.ARRAYS}/{name}.npz"
         save_npz(self.root / rel, arrays)
         return rel

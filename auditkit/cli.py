@@ -18,8 +18,10 @@ import typer
 from rich.console import Console
 
 from auditkit import __version__, activity, interrupts, supervisor
+from auditkit.dossier import layout
 from auditkit.errors import EXIT_FAIL, EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, InputError, Problem
-from auditkit.manifest import Manifest, schema_text, validate_manifest
+from auditkit.manifest import Manifest, schema_text
+from auditkit.preflight import validate_manifest
 
 T = TypeVar("T")
 
@@ -130,7 +132,10 @@ def schema(
 def run(
     ctx: typer.Context,
     manifest: Annotated[Path, typer.Argument(metavar="MANIFEST", help="The submission manifest.", show_default=False)],
-    out: Annotated[Path, typer.Option("--out", help="Folder for evidence.json, arrays/ and figures/.", show_default=False)],
+    out: Annotated[
+        Path,
+        typer.Option("--out", help=f"Folder for {layout.EVIDENCE}, {layout.ARRAYS}/ and {layout.FIGURES}/.", show_default=False),
+    ],
     checks: Annotated[
         str | None, typer.Option("--checks", help="Comma-separated checks to run (default: all enabled in the manifest).")
     ] = None,
@@ -156,7 +161,7 @@ def run(
 
     evidence = _stoppable(ctx, action, "finished checks are kept; rerun with --resume to continue")
     verdict = evidence.overall_verdict.value
-    _console().print(f"{out}/evidence.json: overall {verdict}", style="green" if verdict == "PASS" else "red")
+    _console().print(f"{out}/{layout.EVIDENCE}: overall {verdict}", style="green" if verdict == "PASS" else "red")
     raise typer.Exit(_exit_code(evidence))
 
 
@@ -205,7 +210,7 @@ def keygen(
     key_type: Annotated[str, typer.Option("--key-type", help="rsa-3072 or ec-p256.")] = "rsa-3072",
 ) -> None:
     """Make a TEST CA and a signer certificate (non-repudiation), key encrypted with a password from the environment."""
-    from auditkit.report.keygen import keygen as make_keys
+    from auditkit.dossier.keygen import keygen as make_keys
 
     files = _guarded(ctx, lambda: make_keys(out, name, password_env, key_type=key_type))
     for path in files.all():
@@ -229,7 +234,8 @@ def sign(
     ] = None,
 ) -> None:
     """Sign an existing dossier: PAdES on dossier.pdf, CMS on evidence.json, then SHA256SUMS and its CMS."""
-    from auditkit.report.sign import SigningConfig, sign_existing_dossier
+    from auditkit.dossier.credentials import SigningConfig
+    from auditkit.dossier.sign_existing import sign_existing_dossier
 
     spec = SigningConfig(
         certificate=cert, key=key, signer_name=name, meaning=meaning, password_env=password_env, timestamp_url=timestamp_url
@@ -251,7 +257,7 @@ def verify(
     ] = False,
 ) -> None:
     """Check every hash and signature of a dossier; exit 0 only if all hold (1 if any fails, 2 for bad input)."""
-    from auditkit.verify import report_table, verify_dossier
+    from auditkit.dossier.validation import report_table, verify_dossier
 
     report = _guarded(ctx, lambda: verify_dossier(folder, trust, allow_unsigned=allow_unsigned))
     _console(soft_wrap=False).print(report_table(report))
@@ -259,7 +265,7 @@ def verify(
         _console().print(f"{folder}: verified", style="green")
         raise typer.Exit(EXIT_OK)
     for row in report.failures():
-        _stderr().print(f"{folder / row.item}: {row.status}: {row.detail}")
+        _stderr().print(f"{folder / row.item}: {row.status.value}: {row.detail}")
     raise typer.Exit(EXIT_FAIL)
 
 

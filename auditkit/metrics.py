@@ -23,14 +23,15 @@ def as_magnitude(x: torch.Tensor) -> torch.Tensor:
 
 def relative_error(xhat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """‖x̂ − x‖ / ‖x‖ per image, shape (B,); x̂ complex is compared through |x̂| when x is real."""
-    if xhat.is_complex() and not x.is_complex():
-        xhat = xhat.abs()
+    if not x.is_complex():
+        xhat = as_magnitude(xhat)
     return batch_norm2(xhat - x) / batch_norm2(x)
 
 
-def relative_change(a: torch.Tensor, b: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
-    """‖a − b‖ / ‖ref‖ per image, shape (B,) (complex-aware)."""
-    return batch_norm2(a - b) / batch_norm2(ref)
+def norms64(t: torch.Tensor) -> torch.Tensor:
+    """Per-item ℓ2 norm over all but the batch axis in double precision (complex modulus), shape (B,):
+    ``batch_norm2`` of t cast to float64 (complex128), for sizes compared without float32 rounding."""
+    return batch_norm2(t.to(torch.complex128 if t.is_complex() else torch.float64))
 
 
 def psnr(xhat: torch.Tensor, x: torch.Tensor, data_range: float = DATA_RANGE) -> torch.Tensor:

@@ -1,8 +1,9 @@
 """The audit run: manifest → operator, network, baseline, images → checks → evidence on disk.
 
-Outputs are built in a staging folder beside the target (``.<name>.partial``) and moved
-into place only when complete (``auditkit.outfolder``), so a crash never leaves a
-half-written dossier; one run at a time holds the target's lock (``auditkit.outlock``). Each
+Outputs are built in a staging folder beside the target (``.<name>.partial``,
+``auditkit.dossier.staging``) and moved into place only when complete
+(``auditkit.dossier.publish``), so a crash never leaves a half-written dossier; one run at a
+time holds the target's lock (``auditkit.dossier.outlock``). Each
 finished check is checkpointed there; ``resume=True`` reuses the checkpoints of a run
 with the same fingerprint (manifest and input hashes, options, auditkit version).
 """
@@ -10,8 +11,6 @@ with the same fingerprint (manifest and input hashes, options, auditkit version)
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
-import importlib
 import json
 import os
 import shutil
@@ -27,24 +26,30 @@ import auditkit
 from auditkit import activity
 from auditkit.activity import read_crash
 from auditkit.arrays import ArraySink
-from auditkit.auditlog import AuditLog
 from auditkit.baselines import DEFAULT_PARAMS, build_baseline
-from auditkit.checks.base import AuditContext, Check, Subject, not_run, start_fresh
+from auditkit.checks import registry
+from auditkit.checks.base import DISABLED, AuditContext, Check, Subject, start_fresh
+from auditkit.checks.result import CheckResult
 from auditkit.data.collect import TestImages, collect_images
+from auditkit.dossier import layout
+from auditkit.dossier.auditlog import AuditLog
+from auditkit.dossier.credentials import load_credentials
+from auditkit.dossier.outfolder import check_out_folder
+from auditkit.dossier.outlock import OutFolderLock
+from auditkit.dossier.publish import publish
+from auditkit.dossier.signing import seal_dossier, sign_dossier
+from auditkit.dossier.staging import clear_run_state, open_stage
 from auditkit.environment import environment
 from auditkit.errors import InputError, Problem
-from auditkit.evidence import CheckResult, Evidence, InputRecord, Verdict
-from auditkit.manifest import Manifest, validate_manifest
-from auditkit.manifest.models import CHECK_NAMES
+from auditkit.evidence import Evidence, InputRecord
+from auditkit.fileio import sha256_bytes, sha256_file, write_atomic
+from auditkit.manifest import Manifest
 from auditkit.networks.adapter import NetworkAdapter, precision_note
-from auditkit.networks.hashing import sha256_file
 from auditkit.networks.loader import load_network, resolve_device
 from auditkit.operators.base import ForwardOperator
 from auditkit.operators.factory import build_operator
-from auditkit.outfolder import check_out_folder, publish, staging_dir
-from auditkit.outlock import OutFolderLock
+from auditkit.preflight import validate_manifest
 from auditkit.progress import NullProgress, Progress
-from auditkit.report.sign import load_credentials, seal_dossier
 
 #: The real dtype every audit computes in (networks are float32 models).
 AUDIT_DTYPE = torch.float32
@@ -52,21 +57,9 @@ AUDIT_DTYPE = torch.float32
 QUICK_BASELINE_ITERATIONS = 100
 
 
-#: The checks this version implements: manifest name → "module:Class" (imported only when run).
-IMPLEMENTED_CHECKS: dict[str, str] = {
-    "adversarial": "auditkit.checks.adversarial:AdversarialCheck",
-    "structural": "auditkit.checks.structural:StructuralCheck",
-    "sampling": "auditkit.checks.sampling:SamplingCheck",
-    "noise": "auditkit.checks.noise:NoiseCheck",
-    "hallucination": "auditkit.checks.hallucination:HallucinationCheck",
-    "tradeoff": "auditkit.checks.tradeoff:TradeoffCheck",
-}
-
-
 def load_check(name: str) -> type[Check]:
-    """The Check class implementing ``name``."""
-    module, cls = IMPLEMENTED_CHECKS[name].split(":")
-    return getattr(importlib.import_module(module), cls)
+    """The Check class implementing ``name`` (``auditkit.checks.registry``)."""
+    return registry.entry(name).check
 
 
 @dataclass
@@ -157,7 +150,7 @@ def prepare(
 
 def _trained_ratio(manifest: Manifest, operator: ForwardOperator) -> float | None:
     """The training setting in ``sampling_ratio`` units (for CT: trained angles / the operator's n_full)."""
-    if manifest.network.trained_n_angles is not None and hasattr(operator, "n_full"):
+    if manifest.network.trained_n_angles is not None and operator.n_full is not None:
         return manifest.network.trained_n_angles / operator.n_full
     return manifest.network.trained_ratio
 
@@ -181,13 +174,13 @@ def archive_inputs(prepared: Prepared, stage: Path) -> str:
     paths = _input_paths(prepared.manifest, prepared.manifest_path)
     common = Path(os.path.commonpath([str(p.parent) for _, p in paths]))
     for _, src in paths:
-        dst = stage / "inputs" / src.relative_to(common)
+        dst = stage / layout.INPUTS / src.relative_to(common)
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, dst)
-    return (Path("inputs") / prepared.manifest_path.resolve().relative_to(common)).as_posix()
+    return (Path(layout.INPUTS) / prepared.manifest_path.resolve().relative_to(common)).as_posix()
 
 
-def file_hashes(stage: Path, folders: tuple[str, ...] = ("arrays", "inputs")) -> dict[str, str]:
+def file_hashes(stage: Path, folders: tuple[str, ...] = (layout.ARRAYS, layout.INPUTS)) -> dict[str, str]:
     """sha256 of every file under ``folders`` of ``stage``, keyed by POSIX relative path."""
     return {
         p.relative_to(stage).as_posix(): sha256_file(p)
@@ -215,23 +208,24 @@ def fingerprint(prepared: Prepared, options: RunOptions) -> str:
         "auditkit": auditkit.__version__,
         "torch": torch.__version__,
     }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+    return sha256_bytes(json.dumps(payload, sort_keys=True).encode())
 
 
 def selected_checks(manifest: Manifest | None, requested: list[str] | None) -> list[str]:
-    """Check names to consider, in the canonical order (``CHECK_NAMES``): every check for None, else the
+    """Check names to consider, in the canonical order (``registry.names()``): every check for None, else the
     named ones (blanks ignored, duplicates merged). Naming no check, or a name that is not a check, is an
     input error; ``run_audit`` and the CLI ask before anything is written."""
+    known = registry.names()
     if requested is None:
-        return list(CHECK_NAMES)
+        return list(known)
     names = [name.strip() for name in requested if name.strip()]
     if not names:
-        raise InputError(Problem("--checks", "", f"no check named; name one or more of {', '.join(CHECK_NAMES)}"))
-    unknown = [name for name in dict.fromkeys(names) if name not in CHECK_NAMES]
+        raise InputError(Problem("--checks", "", f"no check named; name one or more of {', '.join(known)}"))
+    unknown = [name for name in dict.fromkeys(names) if name not in known]
     if unknown:
         raise InputError(Problem(
-            "--checks", "", f"unknown check(s) {', '.join(unknown)}; the checks are {', '.join(CHECK_NAMES)}"))
-    return [c for c in CHECK_NAMES if c in names]
+            "--checks", "", f"unknown check(s) {', '.join(unknown)}; the checks are {', '.join(known)}"))
+    return [c for c in known if c in names]
 
 
 def parse_checks(text: str | None) -> list[str] | None:
@@ -245,7 +239,7 @@ def run_checks(
     """Run (or, when resuming, reload) each selected check, checkpointing each as it finishes."""
     manifest = prepared.manifest
     prepared.context.arrays = ArraySink(stage)
-    ckpt_dir = stage / "checkpoints"
+    ckpt_dir = stage / layout.CHECKPOINTS
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     results: list[CheckResult] = []
     for name in selected_checks(manifest, options.checks):
@@ -261,9 +255,7 @@ def run_checks(
                 continue
         crash = read_crash(stage, name, fp) if options.resume else None
         if not config.enabled:
-            result = not_run(_stub(name), "disabled in the manifest (enabled: false)", config)
-        elif name not in IMPLEMENTED_CHECKS:
-            result = not_run(_stub(name), f"the {name} check is not available in auditkit {auditkit.__version__}", config)
+            result = load_check(name).not_run(DISABLED, config)
         elif crash is not None:  # the network ended the process during this check (auditkit.supervisor)
             result = load_check(name)().error(crash.reason, config)
             result.seed = prepared.context.seed
@@ -271,18 +263,13 @@ def run_checks(
             activity.tell("check", name=name)
             for subject in prepared.context.subjects():  # each check starts from the same state
                 start_fresh(subject)
-            result = load_check(name)().execute(prepared.context, config)
+            result = load_check(name)().run(prepared.context, config)
             result.seed = prepared.context.seed
-        _write_atomic(ckpt, json.dumps({"fingerprint": fp, "result": result.model_dump(mode="json")}, indent=1))
+        write_atomic(ckpt, json.dumps({"fingerprint": fp, "result": result.model_dump(mode="json")}, indent=1))
         results.append(result)
         if on_result:
             on_result(result)
     return results
-
-
-def _stub(name: str) -> type[Check]:
-    """A Check class carrying only ``name``/``title`` for NOT_RUN records."""
-    return type(f"_{name}", (), {"name": name, "title": name.capitalize()})  # type: ignore[return-value]
 
 
 def build_evidence(prepared: Prepared, options: RunOptions, results: list[CheckResult], started: str, wall: float) -> Evidence:
@@ -297,7 +284,7 @@ def build_evidence(prepared: Prepared, options: RunOptions, results: list[CheckR
         "measurement_shape": list(op.measurement_shape),
         "seed": m.modality.sampling.seed,
     }
-    if hasattr(op, "n_angles"):
+    if op.n_angles is not None:
         modality["n_angles"] = int(op.n_angles)
     if m.modality.coils is not None:
         modality["coils"] = m.modality.coils.count
@@ -335,12 +322,6 @@ def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(d, default=str))
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def run_audit(
     manifest_path: Path,
     options: RunOptions,
@@ -351,9 +332,9 @@ def run_audit(
 ) -> Evidence:
     """The whole audit: prepare, run checks (checkpointed), write evidence, render and sign the dossier, seal, publish.
 
-    ``--out`` is checked before any work (``auditkit.outfolder.check_out_folder``: it can be
+    ``--out`` is checked before any work (``auditkit.dossier.outfolder.check_out_folder``: it can be
     written and replaced and holds nothing but an earlier dossier), then locked
-    (``auditkit.outlock``) from before the staging folder is touched until after publishing,
+    (``auditkit.dossier.outlock``) from before the staging folder is touched until after publishing,
     so a second audit to the same ``--out`` is refused at once instead of sharing the stage.
     ``render=False`` stops after evidence.json and arrays/ (``reproduce`` compares numbers only).
     """
@@ -383,16 +364,9 @@ def _run_locked(
     signing = prepared.manifest.signing if (options.sign and render) else None
     credentials = load_credentials(signing, manifest_path) if signing is not None else None  # fail before hours of checks
     fp = fingerprint(prepared, options)
-    stage = staging_dir(out)
-    run_file = stage / "run.json"
-    if stage.exists():
-        same = run_file.exists() and json.loads(run_file.read_text(encoding="utf-8")).get("fingerprint") == fp
-        if not (options.resume and same):
-            shutil.rmtree(stage)
-    stage.mkdir(parents=True, exist_ok=True)
-    _write_atomic(run_file, json.dumps({"fingerprint": fp, "started_at": started, "run_id": run_id}))
+    stage = open_stage(out, fp, resume=options.resume, started_at=started, run_id=run_id)
     activity.tell("run", stage=str(stage), fingerprint=fp)
-    log = AuditLog(stage / "audit.log")
+    log = AuditLog(stage / layout.AUDIT_LOG)
     log.append("start", manifest=str(manifest_path), fingerprint=fp, quick=options.quick, checks=options.checks,
                resume=options.resume, auditkit=auditkit.__version__, run_id=run_id)
     log.append("inputs", files={r.path: r.sha256 for r in prepared.inputs})
@@ -406,16 +380,18 @@ def _run_locked(
     evidence = build_evidence(prepared, options, results, started, time.perf_counter() - t0)
     evidence.archived_manifest = archive_inputs(prepared, stage)
     evidence.files = file_hashes(stage)
-    _write_atomic(stage / "evidence.json", evidence.to_json())
-    log.append("evidence", sha256=sha256_file(stage / "evidence.json"), verdict=evidence.overall_verdict.value)
+    evidence_file = write_atomic(stage / layout.EVIDENCE, evidence.to_json())
+    log.append("evidence", sha256=sha256_file(evidence_file), verdict=evidence.overall_verdict.value)
     if render:
         from auditkit.report.dossier import write_dossier
+        from auditkit.report.html import Signature
 
-        write_dossier(evidence, stage, log, signing=signing, credentials=credentials, manifest_file=manifest_path)
+        block = Signature(signing.signer_name, signing.meaning) if signing is not None else None
+        write_dossier(evidence, stage, log, signature=block)
+        if signing is not None:
+            sign_dossier(stage, signing, log=log, manifest_file=manifest_path, credentials=credentials)
     log.append("finish", verdict=evidence.overall_verdict.value, signed=signing is not None)
-    (stage / "run.json").unlink(missing_ok=True)
-    shutil.rmtree(stage / "checkpoints", ignore_errors=True)
-    shutil.rmtree(stage / activity.CRASH_FOLDER, ignore_errors=True)
+    clear_run_state(stage)
     seal_dossier(stage, signing, manifest_file=manifest_path, credentials=credentials)
     publish(stage, out)
     return evidence

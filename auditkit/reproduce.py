@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from auditkit.arrays import load_npz
+from auditkit.dossier import layout
 from auditkit.errors import InputError, Problem
 from auditkit.environment import EnvironmentChange, environment, environment_differences
 from auditkit.evidence import Evidence
@@ -149,12 +150,12 @@ def reproduce_dossier(
 
     ``on_environment`` receives the environment differences before the audit is re-run."""
     root = Path(root)
-    evidence_path = root / "evidence.json"
+    evidence_path = root / layout.EVIDENCE
     if not evidence_path.is_file():
-        raise InputError(Problem(root, "evidence.json", "not found: not an auditkit dossier folder"))
+        raise InputError(Problem(root, layout.EVIDENCE, "not found: not an auditkit dossier folder"))
     archived = Evidence.read(evidence_path)
     if not archived.archived_manifest or not (root / archived.archived_manifest).is_file():
-        raise InputError(Problem(evidence_path, "archived_manifest", "the archived manifest is missing from inputs/"))
+        raise InputError(Problem(evidence_path, "archived_manifest", f"the archived manifest is missing from {layout.INPUTS}/"))
     changes = environment_differences(archived.environment, environment_now(archived))
     exact = rtol is None and atol is None and _same_machine(changes)
     report = ReproduceReport(

@@ -10,7 +10,6 @@ k = 0 and k = n, where the normal approximation collapses to a point.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -43,27 +42,6 @@ def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> tuple[float, fl
     low = 0.0 if k == 0 else float(beta.ppf(alpha / 2.0, k, n - k + 1))
     high = 1.0 if k == n else float(beta.ppf(1.0 - alpha / 2.0, k + 1, n - k))
     return low, high
-
-
-def fewest_trials_for_bound(max_probability: float, confidence: float = 0.95) -> int | None:
-    """Least n for which n trials without an event give an upper end ≤ max_probability.
-
-    With no event the upper end is 1 − (α/2)^{1/n}, so n = ⌈ln(α/2) / ln(1 − max_probability)⌉
-    (checked against ``clopper_pearson`` to absorb rounding); None when no n suffices
-    (max_probability ≤ 0: the upper end is always positive). E.g. 72 for 0.05 at 95 %.
-    """
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence: must be in (0, 1), got {confidence!r}")
-    if max_probability >= 1.0:
-        return 1
-    if max_probability <= 0.0:
-        return None
-    n = max(1, math.ceil(math.log((1.0 - confidence) / 2.0) / math.log1p(-max_probability)))
-    while n > 1 and clopper_pearson(0, n - 1, confidence)[1] <= max_probability:
-        n -= 1
-    while clopper_pearson(0, n, confidence)[1] > max_probability:
-        n += 1
-    return n
 
 
 @dataclass(frozen=True)

@@ -39,8 +39,9 @@ import torch
 from torch import nn
 
 from auditkit.baselines import build_baseline
-from auditkit.checks.noise import DEFAULT_BATCH, noise_scale, relative_changes, standard_noise
+from auditkit.checks.noise import noise_scale, relative_changes, standard_noise
 from auditkit.data.phantoms import random_ellipses
+from auditkit.manifest.models import NoiseConfig
 from auditkit.networks.adapter import NetworkAdapter
 from auditkit.operators.mri import MRISingleCoil
 from auditkit.reconstruction import ReconstructionMap
@@ -133,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[64, 128], help="image sides (pixels)")
     parser.add_argument("--maps", nargs="+", default=["baseline", "cnn"], choices=["baseline", "cnn"])
-    parser.add_argument("--batch", type=int, default=DEFAULT_BATCH, help="draws per call in the batched run")
+    parser.add_argument("--batch", type=int, default=NoiseConfig().batch_size, help="draws per call in the batched run")
     parser.add_argument("--draws", type=int, default=100, help="draws in the batched run")
     parser.add_argument("--loop-draws", type=int, default=20, help="draws in the one-at-a-time run")
     parser.add_argument("--device", default="cpu")

@@ -4,13 +4,13 @@ One torch thread: tests use small images, where a second thread only adds
 synchronisation cost, and a loaded 2-core machine makes multi-threaded spin-waits very slow."""
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import torch
 
 torch.set_num_threads(1)
-
 
 
 @pytest.fixture(autouse=True)
@@ -24,6 +24,25 @@ def plenty_of_memory(request, monkeypatch):
 
 
 FIXTURES = Path(__file__).parent / "fixtures" / "manifests"
+
+
+@pytest.fixture
+def fixtures() -> Path:
+    """Folder of the fixture manifests."""
+    return FIXTURES
+
+
+@pytest.fixture
+def line_with() -> Callable[[Path, str], int]:
+    """``line_with(path, snippet)``: the 1-based line of the one line of ``path`` containing ``snippet``."""
+
+    def find(path: Path, snippet: str) -> int:
+        hits = [i for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if snippet in line]
+        assert len(hits) == 1, f"{snippet!r} occurs on lines {hits} of {path}"
+        return hits[0]
+
+    return find
+
 
 MANIFEST = """\
 schema_version: 1
@@ -52,7 +71,7 @@ checks:
 @pytest.fixture
 def tiny_manifest(tmp_path: Path) -> Path:
     """A tiny audit: the zero-filled reconstruction at 32×32, a 15-iteration baseline."""
-    from auditkit.networks.hashing import sha256_file
+    from auditkit.fileio import sha256_file
 
     (tmp_path / "net").mkdir()
     src = FIXTURES / "net" / "identity_net.py"

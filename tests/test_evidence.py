@@ -2,7 +2,9 @@ import math
 
 import pytest
 
-from auditkit.evidence import CheckResult, Criterion, Evidence, Verdict
+from auditkit.checks.result import CheckResult, Criterion, Verdict
+
+from auditkit.evidence import Evidence
 
 
 def test_criterion_sides_and_nonfinite():

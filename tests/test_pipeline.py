@@ -11,8 +11,10 @@ from typer.testing import CliRunner
 
 from auditkit import pipeline
 from auditkit.cli import app
-from auditkit.evidence import Evidence, Verdict
-from auditkit.pipeline import RunOptions, run_audit, staging_dir
+from auditkit.dossier.layout import staging_dir
+from auditkit.checks.result import Verdict
+from auditkit.evidence import Evidence
+from auditkit.pipeline import RunOptions, run_audit
 
 def _numbers(ev: Evidence) -> list[dict]:
     return [c.model_dump(mode="json", exclude={"wall_time_s"}) for c in ev.checks]
@@ -35,10 +37,10 @@ def test_run_writes_evidence_and_nothing_half_written(tiny_manifest: Path, tmp_p
     assert stored.archived_manifest == "inputs/manifest.yaml"
     assert set(stored.files) == {"arrays/sampling.npz", "inputs/manifest.yaml", "inputs/net/identity_net.py"}
     assert {"dossier.html", "dossier.pdf", "audit.log", "SHA256SUMS"} <= {p.name for p in out.iterdir()}
-    from auditkit.verify import verify_dossier
+    from auditkit.dossier.validation import verify_dossier
 
     assert verify_dossier(out, allow_unsigned=True).ok
-    from auditkit.networks.hashing import sha256_file
+    from auditkit.fileio import sha256_file
 
     assert all(sha256_file(out / rel) == digest for rel, digest in stored.files.items())
 
@@ -109,7 +111,7 @@ def test_cli_exit_codes_follow_verdicts(tiny_manifest: Path, tmp_path: Path):
 def test_nan_network_is_an_error_verdict_and_exit_1(tiny_manifest: Path, tmp_path: Path):
     net = tiny_manifest.parent / "net" / "identity_net.py"
     net.write_text(net.read_text().replace("return x", "return x * float('nan')"))
-    from auditkit.networks.hashing import sha256_file
+    from auditkit.fileio import sha256_file
 
     text = tiny_manifest.read_text().split("sha256: {net/identity_net.py: ")
     tiny_manifest.write_text(text[0] + f"sha256: {{net/identity_net.py: {sha256_file(net)}}}" + text[1].split("}", 1)[1])

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from auditkit.dossier import layout
+from auditkit.dossier.auditlog import EVENTS, read_entries
+from auditkit.dossier.keygen import keygen
+from auditkit.dossier.validation import verify_dossier
 from auditkit.errors import InputError
 from auditkit.pipeline import RunOptions, run_audit
-from auditkit.report.keygen import keygen
-from auditkit.verify import verify_dossier
 
 
 @pytest.fixture
@@ -33,6 +35,13 @@ def test_run_signs_and_the_dossier_verifies(signed_manifest: Path, tmp_path: Pat
     report = verify_dossier(out, tmp_path / "keys" / "ca.pem")
     assert report.ok, [(r.item, r.status, r.detail) for r in report.failures()]
     assert not list(out.glob("inputs/**/*.p12")), "the signing key must never be archived"
+
+
+def test_a_signed_run_logs_every_event_in_the_documented_order(signed_manifest: Path, tmp_path: Path):
+    out = tmp_path / "dossier"
+    run_audit(signed_manifest, RunOptions(out=out, checks=["hallucination"], quick=True))
+    logged = [entry["event"] for entry in read_entries(out / layout.AUDIT_LOG)]
+    assert list(dict.fromkeys(logged)) == list(EVENTS)
 
 
 def test_wrong_password_fails_before_any_check(signed_manifest: Path, tmp_path: Path, monkeypatch):

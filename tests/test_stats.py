@@ -4,7 +4,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import binom
 
-from auditkit.stats import Proportion, clopper_pearson, distribution_summary, fewest_trials_for_bound
+from auditkit.manifest.models import fewest_draws
+from auditkit.stats import Proportion, clopper_pearson, distribution_summary
 
 # -- known values ------------------------------------------------------------------------------
 
@@ -103,14 +104,14 @@ def test_distribution_summary():
 
 @pytest.mark.parametrize("max_probability, confidence, expected", [(0.05, 0.95, 72), (0.01, 0.95, 368), (0.1, 0.9, 29)])
 def test_fewest_trials_that_can_show_a_bound(max_probability, confidence, expected):
-    n = fewest_trials_for_bound(max_probability, confidence)
+    n = fewest_draws(max_probability, confidence)
     assert n == expected
     assert clopper_pearson(0, n, confidence)[1] <= max_probability < clopper_pearson(0, n - 1, confidence)[1]
 
 
 def test_fewest_trials_edge_cases():
-    assert fewest_trials_for_bound(0.0) is None
-    assert fewest_trials_for_bound(1.0) == 1
+    assert fewest_draws(0.0, 0.95) is None
+    assert fewest_draws(1.0, 0.95) == 1
 
 
 def test_spread_is_population_statistics():

@@ -76,19 +76,21 @@ def ladder_ascent(
     budgets: Sequence[float],
     *,
     generators: Sequence[torch.Generator],
-    lam: float = 0.01,
-    step: float = 0.01,
-    momentum: float = 0.9,
-    max_iter: int = 500,
-    init_scale: float = 0.001,
+    lam: float,
+    step: float,
+    momentum: float,
+    max_iter: int,
+    init_scale: float,
     max_rows: int | None = None,
     on_step: Callable[[], None] | None = None,
 ) -> Ladder:
     """The ladder of worst perturbations r_ij of images x (N, H, W) at the relative ``budgets``.
 
-    ``generators[i]`` draws image i's start r₀ (results for an image do not depend
-    on which other images share its batch); ``max_rows`` caps the rows per call
-    of f; ``on_step`` is called after every call of f with a gradient.
+    ``lam``, ``step``, ``momentum``, ``max_iter`` and ``init_scale`` are the search's settings
+    (no defaults here: the manifest's ``ImageDomainAttack`` holds them); ``generators[i]`` draws
+    image i's start r₀ (results for an image do not depend on which other images share its
+    batch); ``max_rows`` caps the rows per call of f; ``on_step`` is called after every call
+    of f with a gradient.
     """
     eps = _check_inputs(x, budgets, generators, max_iter=max_iter, init_scale=init_scale, step=step, momentum=momentum)
     shape = tuple(x.shape[1:])

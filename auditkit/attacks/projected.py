@@ -62,17 +62,18 @@ def projected_ascent(
     etas: Sequence[float],
     *,
     generators: Sequence[torch.Generator],
-    restarts: int = 6,
-    iterations: int = 300,
-    lr: float = 5.0,
+    restarts: int,
+    iterations: int,
+    lr: float,
     max_rows: int | None = None,
     on_step: Callable[[], None] | None = None,
 ) -> WorstNoise:
     """The worst noise e_ik with ‖e_ik‖ ≤ η_k‖A x_i‖ for images x (N, H, W), all levels and restarts batched.
 
-    ``generators[i]`` draws image i's starts (results do not depend on the batch
-    an image shares); ``max_rows`` caps the rows per call of f; ``on_step`` is
-    called after every call of f with a gradient.
+    ``restarts``, ``iterations`` and ``lr`` are the search's settings (no defaults here: the
+    manifest's ``MeasurementDomainAttack`` and ``TradeoffConfig`` hold them); ``generators[i]``
+    draws image i's starts (results do not depend on the batch an image shares); ``max_rows``
+    caps the rows per call of f; ``on_step`` is called after every call of f with a gradient.
     """
     levels = _check_inputs(x, etas, generators, restarts=restarts, iterations=iterations, lr=lr)
     y = operator.forward(x).detach()

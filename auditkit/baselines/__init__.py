@@ -89,26 +89,9 @@ DEFAULT_PARAMS: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
-def _operator_classes() -> list[tuple[type, str]]:
-    """The modality operator classes (imported lazily), most specific first."""
-    from auditkit.operators.ct import RadonCT
-    from auditkit.operators.hadamard import HadamardSubsampled
-    from auditkit.operators.mri import MRISingleCoil
-    from auditkit.operators.mri_multicoil import MRIMultiCoil
-
-    return [(MRIMultiCoil, "mri_multicoil"), (MRISingleCoil, "mri_singlecoil"), (RadonCT, "ct_parallel"),
-            (HadamardSubsampled, "hadamard")]
-
-
 def modality_of(operator: ForwardOperator) -> str | None:
-    """The modality key of ``operator``: its ``modality`` attribute if it has one, else from its class."""
-    declared = getattr(operator, "modality", None)
-    if isinstance(declared, str) and declared in MODALITIES:
-        return declared
-    for cls, modality in _operator_classes():
-        if isinstance(operator, cls):
-            return modality
-    return None
+    """The modality key ``operator`` declares, None when it declares none that has defaults here."""
+    return operator.modality if operator.modality in MODALITIES else None
 
 
 def build_baseline(method: str, operator: ForwardOperator, *, modality: str | None = None, **params: Any) -> BaselineMap:

@@ -69,8 +69,8 @@ def operator_norm_sq(op: ForwardOperator, iters: int = 100) -> float:
         return _NORM_CACHE[op]
     except (KeyError, TypeError):
         pass
-    declared = getattr(op, "norm_squared", None)  # an operator that knows ‖A‖² (e.g. RadonCT)
-    value = float(declared) if isinstance(declared, (int, float)) and declared > 0 else power_norm(op, iters=iters) ** 2
+    declared = op.norm_squared
+    value = float(declared) if declared is not None and declared > 0 else power_norm(op, iters=iters) ** 2
     try:
         _NORM_CACHE[op] = value
     except TypeError:  # unhashable operator: no caching

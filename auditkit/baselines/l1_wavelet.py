@@ -53,7 +53,7 @@ class L1WaveletFISTA(Scheme):
         self.lam = float(lam)
         self.restart = bool(restart)
         self.wavelet = wavelet_transform(
-            operator.image_shape, wavelet, levels, operator.real_dtype, getattr(operator, "device", "cpu")
+            operator.image_shape, wavelet, levels, operator.real_dtype, operator.device
         )
         if lipschitz is None:
             lipschitz = 1.0 if operator.has_orthonormal_rows else operator_norm_sq(operator) * LIPSCHITZ_MARGIN

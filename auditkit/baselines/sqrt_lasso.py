@@ -56,7 +56,7 @@ class SqrtLassoPrimalDual(Scheme):
         self._set_warm_start(warm_start)
         self.lam = float(lam)
         self.wavelet = wavelet_transform(
-            operator.image_shape, wavelet, levels, operator.real_dtype, getattr(operator, "device", "cpu")
+            operator.image_shape, wavelet, levels, operator.real_dtype, operator.device
         )
         norm_sq = operator_norm_sq(operator) if lipschitz is None else float(lipschitz)
         if not norm_sq > 0:

@@ -48,33 +48,20 @@ from typing import Any, Sequence
 
 import numpy as np
 import torch
-from pydantic import BaseModel
 
 from auditkit.attacks import Ladder, Reconstruct, WorstNoise, evaluate, ladder_ascent, projected_ascent
 from auditkit.attacks.momentum import PATH_SHARE
 from auditkit.attacks.objective import image_groups, rows_per_call
-from auditkit.checks.base import (
-    AuditContext,
-    Check,
-    Subject,
-    effective_parameters,
-    guarded_recon,
-    not_run,
-    start_fresh,
-)
-from auditkit.evidence import CheckResult, Criterion, SubjectResult
+from auditkit.checks.base import Arrays, AuditContext, Check, Selection, Subject, effective_parameters, guarded_recon, quick_cap, setting_key, start_fresh
+from auditkit.checks.result import CheckResult, Criterion, SubjectResult
+from auditkit.manifest.models import AdversarialConfig
 from auditkit.metrics import relative_error
 from auditkit.operators.base import ForwardOperator, batch_norm2
 
 #: salts of ``ctx.generator`` for this check's two searches (then the image's index in the test set).
 IMAGE_SALT, NOISE_SALT = 1_001, 1_002
-#: quick mode: iterations divided by this, restarts and images capped at these.
-QUICK_MAX_ITER, QUICK_ITERATIONS, QUICK_RESTARTS, QUICK_IMAGES = 50, 30, 1, 1
-
-
-def budget_key(value: float) -> str:
-    """The key of a budget in every per-budget dict: ``f"{value:g}"`` (0.01 → "0.01")."""
-    return f"{value:g}"
+#: quick mode: image-domain evaluations, measurement-domain iterations and restarts capped at these.
+QUICK_MAX_ITER, QUICK_ITERATIONS, QUICK_RESTARTS = 50, 30, 1
 
 
 @dataclass(frozen=True)
@@ -95,18 +82,18 @@ class Settings:
     c_budget: float
 
     @classmethod
-    def from_config(cls, config: BaseModel, quick: bool) -> "Settings":
+    def from_config(cls, config: AdversarialConfig, quick: bool) -> "Settings":
         img, meas = config.image_domain, config.measurement_domain
         return cls(
             budgets=tuple(float(b) for b in img.budgets),
             lam=float(img.lam),
             step=float(img.step),
             momentum=float(img.momentum),
-            max_iter=min(int(img.max_iter), QUICK_MAX_ITER) if quick else int(img.max_iter),
+            max_iter=quick_cap(img.max_iter, QUICK_MAX_ITER, quick),
             init_scale=float(img.init_scale),
             etas=tuple(float(e) for e in meas.etas),
-            restarts=min(int(meas.restarts), QUICK_RESTARTS) if quick else int(meas.restarts),
-            iterations=min(int(meas.iterations), QUICK_ITERATIONS) if quick else int(meas.iterations),
+            restarts=quick_cap(meas.restarts, QUICK_RESTARTS, quick),
+            iterations=quick_cap(meas.iterations, QUICK_ITERATIONS, quick),
             lr=float(meas.lr),
             k_baseline=float(config.k_baseline),
             c_budget=float(config.c_budget),
@@ -135,62 +122,41 @@ class Found:
     measurement: Measures
 
 
-class AdversarialCheck(Check):
+class AdversarialCheck(Check[AdversarialConfig]):
     """Worst-case perturbations in the image and measurement domains, network against baseline."""
 
     name = "adversarial"
     title = "Tiny worst-case perturbations"
 
-    def run(self, ctx: AuditContext, config: BaseModel) -> CheckResult:
-        if not getattr(config, "enabled", True):
-            return not_run(type(self), "disabled in the manifest", config)
+    def run_logic(self, ctx: AuditContext, config: AdversarialConfig) -> CheckResult:
         s = Settings.from_config(config, ctx.quick)
-        indices = _selected(config, ctx)
-        ids = [ctx.image_ids[i] for i in indices]
-        x = ctx.images[indices]
-        op = ctx.operator
+        images = self.select(ctx, config.images)
+        ids, x, op = images.ids, images.x, ctx.operator
 
-        found = {subject.key: _search(subject, ctx, x, indices, ids, s) for subject in ctx.subjects()}
+        found = {subject.key: _search(subject, ctx, images, s) for subject in ctx.subjects()}
         net, base = found["network"], found["baseline"]
         base_recon = guarded_recon(ctx.baseline.fmap, check=self.name, image_ids=ids, subject=ctx.baseline.key)
         cross_image = _image_measures(base_recon, op, x, base.clean, net.ladder.perturbations)
         cross_noise = _noise_measures(base_recon, op, x, base.clean, net.noise.perturbations)
 
-        criteria = _criteria(net, base, s)
-        result = CheckResult(
-            name=self.name,
-            title=self.title,
-            verdict=CheckResult.verdict_from(criteria),
-            criteria=criteria,
+        return self.result(
+            ctx,
+            criteria=_criteria(net, base, s),
             subjects={
                 "network": _subject_result(ctx.network, net, ids, s),
                 "baseline": _subject_result(ctx.baseline, base, ids, s, cross_image, cross_noise),
             },
             parameters=_parameters(config, s, ids, ctx.quick),
-            seed=ctx.seed,
             notes=_notes(found, ids, s, ctx.quick),
+            arrays=lambda: _arrays(x, ids, s, net, base, cross_image, cross_noise),
         )
-        if ctx.arrays is not None:
-            result.arrays.extend(_save_arrays(ctx, x, ids, s, net, base, cross_image, cross_noise))
-        return result
 
 
-def _selected(config: BaseModel, ctx: AuditContext) -> list[int]:
-    """Indices of the images to attack: the manifest's list (or all), the first ``QUICK_IMAGES`` in quick mode."""
-    n = ctx.images.shape[0]
-    chosen = list(range(n)) if getattr(config, "images", None) is None else [int(i) for i in config.images]
-    bad = [i for i in chosen if not 0 <= i < n]
-    if bad:
-        raise ValueError(f"images: index {bad[0]} is out of range for the {n} test image(s)")
-    return chosen[:QUICK_IMAGES] if ctx.quick else chosen
-
-
-def _search(
-    subject: Subject, ctx: AuditContext, x: torch.Tensor, indices: list[int], ids: list[str], s: Settings
-) -> Found:
+def _search(subject: Subject, ctx: AuditContext, images: Selection, s: Settings) -> Found:
     """Both searches on ``subject``, then its reconstructions under what they found."""
     op, rows = ctx.operator, rows_per_call(ctx.operator.image_shape)
-    recon = guarded_recon(subject.fmap, check=AdversarialCheck.name, image_ids=ids, subject=subject.key)
+    x, indices = images.x, images.indices
+    recon = guarded_recon(subject.fmap, check=AdversarialCheck.name, image_ids=images.ids, subject=subject.key)
     n = x.shape[0]
     clean = evaluate(recon, op.forward(x), torch.arange(n, device=x.device))
     ladder_calls = len(image_groups(n, len(s.budgets), rows)) * (int(s.max_iter * PATH_SHARE) + s.max_iter // len(s.budgets))
@@ -262,7 +228,7 @@ def _criteria(net: Found, base: Found, s: Settings) -> list[Criterion]:
     k, c = s.k_baseline, s.c_budget
     for j, eps in enumerate(s.budgets):
         d_net, d_base = float(net.image.change[:, j].max()), float(base.image.change[:, j].max())
-        key = budget_key(eps)
+        key = setting_key(eps)
         criteria.append(Criterion.evaluate(
             f"adversarial.change_vs_baseline[eps={key}]",
             f"Image-domain perturbations with ‖r‖ = {key}·‖x‖: the network's worst change "
@@ -279,7 +245,7 @@ def _criteria(net: Found, base: Found, s: Settings) -> list[Criterion]:
         ))
     for j, eta in enumerate(s.etas):
         d_net, d_base = float(net.measurement.change[:, j].max()), float(base.measurement.change[:, j].max())
-        key = budget_key(eta)
+        key = setting_key(eta)
         criteria.append(Criterion.evaluate(
             f"adversarial.measurement_change_vs_baseline[eta={key}]",
             f"Measurement noise with ‖e‖ ≤ {key}·‖Ax‖ chosen to maximise the error ‖f(Ax + e) − x‖: the "
@@ -294,7 +260,7 @@ def _criteria(net: Found, base: Found, s: Settings) -> list[Criterion]:
 # -- evidence -------------------------------------------------------------------------------------
 def _by_budget(values: torch.Tensor, budgets: Sequence[float]) -> dict[str, float]:
     """{budget key: worst (largest) value over the images} for values (N, J)."""
-    return {budget_key(b): float(values[:, j].max()) for j, b in enumerate(budgets)}
+    return {setting_key(b): float(values[:, j].max()) for j, b in enumerate(budgets)}
 
 
 def _summary(measures: Measures, error_clean: torch.Tensor, budgets: Sequence[float]) -> dict[str, Any]:
@@ -302,8 +268,8 @@ def _summary(measures: Measures, error_clean: torch.Tensor, budgets: Sequence[fl
         "worst_case_amplification": _by_budget(measures.amplification, budgets),
         "worst_case_change": _by_budget(measures.change, budgets),
         "worst_case_relative_error": _by_budget(measures.relative_error, budgets),
-        "relative_error_unperturbed": {budget_key(b): float(error_clean.max()) for b in budgets},
-        "mean_change": {budget_key(b): float(measures.change[:, j].mean()) for j, b in enumerate(budgets)},
+        "relative_error_unperturbed": {setting_key(b): float(error_clean.max()) for b in budgets},
+        "mean_change": {setting_key(b): float(measures.change[:, j].mean()) for j, b in enumerate(budgets)},
     }
 
 
@@ -315,7 +281,7 @@ def _subject_result(
     under the network's perturbations."""
     summary = _summary(found.image, found.error_clean, s.budgets)
     summary["worst_case_gain"] = {
-        budget_key(b): float((found.image.change[:, j] / b).max()) for j, b in enumerate(s.budgets)
+        setting_key(b): float((found.image.change[:, j] / b).max()) for j, b in enumerate(s.budgets)
     }
     summary["measurement_domain"] = _summary(found.measurement, found.error_clean, s.etas)
     if cross_image is not None and cross_noise is not None:
@@ -336,7 +302,7 @@ def _subject_result(
             }
             if cross_image is not None:
                 entry["change_under_network_perturbation"] = float(cross_image.change[i, j])
-            image_domain[budget_key(b)] = entry
+            image_domain[setting_key(b)] = entry
         measurement_domain = {}
         for k, eta in enumerate(s.etas):
             entry = {
@@ -347,7 +313,7 @@ def _subject_result(
             }
             if cross_noise is not None:
                 entry["change_under_network_perturbation"] = float(cross_noise.change[i, k])
-            measurement_domain[budget_key(eta)] = entry
+            measurement_domain[setting_key(eta)] = entry
         rows.append({
             "image": image_id,
             "relative_error_unperturbed": float(found.error_clean[i]),
@@ -361,7 +327,7 @@ def _subject_result(
     return SubjectResult(name=subject.name, summary=summary, per_image=rows)
 
 
-def _parameters(config: BaseModel, s: Settings, ids: list[str], quick: bool) -> dict[str, Any]:
+def _parameters(config: AdversarialConfig, s: Settings, ids: list[str], quick: bool) -> dict[str, Any]:
     return effective_parameters(
         config, ids, quick,
         image_domain={"budgets": list(s.budgets), "lam": s.lam, "step": s.step, "momentum": s.momentum,
@@ -380,7 +346,7 @@ def _notes(found: dict[str, Found], ids: list[str], s: Settings, quick: bool) ->
             f"{s.restarts} restart(s) × {s.iterations} iterations per noise level"
         )
     for key, f in found.items():
-        missed = {budget_key(b): [ids[i] for i in f.ladder.fallback[:, j].nonzero().flatten().tolist()]
+        missed = {setting_key(b): [ids[i] for i in f.ladder.fallback[:, j].nonzero().flatten().tolist()]
                   for j, b in enumerate(s.budgets)}
         missed = {b: who for b, who in missed.items() if who}
         if missed:
@@ -393,15 +359,12 @@ def _notes(found: dict[str, Found], ids: list[str], s: Settings, quick: bool) ->
     return notes
 
 
-def _save_arrays(
-    ctx: AuditContext, x: torch.Tensor, ids: list[str], s: Settings, net: Found, base: Found,
-    cross_image: Measures, cross_noise: Measures,
-) -> list[str]:
+def _arrays(
+    x: torch.Tensor, ids: list[str], s: Settings, net: Found, base: Found, cross_image: Measures, cross_noise: Measures,
+) -> Arrays:
     """Everything the figures need: the perturbed images and every reconstruction, per image and budget."""
-    assert ctx.arrays is not None
     names = [str(i) for i in ids]
-    image_file = ctx.arrays.save(
-        "adversarial_image_domain",
+    image_domain = dict(
         image_ids=np.asarray(names, dtype=str),
         budgets=torch.tensor(s.budgets, dtype=torch.float64),
         x=x,
@@ -414,8 +377,7 @@ def _save_arrays(
         baseline_perturbation=base.ladder.perturbations,
         baseline_perturbed=base.image.outputs,
     )
-    noise_file = ctx.arrays.save(
-        "adversarial_measurement_domain",
+    measurement_domain = dict(
         image_ids=np.asarray(names, dtype=str),
         etas=torch.tensor(s.etas, dtype=torch.float64),
         x=x,
@@ -425,4 +387,4 @@ def _save_arrays(
         baseline_worst=base.measurement.outputs,
         baseline_on_network_noise=cross_noise.outputs,
     )
-    return [image_file, noise_file]
+    return {"adversarial_image_domain": image_domain, "adversarial_measurement_domain": measurement_domain}

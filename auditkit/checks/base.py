@@ -5,6 +5,13 @@ the classical baseline — with the same images, operator, seeds and
 perturbations, and returns a ``CheckResult`` with criteria and verdict.
 Checks never import the report layer.
 
+What every check does alike lives in ``Check``: ``run`` (a disabled check is
+NOT_RUN, anything raised becomes ERROR, the wall time is recorded) around the
+check's own ``run_logic``; ``select`` (which test images, quick mode included);
+``result`` (the ``CheckResult`` with its arrays saved). Beside it, the module's
+functions ``effective_parameters`` (the evidence's parameters block) and
+``setting_key`` (the key of a budget, level or ratio in every per-setting dict).
+
 Misbehaviour of the network (an exception, ``MemoryError``, ``SystemExit``, an
 uninvited ``KeyboardInterrupt``, a wrong or unmeasurable output) ends a check as
 ERROR naming the check and the image, never as the auditor's own crash; a stop the
@@ -18,22 +25,28 @@ import time
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Iterator, Sequence
+from typing import Any, Callable, ClassVar, Generic, Iterator, Mapping, Sequence, TypeVar
 
 import torch
-from pydantic import BaseModel
 
 from auditkit import activity, interrupts
 from auditkit.arrays import ArraySink
-from auditkit.attacks.objective import Reconstruct
+from auditkit.attacks.objective import Reconstruct, evaluate
 from auditkit.errors import NetworkRaised, NetworkRuntimeError
+from auditkit.checks.result import CheckResult, Criterion, SubjectResult, Verdict
+from auditkit.manifest.models import CheckConfig
+from auditkit.metrics import as_magnitude
 from auditkit.networks.python_source import is_submitted_code, one_line
-from auditkit.evidence import CheckResult, Verdict
 from auditkit.operators.base import ForwardOperator
 from auditkit.progress import NullProgress, Progress
 from auditkit.reconstruction import ReconstructionMap
 
-SUBJECTS = ("network", "baseline")
+#: the settings model of a check (``auditkit.manifest.models``: ``NoiseConfig``, …).
+ConfigT = TypeVar("ConfigT", bound=CheckConfig)
+#: why a check the manifest turns off is NOT_RUN.
+DISABLED = "disabled in the manifest (enabled: false)"
+#: a check's arrays, by file stem (``arrays/<stem>.npz``), then by name.
+Arrays = Mapping[str, Mapping[str, Any]]
 
 
 @dataclass
@@ -156,7 +169,7 @@ def guarded_recon(
     def recon(y: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
         names = [image_ids[int(i)] for i in rows.tolist()]
         out = guarded_call(fmap, y, check=check, image_ids=names, subject=subject)
-        return out.abs() if modulus and out.is_complex() else out
+        return as_magnitude(out) if modulus else out
 
     @contextmanager
     def backward(rows: torch.Tensor) -> Iterator[None]:
@@ -178,25 +191,54 @@ def guarded_recon(
     return recon
 
 
-class Check(ABC):
-    """One audit experiment; subclasses set ``name``/``title`` and implement ``run``."""
+def reconstruct_images(recon: Reconstruct, operator: ForwardOperator, images: torch.Tensor, batch: int) -> torch.Tensor:
+    """f(A x) of a stack of images (N, H, W) as reported (``attacks.objective.evaluate``, no gradient tracking):
+    A applied to ``batch`` images at a time, f called on ``batch`` rows at a time; row n is image n."""
+    y = torch.cat([operator.forward(part) for part in images.split(batch)])
+    return evaluate(recon, y, torch.arange(images.shape[0], device=images.device), batch)
+
+
+def quick_cap(count: int, cap: int, quick: bool) -> int:
+    """A count of evaluations, iterations or restarts as a run uses it: at most ``cap`` in quick mode."""
+    return min(int(count), cap) if quick else int(count)
+
+
+def setting_key(value: float) -> str:
+    """The key of a budget, noise level or ratio in every per-setting dict of the evidence: ``f"{value:g}"``
+    (0.01 → "0.01"), so that a setting reads the same in criteria names, summaries and tables."""
+    return f"{value:g}"
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The test images a check runs on: their indices in the audit's test set, their ids, the images (N, H, W)."""
+
+    indices: list[int]
+    ids: list[str]
+    x: torch.Tensor
+
+
+class Check(ABC, Generic[ConfigT]):
+    """One audit experiment; a subclass sets ``name``/``title`` and implements ``run_logic``, its own story.
+
+    ``run`` is what the audit calls: the shared steps (disabled check, errors, timing) around ``run_logic``.
+    """
 
     name: ClassVar[str]
     title: ClassVar[str]
+    #: how many images (the first of the selection) quick mode keeps.
+    quick_images: ClassVar[int] = 1
 
-    @abstractmethod
-    def run(self, ctx: AuditContext, config: BaseModel) -> CheckResult:
-        """Run on both subjects and decide the criteria."""
-
-    def execute(self, ctx: AuditContext, config: BaseModel) -> CheckResult:
-        """``run`` with timing, turning a misbehaving network or a failure inside the check into ERROR.
+    def run(self, ctx: AuditContext, config: ConfigT) -> CheckResult:
+        """NOT_RUN when the manifest disables the check, else ``run_logic`` with timing; a misbehaving network
+        or a failure inside the check becomes ERROR here, once.
 
         Anything raised from the network's own source files (e.g. while back-propagating through
         it, outside a guarded call) is the network's ERROR too; anything else is auditkit's own
         (``internal_error``). Only a stop the user asked for goes through."""
         t0 = time.perf_counter()
         try:
-            result = self.run(ctx, config)
+            result = self.run_logic(ctx, config) if config.enabled else self.not_run(DISABLED, config)
         except NetworkRuntimeError as exc:
             result = self.error(str(exc), config)
         except BaseException as exc:  # noqa: BLE001 - recorded as ERROR, with the type, never swallowed silently
@@ -211,24 +253,72 @@ class Check(ABC):
         result.wall_time_s = round(time.perf_counter() - t0, 3)
         return result
 
-    def error(self, message: str, config: BaseModel) -> CheckResult:
+    @abstractmethod
+    def run_logic(self, ctx: AuditContext, config: ConfigT) -> CheckResult:
+        """Run on both subjects and decide the criteria (the check is enabled)."""
+
+    def select(self, ctx: AuditContext, chosen: Sequence[int] | None = None) -> Selection:
+        """The images to run on: ``chosen`` indices (every image when None), only the first ``quick_images``
+        of them in quick mode; ValueError naming an index outside the test set."""
+        n = ctx.images.shape[0]
+        indices = list(range(n)) if chosen is None else [int(i) for i in chosen]
+        bad = [i for i in indices if not 0 <= i < n]
+        if bad:
+            raise ValueError(f"images: index {bad[0]} is out of range for the {n} test image(s)")
+        if ctx.quick:
+            indices = indices[: self.quick_images]
+        return Selection(indices, [ctx.image_ids[i] for i in indices], ctx.images[indices])
+
+    def result(
+        self,
+        ctx: AuditContext,
+        *,
+        criteria: list[Criterion],
+        subjects: dict[str, SubjectResult],
+        parameters: dict[str, Any],
+        notes: list[str],
+        arrays: Callable[[], Arrays],
+        verdict: Verdict | None = None,
+        reason: str | None = None,
+    ) -> CheckResult:
+        """This check's result (verdict from the criteria unless given), with ``arrays()`` saved when the
+        context collects arrays (``arrays/<stem>.npz`` per entry, in order)."""
+        result = CheckResult(
+            name=self.name,
+            title=self.title,
+            verdict=CheckResult.verdict_from(criteria) if verdict is None else verdict,
+            reason=reason,
+            criteria=criteria,
+            subjects=subjects,
+            parameters=parameters,
+            seed=ctx.seed,
+            notes=notes,
+        )
+        if ctx.arrays is not None:
+            result.arrays.extend(ctx.arrays.save(stem, **named) for stem, named in arrays().items())
+        return result
+
+    @classmethod
+    def not_run(cls, reason: str, config: CheckConfig) -> CheckResult:
+        """A NOT_RUN result with its reason (disabled in the manifest, not applicable to the setup...)."""
+        return cls._outcome(Verdict.NOT_RUN, reason, config)
+
+    @classmethod
+    def error(cls, message: str, config: CheckConfig) -> CheckResult:
         """An ERROR result of this check with ``message`` (the network misbehaved, or auditkit failed)."""
+        return cls._outcome(Verdict.ERROR, message, config)
+
+    @classmethod
+    def _outcome(cls, verdict: Verdict, reason: str, config: CheckConfig) -> CheckResult:
+        """A result without measurements: the verdict, why, and the manifest's block of settings."""
         return CheckResult(
-            name=self.name, title=self.title, verdict=Verdict.ERROR, reason=message, parameters=_params(config)
+            name=cls.name, title=cls.title, verdict=verdict, reason=reason, parameters=config.model_dump(mode="json")
         )
 
 
-def _params(config: BaseModel | None) -> dict[str, Any]:
-    return {} if config is None else config.model_dump(mode="json")
-
-
-def effective_parameters(config: BaseModel, ids: Sequence[str], quick: bool, **effective: Any) -> dict[str, Any]:
-    """The manifest block, plus under ``effective`` what a run used: its images, quick mode, then ``effective``."""
-    params = _params(config)
+def effective_parameters(config: CheckConfig, ids: Sequence[str], quick: bool, **effective: Any) -> dict[str, Any]:
+    """The evidence's parameters block, one shape for every check: the manifest's block as validated, and
+    under ``effective`` what the run used: its images, quick mode, then ``effective``."""
+    params = config.model_dump(mode="json")
     params["effective"] = {"images": list(ids), "quick": quick, **effective}
     return params
-
-
-def not_run(check: type[Check], reason: str, config: BaseModel | None = None) -> CheckResult:
-    """A NOT_RUN result with its reason (disabled in the manifest, not applicable to the modality...)."""
-    return CheckResult(name=check.name, title=check.title, verdict=Verdict.NOT_RUN, reason=reason, parameters=_params(config))

@@ -66,19 +66,18 @@ from typing import Any
 
 import numpy as np
 import torch
-from pydantic import BaseModel
 
-from auditkit.checks.base import AuditContext, Check, Subject, guarded_call, not_run
+from auditkit.checks.base import Arrays, AuditContext, Check, Subject, effective_parameters, guarded_recon, reconstruct_images
 from auditkit.data.details import DetailSpec, detail_region
-from auditkit.evidence import CheckResult, Criterion, SubjectResult
+from auditkit.checks.result import CheckResult, Criterion, SubjectResult
+from auditkit.manifest.models import Detail, HallucinationConfig
+from auditkit.metrics import as_magnitude
 from auditkit.operators.base import ForwardOperator, batch_norm2, inner
 
 #: patches listed per image and subject.
 TOP_PATCHES = 3
 #: least baseline patch energy the network's is compared with, as a fraction of ‖x‖².
 ENERGY_FLOOR = 1e-4
-#: the kernel detail when the manifest sets no ``kernel_detail``.
-DEFAULT_KERNEL_DETAIL = DetailSpec("heart", "♥", 0.25, (0.5, 0.5), 0.5)
 #: pixels by which the detail's support is dilated to make its region R.
 REGION_DILATION = 2
 #: a shown fraction γ above this is called out in a note.
@@ -152,7 +151,7 @@ def comparable(op: ForwardOperator, t: torch.Tensor) -> torch.Tensor:
     """t in the operator's image dtype: promoted to complex for complex operators, modulus of complex for real ones."""
     if op.is_complex:
         return t.to(op.image_dtype)
-    return (t.abs() if t.is_complex() else t).to(op.real_dtype)
+    return as_magnitude(t).to(op.real_dtype)
 
 
 def kernel_part(op: ForwardOperator, t: torch.Tensor, alpha: float) -> torch.Tensor:
@@ -210,11 +209,8 @@ class KernelDetail:
         return cls(symbol, d[0], detail_region(symbol.cpu(), REGION_DILATION).to(device), spec, measured, share)
 
 
-def _detail_spec(config: BaseModel) -> DetailSpec:
-    """The manifest's ``kernel_detail`` (text, size, position, intensity) when present, else the default heart."""
-    item = getattr(config, "kernel_detail", None)
-    if item is None:
-        return DEFAULT_KERNEL_DETAIL
+def kernel_detail_spec(item: Detail) -> DetailSpec:
+    """The manifest's ``kernel_detail`` (text, size, position, intensity) as a renderable detail."""
     pos = tuple(float(p) for p in item.position)
     return DetailSpec("kernel_detail", item.text, float(item.size), (pos[0], pos[1]), float(item.intensity))
 
@@ -244,18 +240,9 @@ class _Measured:
 
 
 def _reconstruct(subject: Subject, ctx: AuditContext, images: torch.Tensor, labels: list[str]) -> torch.Tensor:
-    """f(A·) of a stack of images, ``BATCH`` per call, under no_grad, checked by ``guarded_call``."""
-    outs = []
-    with torch.no_grad():
-        for start in range(0, images.shape[0], BATCH):
-            part = images[start : start + BATCH]
-            outs.append(
-                guarded_call(
-                    subject.fmap, ctx.operator.forward(part), check=CHECK_NAME,
-                    image_ids=labels[start : start + BATCH], subject=subject.key,
-                ).detach()
-            )
-    return torch.cat(outs)
+    """f(A·) of a stack of images, ``BATCH`` per call, as reported, each output checked (``guarded_recon``)."""
+    recon = guarded_recon(subject.fmap, check=CHECK_NAME, image_ids=labels, subject=subject.key)
+    return reconstruct_images(recon, ctx.operator, images, BATCH)
 
 
 def _measure(
@@ -291,21 +278,18 @@ def _measure(
 # -- the check ---------------------------------------------------------------------------------
 
 
-class HallucinationCheck(Check):
+class HallucinationCheck(Check[HallucinationConfig]):
     """Map the unmeasured part of each reconstruction, localise invented content, compare with the baseline."""
 
     name = CHECK_NAME
     title = "Hallucination: content in the kernel of A"
 
-    def run(self, ctx: AuditContext, config: BaseModel) -> CheckResult:
-        if not getattr(config, "enabled", True):
-            return not_run(type(self), "disabled in the manifest", config)
+    def run_logic(self, ctx: AuditContext, config: HallucinationConfig) -> CheckResult:
         op = ctx.operator
         alpha, size, k = float(config.alpha), int(config.patch_size), float(config.k_baseline)
-        indices = [0] if ctx.quick else list(range(ctx.images.shape[0]))
-        ids = [ctx.image_ids[i] for i in indices]
-        x = ctx.images[indices]
-        detail = KernelDetail.build(op, _detail_spec(config), alpha, x.device)
+        images = self.select(ctx)
+        ids, x = images.ids, images.x
+        detail = KernelDetail.build(op, kernel_detail_spec(config.kernel_detail), alpha, x.device)
         with torch.no_grad():
             b = kernel_part(op, x, alpha)
         measured: dict[str, _Measured] = {}
@@ -315,20 +299,14 @@ class HallucinationCheck(Check):
                 task.advance()
         _, _, corners = patch_grid(op.image_shape, size)
         image_share = (batch_norm2(b).double() / batch_norm2(x).double()).cpu()
-        criterion = _criterion(measured, ids, k)
-        result = CheckResult(
-            name=self.name,
-            title=self.title,
-            verdict=CheckResult.verdict_from([criterion]),
-            criteria=[criterion],
+        return self.result(
+            ctx,
+            criteria=[_criterion(measured, ids, k)],
             subjects={s.key: _subject_result(s, measured[s.key], ids, corners, size, image_share) for s in ctx.subjects()},
-            parameters=_parameters(config, op, detail, ids, size),
-            seed=ctx.seed,
+            parameters=_parameters(config, op, detail, ids, size, ctx.quick),
             notes=_notes(ctx, measured, detail, ids),
+            arrays=lambda: _arrays(op, x, b, measured, detail, ids, corners, size),
         )
-        if ctx.arrays is not None:
-            result.arrays.append(_save_arrays(ctx, x, b, measured, detail, ids, corners, size))
-        return result
 
 
 def _criterion(measured: dict[str, _Measured], ids: list[str], k: float) -> Criterion:
@@ -437,11 +415,13 @@ def _notes(ctx: AuditContext, measured: dict[str, _Measured], detail: KernelDeta
     return notes
 
 
-def _parameters(config: BaseModel, op: ForwardOperator, detail: KernelDetail, ids: list[str], size: int) -> dict[str, Any]:
+def _parameters(
+    config: HallucinationConfig, op: ForwardOperator, detail: KernelDetail, ids: list[str], size: int, quick: bool
+) -> dict[str, Any]:
     """The manifest block plus the effective settings: projector, patches, floor, kernel detail, images."""
-    params = config.model_dump(mode="json")
     stride, _, _ = patch_grid(op.image_shape, size)
-    params.update(
+    return effective_parameters(
+        config, ids, quick,
         projector="exact" if op.has_orthonormal_rows else "tikhonov",
         patch_stride=stride,
         top_patches=TOP_PATCHES,
@@ -455,15 +435,13 @@ def _parameters(config: BaseModel, op: ForwardOperator, detail: KernelDetail, id
             "kernel_share": detail.kernel_share,
         },
         region_dilation_px=REGION_DILATION,
-        images=ids,
     )
-    return params
 
 
-def _save_arrays(
-    ctx: AuditContext, x: torch.Tensor, b: torch.Tensor, measured: dict[str, _Measured], detail: KernelDetail,
+def _arrays(
+    op: ForwardOperator, x: torch.Tensor, b: torch.Tensor, measured: dict[str, _Measured], detail: KernelDetail,
     ids: list[str], corners: list[tuple[int, int]], size: int,
-) -> str:
+) -> Arrays:
     """arrays/hallucination.npz — the maps and patches the figures need.
 
     ``x`` (N, H, W), ``image_ids`` (N,), ``truth_kernel`` P_N x (N, H, W), ``patch_size`` ();
@@ -481,7 +459,7 @@ def _save_arrays(
         "kernel_detail": detail.d,
         "detail_region": detail.region,
     }
-    shape = tuple(ctx.operator.image_shape)
+    shape = tuple(op.image_shape)
     for key, m in measured.items():
         patches = np.full((len(ids), TOP_PATCHES, 4), -1, dtype=np.int64)
         energy = np.zeros((len(ids), TOP_PATCHES), dtype=np.float64)
@@ -499,4 +477,4 @@ def _save_arrays(
                 f"{key}_patch_energy": energy,
             }
         )
-    return ctx.arrays.save(CHECK_NAME, **arrays)
+    return {CHECK_NAME: arrays}

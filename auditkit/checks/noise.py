@@ -64,23 +64,18 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
-from pydantic import BaseModel
 
 from auditkit.attacks.momentum import ladder_ascent
-from auditkit.checks.base import AuditContext, Check, Subject, guarded_call, guarded_recon, not_run, start_fresh
-from auditkit.evidence import CheckResult, Criterion, SubjectResult
-from auditkit.manifest.models import ImageDomainAttack
+from auditkit.checks.base import Arrays, AuditContext, Check, Selection, Subject, effective_parameters, guarded_call, guarded_recon, quick_cap, setting_key, start_fresh
+from auditkit.checks.result import CheckResult, Criterion, SubjectResult
+from auditkit.manifest.models import ImageDomainAttack, NoiseConfig, fewest_draws
+from auditkit.metrics import norms64
 from auditkit.operators.base import ForwardOperator, batch_norm2
-from auditkit.stats import Proportion, distribution_summary, fewest_trials_for_bound
+from auditkit.stats import Proportion, distribution_summary
 
-#: rows per call of f for the noise draws when the manifest sets no ``batch_size``.
-DEFAULT_BATCH = 50
 #: draws per image and level in quick mode: at most the configured draws, at least the fewest that can pass.
 QUICK_DRAWS = 50
-#: relative budget ‖r₁‖/‖x‖ of the worst case when the manifest sets no ``survival_budget``.
-DEFAULT_SURVIVAL_BUDGET = 0.01
-#: gradient evaluations of the survival ascent per image when the manifest sets no ``survival_iterations``.
-DEFAULT_SURVIVAL_ITERATIONS = 40
+#: gradient evaluations of the survival ascent per image in quick mode (at most).
 QUICK_SURVIVAL_ITERATIONS = 16
 #: an artefact survives a draw when the change is at least this fraction of the worst case's.
 SURVIVAL_FRACTION = 0.5
@@ -125,7 +120,7 @@ def relative_changes(
     g: torch.Tensor,
     scales: Sequence[float],
     *,
-    batch_size: int = DEFAULT_BATCH,
+    batch_size: int,
     labels: Callable[[int, int], str] = lambda level, draw: f"level {level}, draw {draw}",
     on_batch: Callable[[], None] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
@@ -144,7 +139,7 @@ def relative_changes(
     draws = g.shape[0]
     with torch.no_grad():
         f0 = call(y.unsqueeze(0), ["no noise"])[0]
-        ref = max(float(_norms64(f0.unsqueeze(0))), np.finfo(np.float64).tiny)
+        ref = max(float(norms64(f0.unsqueeze(0))), np.finfo(np.float64).tiny)
         changes = torch.empty((len(scales), draws), dtype=torch.float64)
         worst: list[torch.Tensor] = []
         for li, scale in enumerate(scales):
@@ -153,7 +148,7 @@ def relative_changes(
                 stop = min(start + batch_size, draws)
                 ys = y.unsqueeze(0) + float(scale) * g[start:stop].to(device=y.device, dtype=y.dtype)
                 out = call(ys, [labels(li, d) for d in range(start, stop)])
-                c = (_norms64(out - f0.unsqueeze(0)) / ref).cpu()
+                c = (norms64(out - f0.unsqueeze(0)) / ref).cpu()
                 changes[li, start:stop] = c
                 top = int(torch.argmax(c))
                 if float(c[top]) > best:
@@ -162,11 +157,6 @@ def relative_changes(
                     on_batch()
             worst.append(best_out)
     return changes, f0.detach(), worst
-
-
-def _norms64(t: torch.Tensor) -> torch.Tensor:
-    """Per-item ℓ2 norm in double precision (complex modulus), shape (B,)."""
-    return batch_norm2(t.to(torch.complex128 if t.is_complex() else torch.float64))
 
 
 def _guarded(subject: Subject, image_id: str) -> Call:
@@ -198,22 +188,21 @@ class _Settings:
     survival_iterations: int
 
     @classmethod
-    def of(cls, config: BaseModel, quick: bool) -> "_Settings":
+    def of(cls, config: NoiseConfig, quick: bool) -> "_Settings":
         draws = int(config.draws)
         if quick:
-            need = fewest_trials_for_bound(float(config.max_probability), float(config.confidence))
+            need = fewest_draws(float(config.max_probability), float(config.confidence))
             draws = min(draws, max(QUICK_DRAWS, need or 0))
-        iters = int(getattr(config, "survival_iterations", DEFAULT_SURVIVAL_ITERATIONS))
         return cls(
             levels=tuple(float(v) for v in config.levels),
             draws=draws,
             threshold=float(config.threshold),
             max_probability=float(config.max_probability),
             confidence=float(config.confidence),
-            batch_size=int(getattr(config, "batch_size", DEFAULT_BATCH)),
-            survival_ratios=tuple(float(v) for v in (getattr(config, "survival_ratios", None) or ())),
-            survival_budget=float(getattr(config, "survival_budget", DEFAULT_SURVIVAL_BUDGET)),
-            survival_iterations=min(iters, QUICK_SURVIVAL_ITERATIONS) if quick else iters,
+            batch_size=int(config.batch_size),
+            survival_ratios=tuple(float(v) for v in config.survival_ratios),
+            survival_budget=float(config.survival_budget),
+            survival_iterations=quick_cap(config.survival_iterations, QUICK_SURVIVAL_ITERATIONS, quick),
         )
 
 
@@ -230,19 +219,17 @@ class _Survival:
     survived: list[Proportion] = field(default_factory=list)  # one per ratio
 
 
-def _worst_perturbations(
-    subject: Subject, ctx: AuditContext, x: torch.Tensor, ids: list[str], indices: list[int], budget: float, iters: int
-) -> torch.Tensor:
+def _worst_perturbations(subject: Subject, ctx: AuditContext, images: Selection, budget: float, iters: int) -> torch.Tensor:
     """r₁ (N, H, W) per image: the ladder ascent at the single budget ε₁, with the adversarial defaults."""
     attack = ImageDomainAttack()
     start_fresh(subject)
-    labels = [f"{image_id} (worst-case search)" for image_id in ids]
+    labels = [f"{image_id} (worst-case search)" for image_id in images.ids]
     ladder = ladder_ascent(
         guarded_recon(subject.fmap, check=CHECK_NAME, image_ids=labels, subject=subject.key),
         ctx.operator,
-        x,
+        images.x,
         [budget],
-        generators=[ctx.generator(SALT_ASCENT, i) for i in indices],
+        generators=[ctx.generator(SALT_ASCENT, i) for i in images.indices],
         lam=attack.lam,
         step=attack.step,
         momentum=attack.momentum,
@@ -260,12 +247,12 @@ def _survival(
     ratios, draws, batch_size = s.survival_ratios, s.draws, s.batch_size
     call = _guarded(subject, image_id)
     change = torch.empty((len(ratios), draws), dtype=torch.float64)
-    norm_r1 = float(_norms64(r1.unsqueeze(0)))
+    norm_r1 = float(norms64(r1.unsqueeze(0)))
     with torch.no_grad():
         f0 = call(op.forward(x.unsqueeze(0)), ["no perturbation"])[0]
-        ref = max(float(_norms64(f0.unsqueeze(0))), np.finfo(np.float64).tiny)
+        ref = max(float(norms64(f0.unsqueeze(0))), np.finfo(np.float64).tiny)
         f1 = call(op.forward((x + r1).unsqueeze(0)), ["worst case r1"])[0]
-        worst = float(_norms64((f1 - f0).unsqueeze(0))) / ref
+        worst = float(norms64((f1 - f0).unsqueeze(0))) / ref
         for ri, ratio in enumerate(ratios):
             g = ctx.generator(SALT_SURVIVAL, index, ri)
             v = torch.randn((draws, *x.shape), generator=g, dtype=x.dtype).to(x.device)
@@ -274,7 +261,7 @@ def _survival(
                 stop = min(start + batch_size, draws)
                 ys = op.forward(x + r1 + v[start:stop])
                 out = call(ys, [f"worst case r1 + noise {ratio:g}·‖r1‖, draw {d}" for d in range(start, stop)])
-                change[ri, start:stop] = (_norms64(out - f0.unsqueeze(0)) / ref).cpu()
+                change[ri, start:stop] = (norms64(out - f0.unsqueeze(0)) / ref).cpu()
     survived = [
         Proportion.of_flags((change[ri] >= SURVIVAL_FRACTION * worst).numpy(), s.confidence) for ri in range(len(ratios))
     ]
@@ -294,51 +281,38 @@ class _Measured:
     survival: list[_Survival] | None
 
 
-def _key(value: float) -> str:
-    return f"{value:g}"
-
-
-class NoiseCheck(Check):
+class NoiseCheck(Check[NoiseConfig]):
     """Gaussian measurement noise, many draws: how often is the reconstruction changed by more than a threshold?"""
 
     name = CHECK_NAME
     title = "Random noise (not rare events)"
 
-    def run(self, ctx: AuditContext, config: BaseModel) -> CheckResult:
-        if not getattr(config, "enabled", True):
-            return not_run(type(self), "disabled in the manifest", config)
+    def run_logic(self, ctx: AuditContext, config: NoiseConfig) -> CheckResult:
         s = _Settings.of(config, ctx.quick)
-        indices = [0] if ctx.quick else list(range(ctx.images.shape[0]))
-        ids = [ctx.image_ids[i] for i in indices]
-        x = ctx.images[indices]
+        images = self.select(ctx)
+        ids, x = images.ids, images.x
         y = ctx.operator.forward(x).detach()
-        g = [standard_noise(ctx.operator, s.draws, ctx.generator(SALT_NOISE, i)) for i in indices]
-        scales = [[noise_scale(level, y[n]) for level in s.levels] for n in range(len(indices))]
-        measured = {
-            subject.key: self._measure(subject, ctx, s, x, y, g, scales, ids, indices) for subject in ctx.subjects()
-        }
+        g = [standard_noise(ctx.operator, s.draws, ctx.generator(SALT_NOISE, i)) for i in images.indices]
+        scales = [[noise_scale(level, y[n]) for level in s.levels] for n in range(len(ids))]
+        measured = {subject.key: self._measure(subject, ctx, s, images, y, g, scales) for subject in ctx.subjects()}
         noise_size = torch.stack(
             [torch.tensor(sc, dtype=torch.float64)[:, None] * batch_norm2(gi).double()[None, :] for sc, gi in zip(scales, g)]
         ) / batch_norm2(y).double().cpu()[:, None, None]
         criteria, notes = _criteria(measured, ids, s)
-        result = CheckResult(
-            name=self.name,
-            title=self.title,
-            verdict=CheckResult.verdict_from(criteria),
+        return self.result(
+            ctx,
             criteria=criteria,
             subjects={sub.key: _subject_result(sub, measured[sub.key], ids, s) for sub in ctx.subjects()},
-            parameters=_parameters(config, s, ids),
-            seed=ctx.seed,
+            parameters=_parameters(config, s, ids, ctx.quick),
             notes=_draws_notes(s) + notes + _survival_notes(measured, s),
+            arrays=lambda: _arrays(x, measured, noise_size, ids, s),
         )
-        if ctx.arrays is not None:
-            result.arrays.append(_save_arrays(ctx, x, measured, noise_size, ids, s))
-        return result
 
     def _measure(
-        self, subject: Subject, ctx: AuditContext, s: _Settings, x: torch.Tensor, y: torch.Tensor,
-        g: list[torch.Tensor], scales: list[list[float]], ids: list[str], indices: list[int],
+        self, subject: Subject, ctx: AuditContext, s: _Settings, images: Selection, y: torch.Tensor,
+        g: list[torch.Tensor], scales: list[list[float]],
     ) -> _Measured:
+        ids = images.ids
         per_level_calls = math.ceil(s.draws / s.batch_size)
         changes, f0s, worsts = [], [], []
         with ctx.progress.task(f"noise: {subject.key}, Gaussian draws", total=len(ids) * len(s.levels) * per_level_calls) as task:
@@ -353,10 +327,10 @@ class NoiseCheck(Check):
         survival = None
         if s.survival_ratios:
             with ctx.progress.task(f"noise: {subject.key}, survival of the worst case", total=len(ids)) as task:
-                r1 = _worst_perturbations(subject, ctx, x, ids, indices, s.survival_budget, s.survival_iterations)
+                r1 = _worst_perturbations(subject, ctx, images, s.survival_budget, s.survival_iterations)
                 survival = []
                 for n, image_id in enumerate(ids):
-                    survival.append(_survival(subject, ctx, s, x[n], r1[n], image_id, indices[n]))
+                    survival.append(_survival(subject, ctx, s, images.x[n], r1[n], image_id, images.indices[n]))
                     task.advance()
         return _Measured(torch.stack(changes), torch.stack(f0s).cpu(), torch.stack(worsts).cpu(), survival)
 
@@ -381,7 +355,7 @@ def _criteria(measured: dict[str, _Measured], ids: list[str], s: _Settings) -> t
         image, p = _worst_image(measured["network"], ids, li, s)
         criteria.append(
             Criterion.evaluate(
-                f"noise.exceedance_upper_bound[level={_key(level)}]",
+                f"noise.exceedance_upper_bound[level={setting_key(level)}]",
                 f"Gaussian measurement noise with E‖e‖² = ({level:g}‖Ax‖)²: the upper end of the {pct} Clopper–Pearson "
                 f"interval of the probability that the network's relative change ‖f(y+e) − f(y)‖/‖f(y)‖ exceeds "
                 f"{s.threshold:g} must be at most {s.max_probability:g} on every image (measured: the worst image, "
@@ -401,7 +375,8 @@ def _criteria(measured: dict[str, _Measured], ids: list[str], s: _Settings) -> t
 
 
 def _draws_notes(s: _Settings) -> list[str]:
-    need = fewest_trials_for_bound(s.max_probability, s.confidence)
+    """Why no criterion can pass when there are too few draws (``manifest.models.fewest_draws``)."""
+    need = fewest_draws(s.max_probability, s.confidence)
     if need is None:
         return [f"max_probability is {s.max_probability:g}: no finite number of draws can show that, the criteria cannot pass"]
     if s.draws >= need:
@@ -445,21 +420,21 @@ def _subject_result(subject: Subject, m: _Measured, ids: list[str], s: _Settings
     for li, level in enumerate(s.levels):
         pooled = Proportion.of_flags((m.changes[:, li] > s.threshold).numpy(), s.confidence)
         image, worst = _worst_image(m, ids, li, s)
-        exceedance[_key(level)] = {
+        exceedance[setting_key(level)] = {
             **pooled.as_dict(), "worst_image": image, "worst_probability": worst.estimate, "worst_ci_high": worst.ci_high,
         }
-        distribution[_key(level)] = distribution_summary(m.changes[:, li].numpy())
+        distribution[setting_key(level)] = distribution_summary(m.changes[:, li].numpy())
     survival = None
     if m.survival:
         survival = {
-            _key(ratio): _pooled_survival(m.survival, ri, s.confidence).as_dict() for ri, ratio in enumerate(s.survival_ratios)
+            setting_key(ratio): _pooled_survival(m.survival, ri, s.confidence).as_dict() for ri, ratio in enumerate(s.survival_ratios)
         }
     rows = []
     for n, image_id in enumerate(ids):
         row: dict[str, Any] = {
             "image": image_id,
             "levels": {
-                _key(level): {
+                setting_key(level): {
                     **_harm(m.changes, n, li, s).as_dict(),
                     "relative_change": distribution_summary(m.changes[n, li].numpy()),
                 }
@@ -470,7 +445,7 @@ def _subject_result(subject: Subject, m: _Measured, ids: list[str], s: _Settings
             sv = m.survival[n]
             row["survival"] = {
                 "worst_change": sv.worst_change,
-                "by_ratio": {_key(r): sv.survived[ri].as_dict() for ri, r in enumerate(s.survival_ratios)},
+                "by_ratio": {setting_key(r): sv.survived[ri].as_dict() for ri, r in enumerate(s.survival_ratios)},
             }
         rows.append(row)
     return SubjectResult(
@@ -480,11 +455,11 @@ def _subject_result(subject: Subject, m: _Measured, ids: list[str], s: _Settings
     )
 
 
-def _parameters(config: BaseModel, s: _Settings, ids: list[str]) -> dict[str, Any]:
+def _parameters(config: NoiseConfig, s: _Settings, ids: list[str], quick: bool) -> dict[str, Any]:
     """The manifest block plus what was used: draws after quick mode, batch size, the noise model, survival settings."""
-    params = config.model_dump(mode="json")
-    params.update(
-        draws_used=s.draws,
+    return effective_parameters(
+        config, ids, quick,
+        draws=s.draws,
         batch_size=s.batch_size,
         noise_model=(
             "e = σg, g standard Gaussian (complex: parts N(0, 1/2)), σ = level·‖Ax‖/√m, so E‖e‖² = level²‖Ax‖²"
@@ -494,14 +469,10 @@ def _parameters(config: BaseModel, s: _Settings, ids: list[str]) -> dict[str, An
         survival_budget=s.survival_budget,
         survival_iterations=s.survival_iterations,
         survival_rule=f"‖f(A(x+r1+v)) − f(Ax)‖ ≥ {SURVIVAL_FRACTION:g}·‖f(A(x+r1)) − f(Ax)‖, ‖v‖ = ratio·‖r1‖",
-        images=ids,
     )
-    return params
 
 
-def _save_arrays(
-    ctx: AuditContext, x: torch.Tensor, measured: dict[str, _Measured], noise_size: torch.Tensor, ids: list[str], s: _Settings
-) -> str:
+def _arrays(x: torch.Tensor, measured: dict[str, _Measured], noise_size: torch.Tensor, ids: list[str], s: _Settings) -> Arrays:
     """arrays/noise.npz — everything the noise figures need.
 
     ``levels`` (L,), ``image_ids`` (N,), ``threshold`` (), ``noise_size`` (N, L, D) realised ‖e‖/‖Ax‖, ``x`` (N, H, W);
@@ -526,4 +497,4 @@ def _save_arrays(
             arrays[f"{key}_r1"] = torch.stack([sv.r1 for sv in m.survival])
             arrays[f"{key}_survival_change"] = torch.stack([sv.change for sv in m.survival])
             arrays[f"{key}_survival_worst_change"] = torch.tensor([sv.worst_change for sv in m.survival], dtype=torch.float64)
-    return ctx.arrays.save(CHECK_NAME, **arrays)
+    return {CHECK_NAME: arrays}

@@ -50,24 +50,19 @@ from typing import Any, Sequence
 
 import numpy as np
 import torch
-from pydantic import BaseModel
 
-from auditkit.checks.base import AuditContext, Check, Subject, guarded_call, not_run
+from auditkit.checks.base import Arrays, AuditContext, Check, Selection, Subject, effective_parameters, guarded_recon, reconstruct_images, setting_key
 from auditkit.errors import NetworkRaised, NetworkRuntimeError
-from auditkit.evidence import CheckResult, Criterion, SubjectResult, Verdict
+from auditkit.checks.result import CheckResult, Criterion, SubjectResult, Verdict
+from auditkit.manifest.models import SamplingConfig
 from auditkit.metrics import as_magnitude, psnr, ssim
 from auditkit.operators.base import ForwardOperator
 from auditkit.stats import spread
 
 #: multiples of the audit setting in the default ladder.
 LADDER = (0.5, 0.75, 1.0, 1.5, 2.0)
-#: settings and images kept in quick mode.
+#: settings kept in quick mode.
 QUICK_SETTINGS = 3
-QUICK_IMAGES = 2
-#: tolerance (dB) when the configuration has none.
-DEFAULT_TOLERANCE_DB = 0.5
-#: least PSNR gain (dB) of the baseline from the lowest to the highest ratio, when the configuration has none.
-DEFAULT_MIN_GAIN_DB = 1.0
 #: images reconstructed per call.
 BATCH = 8
 
@@ -88,8 +83,8 @@ class Setting:
 
     @property
     def key(self) -> str:
-        """How the setting is named in the evidence: the achieved ratio, ``f"{ratio:g}"``."""
-        return f"{self.ratio:g}"
+        """How the setting is named in the evidence: the achieved ratio, ``setting_key``."""
+        return setting_key(self.ratio)
 
 
 class SettingsUnavailable(Exception):
@@ -97,16 +92,8 @@ class SettingsUnavailable(Exception):
 
 
 def uses_angles(op: ForwardOperator) -> bool:
-    """True for operators whose setting is an angle count (CT), False for masked operators."""
-    return hasattr(op, "with_angles") and hasattr(op, "n_angles")
-
-
-def explicit_list(config: BaseModel, field: str) -> list[Any] | None:
-    """The manifest's value of ``field`` when it was set there (not a default), else None."""
-    value = getattr(config, field, None)
-    if not value or field not in getattr(config, "model_fields_set", set()):
-        return None
-    return list(value)
+    """True for operators whose setting is an angle count (CT: ``n_angles`` is set), False for masked operators."""
+    return op.n_angles is not None
 
 
 def ladder_ratios(audit: float) -> list[float]:
@@ -131,13 +118,13 @@ def quick_subset(values: Sequence[float], anchor: float) -> list[float]:
 
 def audit_setting(op: ForwardOperator) -> float:
     """The audit operator's own setting: its angle count for CT, its ratio otherwise."""
-    return float(op.n_angles) if uses_angles(op) else float(op.sampling_ratio)  # type: ignore[attr-defined]
+    return float(op.n_angles) if op.n_angles is not None else float(op.sampling_ratio)
 
 
 def trained_setting(op: ForwardOperator, trained_ratio: float) -> float:
     """The training setting: ``trained_ratio`` itself, or for CT the angle count round(trained_ratio · n_full)."""
-    if uses_angles(op):
-        return float(max(1, math.floor(trained_ratio * op.n_full + 0.5)))  # type: ignore[attr-defined]
+    if op.n_full is not None:
+        return float(max(1, math.floor(trained_ratio * op.n_full + 0.5)))
     return float(trained_ratio)
 
 
@@ -157,13 +144,14 @@ def settings_key(settings: Sequence[Setting], requested: float, op: ForwardOpera
     return next((s.key for s in settings if s.ratio == achieved), None)
 
 
-def requested_settings(op: ForwardOperator, config: BaseModel, trained_ratio: float | None, quick: bool) -> list[float]:
-    """The settings to measure, increasing: ratios, or angle counts for CT (see the module doc)."""
+def requested_settings(op: ForwardOperator, config: SamplingConfig, trained_ratio: float | None, quick: bool) -> list[float]:
+    """The settings to measure, increasing: the manifest's ratios, or angle counts for CT, else the default
+    ladder (see the module doc)."""
     audit = audit_setting(op)
     if uses_angles(op):
-        values: list[float] = [float(v) for v in explicit_list(config, "n_angles") or ladder_angles(int(audit))]
+        values: list[float] = [float(v) for v in config.n_angles or ladder_angles(int(audit))]
     else:
-        values = [float(v) for v in explicit_list(config, "ratios") or ladder_ratios(audit)]
+        values = [float(v) for v in config.ratios or ladder_ratios(audit)]
     extra = [] if trained_ratio is None else [trained_setting(op, trained_ratio)]
     merged = sorted(set(values) | {audit} | set(extra))
     return quick_subset(merged, audit) if quick else merged
@@ -173,7 +161,7 @@ def _operator_at(op: ForwardOperator, value: float) -> ForwardOperator:
     """The audit operator moved to ``value`` (a ratio, or an angle count for CT); itself at its own setting."""
     try:
         if uses_angles(op):
-            return op if int(value) == op.n_angles else op.with_angles(int(value))  # type: ignore[attr-defined]
+            return op if int(value) == op.n_angles else op.with_angles(int(value))
         return op if value == op.sampling_ratio else op.with_ratio(float(value))
     except (ValueError, NotImplementedError) as exc:
         raise SettingsUnavailable(str(exc) or type(exc).__name__) from exc
@@ -192,7 +180,7 @@ def build_settings(op: ForwardOperator, values: Sequence[float]) -> tuple[list[S
             notes.append(f"requested setting {value:g} gives the same operator as {by_ratio[ratio].requested:g} "
                          f"(ratio {ratio:g}); it is measured once")
             continue
-        n_angles = int(moved.n_angles) if angles else None  # type: ignore[attr-defined]
+        n_angles = int(moved.n_angles) if angles and moved.n_angles is not None else None
         by_ratio[ratio] = Setting(moved, float(value), ratio, n_angles)
     settings = [by_ratio[r] for r in sorted(by_ratio)]
     if angles:
@@ -226,20 +214,14 @@ class Curve:
     example: torch.Tensor
 
 
-def reconstruct(
-    subject: Subject, setting: Setting, ctx: AuditContext, images: torch.Tensor, ids: list[str]
-) -> torch.Tensor:
-    """|f(A_r x)| for every image (the modulus of complex outputs), through ``guarded_call`` in batches."""
+def reconstruct(subject: Subject, setting: Setting, ctx: AuditContext, images: Selection) -> torch.Tensor:
+    """|f(A_r x)| for every image (the modulus of complex outputs), ``BATCH`` per call, each output checked."""
     audit = setting.operator is ctx.operator
-    labels = [f"{image_id} (ratio {setting.key})" for image_id in ids]
-    outputs = []
+    labels = [f"{image_id} (ratio {setting.key})" for image_id in images.ids]
     try:
         fmap = subject.fmap if audit else subject.at(setting.operator)
-        with torch.no_grad():
-            for start in range(0, images.shape[0], BATCH):
-                y = setting.operator.forward(images[start : start + BATCH])
-                out = guarded_call(fmap, y, check=CHECK_NAME, image_ids=labels[start : start + BATCH], subject=subject.key)
-                outputs.append(as_magnitude(out.detach()))
+        recon = guarded_recon(fmap, check=CHECK_NAME, image_ids=labels, subject=subject.key)
+        out = reconstruct_images(recon, setting.operator, images.x, BATCH)
     except NetworkRaised as exc:  # only the network raising at a setting other than the audit one is excused
         if audit or subject.key != "network":
             raise
@@ -251,18 +233,16 @@ def reconstruct(
         if audit or subject.key != "network":
             raise
         raise NetworkSettingUnsupported(f"ratio {setting.key}: {type(exc).__name__}: {exc}") from exc
-    return torch.cat(outputs)
+    return as_magnitude(out)
 
 
-def measure(
-    subject: Subject, settings: list[Setting], ctx: AuditContext, images: torch.Tensor, ids: list[str], task: Any
-) -> Curve:
+def measure(subject: Subject, settings: list[Setting], ctx: AuditContext, images: Selection, task: Any) -> Curve:
     """PSNR and SSIM of ``subject`` on every image at every setting, and its reconstructions of the first image."""
     scores_psnr, scores_ssim, examples = [], [], []
     for setting in settings:
-        out = reconstruct(subject, setting, ctx, images, ids)
-        scores_psnr.append(psnr(out, images).double().cpu().numpy())
-        scores_ssim.append(ssim(out, images).double().cpu().numpy())
+        out = reconstruct(subject, setting, ctx, images)
+        scores_psnr.append(psnr(out, images.x).double().cpu().numpy())
+        scores_ssim.append(ssim(out, images.x).double().cpu().numpy())
         examples.append(out[0])
         task.advance()
     return Curve(np.stack(scores_psnr), np.stack(scores_ssim), torch.stack(examples))
@@ -366,107 +346,92 @@ def subject_result(subject: Subject, curve: Curve, settings: list[Setting], ids:
 
 
 def parameters(
-    config: BaseModel, ctx: AuditContext, settings: list[Setting], requested: list[float], ids: list[str], min_gain: float
+    config: SamplingConfig, ctx: AuditContext, settings: list[Setting], requested: list[float], ids: list[str]
 ) -> dict[str, Any]:
     """The manifest block plus what was used: requested and achieved settings, audit and training ratios, images."""
-    params = config.model_dump(mode="json")
     trained = ctx.trained_ratio
     trained_key = None if trained is None else settings_key(settings, trained_setting(ctx.operator, trained), ctx.operator)
-    params.update(
+    angles = {} if settings[0].n_angles is None else {"n_angles": [s.n_angles for s in settings]}
+    return effective_parameters(
+        config, ids, ctx.quick,
         requested_settings=requested,
-        effective_ratios=[s.ratio for s in settings],
+        ratios=[s.ratio for s in settings],
+        **angles,
         audit_ratio=float(ctx.operator.sampling_ratio),
         audit_setting=settings_key(settings, audit_setting(ctx.operator)),
         trained_ratio=ctx.trained_ratio,
         trained_setting=trained_key,
-        baseline_min_gain_db=min_gain,
-        images=ids,
         spread="population standard deviation (ddof = 0) over the images",
         measurements="noise-free, y = A_r x",
     )
-    if settings[0].n_angles is not None:
-        params["effective_n_angles"] = [s.n_angles for s in settings]
-    return params
 
 
-def save_arrays(
-    ctx: AuditContext, settings: list[Setting], curves: dict[str, Curve], images: torch.Tensor, ids: list[str]
-) -> str:
+def arrays(settings: list[Setting], curves: dict[str, Curve], images: Selection) -> Arrays:
     """arrays/sampling.npz: ratios (K,), the first image x (H, W), each subject's |f(A_r x)| (K, H, W) and
     PSNR/SSIM per setting and image (K, N); masks (K, H, W) for masked operators, n_angles (K,) for CT."""
+    ids = images.ids
     arrays: dict[str, Any] = {
         "ratios": np.asarray([s.ratio for s in settings], dtype=np.float64),
-        "x": images[0],
+        "x": images.x[0],
         "image_ids": np.asarray(ids, dtype=str),
         "example_image_id": np.asarray(ids[0], dtype=str),
     }
     if settings[0].n_angles is not None:
         arrays["n_angles"] = np.asarray([s.n_angles for s in settings], dtype=np.int64)
-    masks = [getattr(s.operator, "mask", None) for s in settings]
-    if all(isinstance(m, torch.Tensor) for m in masks):
-        arrays["masks"] = torch.stack([m.cpu() for m in masks])  # type: ignore[union-attr]
+    masks = [s.operator.sampling_mask for s in settings]
+    if all(m is not None for m in masks):
+        arrays["masks"] = torch.stack([m.cpu() for m in masks if m is not None])
     for key, curve in curves.items():
         arrays[f"{key}_recon"] = curve.example
         arrays[f"{key}_psnr"] = curve.psnr
         arrays[f"{key}_ssim"] = curve.ssim
-    return ctx.arrays.save(CHECK_NAME, **arrays)  # type: ignore[union-attr]
+    return {CHECK_NAME: arrays}
 
 
 # -- the check ----------------------------------------------------------------------------------
 
 
-class SamplingCheck(Check):
+class SamplingCheck(Check[SamplingConfig]):
     """Reconstruct at several sampling ratios and ask whether more samples ever make the network worse."""
 
     name = CHECK_NAME
     title = "More samples (sampling ratio)"
+    quick_images = 2
 
-    def run(self, ctx: AuditContext, config: BaseModel) -> CheckResult:
-        if not getattr(config, "enabled", True):
-            return not_run(type(self), "disabled in the manifest", config)
-        tolerance = float(getattr(config, "tolerance_db", DEFAULT_TOLERANCE_DB))
-        min_gain = float(getattr(config, "baseline_min_gain_db", DEFAULT_MIN_GAIN_DB))
+    def run_logic(self, ctx: AuditContext, config: SamplingConfig) -> CheckResult:
+        tolerance, min_gain = float(config.tolerance_db), float(config.baseline_min_gain_db)
         requested = requested_settings(ctx.operator, config, ctx.trained_ratio, ctx.quick)
         try:
             settings, notes = build_settings(ctx.operator, requested)
         except SettingsUnavailable as exc:
-            return not_run(type(self), f"the audit operator has no other sampling ratios: {exc}", config)
+            return self.not_run(f"the audit operator has no other sampling ratios: {exc}", config)
         if len(settings) < 2:
-            return not_run(type(self), f"fewer than two distinct sampling settings (requested {requested})", config)
-        count = min(QUICK_IMAGES, ctx.images.shape[0]) if ctx.quick else ctx.images.shape[0]
-        images, ids = ctx.images[:count], ctx.image_ids[:count]
+            return self.not_run(f"fewer than two distinct sampling settings (requested {requested})", config)
+        images = self.select(ctx)
 
         curves: dict[str, Curve] = {}
         try:
             with ctx.progress.task("sampling: ratios", total=2 * len(settings)) as task:
                 for subject in ctx.subjects():
-                    curves[subject.key] = measure(subject, settings, ctx, images, ids, task)
+                    curves[subject.key] = measure(subject, settings, ctx, images, task)
         except NetworkSettingUnsupported as exc:
-            return not_run(type(self), f"the network cannot reconstruct at other sampling ratios ({exc})", config)
+            return self.not_run(f"the network cannot reconstruct at other sampling ratios ({exc})", config)
 
-        net_means = curves["network"].psnr.mean(axis=1)
         base_means = curves["baseline"].psnr.mean(axis=1)
         sanity = baseline_criteria(base_means, settings, tolerance, min_gain)
-        judged = network_criterion(net_means, settings, tolerance)
-        result = CheckResult(
-            name=self.name,
-            title=self.title,
-            verdict=Verdict.PASS,
-            subjects={s.key: subject_result(s, curves[s.key], settings, ids) for s in ctx.subjects()},
-            parameters=parameters(config, ctx, settings, requested, ids, min_gain),
-            seed=ctx.seed,
-            notes=notes,
-        )
-        if all(c.passed for c in sanity):
-            result.criteria = [judged, *sanity]
-            result.verdict = CheckResult.verdict_from(result.criteria)
-        else:
-            unjudged = judged.model_copy(
+        judged = network_criterion(curves["network"].psnr.mean(axis=1), settings, tolerance)
+        setup_ok = all(c.passed for c in sanity)
+        if not setup_ok:
+            judged = judged.model_copy(
                 update={"passed": None, "description": judged.description + " Not judged: the setup is flagged."}
             )
-            result.criteria = [unjudged, *sanity]
-            result.verdict = Verdict.ERROR
-            result.reason = setup_flag_reason(base_means, settings)
-        if ctx.arrays is not None:
-            result.arrays.append(save_arrays(ctx, settings, curves, images, ids))
-        return result
+        return self.result(
+            ctx,
+            criteria=[judged, *sanity],
+            subjects={s.key: subject_result(s, curves[s.key], settings, images.ids) for s in ctx.subjects()},
+            parameters=parameters(config, ctx, settings, requested, images.ids),
+            notes=notes,
+            arrays=lambda: arrays(settings, curves, images),
+            verdict=None if setup_ok else Verdict.ERROR,
+            reason=None if setup_ok else setup_flag_reason(base_means, settings),
+        )

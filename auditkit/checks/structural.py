@@ -39,11 +39,13 @@ from typing import Any, Iterable
 
 import numpy as np
 import torch
-from pydantic import BaseModel
 
-from auditkit.checks.base import AuditContext, Check, Subject, guarded_call, not_run
+from auditkit.checks.base import Arrays, AuditContext, Check, Subject, effective_parameters, guarded_call
 from auditkit.data.details import DEFAULT_FONT, DetailSpec, default_details, detail_region, unique_names
-from auditkit.evidence import CheckResult, Criterion, SubjectResult
+from auditkit.checks.result import CheckResult, Criterion, SubjectResult
+from auditkit.manifest.models import StructuralConfig
+from auditkit.metrics import as_magnitude, norms64
+from auditkit.operators.base import batch_norm2
 
 #: pixels by which a detail's support is dilated to make its region R.
 REGION_DILATION = 2
@@ -65,22 +67,22 @@ def detail_recovery(delta: torch.Tensor, d: torch.Tensor, region: torch.Tensor) 
     r = region.to(torch.float64)
     a = (delta.to(torch.float64) * r).reshape(delta.shape[0], -1)
     b = (d.to(torch.float64) * r).expand_as(delta).reshape(delta.shape[0], -1)
-    na, nb = torch.linalg.vector_norm(a, dim=1), torch.linalg.vector_norm(b, dim=1)
+    na, nb = batch_norm2(a), batch_norm2(b)
     nan = torch.full_like(nb, math.nan)
     dot = (a * b).sum(dim=1)
     rho = torch.where(na > 0, dot / (na * nb).clamp_min(torch.finfo(torch.float64).tiny), torch.zeros_like(na))
     rho = torch.where(nb > 0, rho.clamp(-1.0, 1.0), nan)
-    eps = torch.where(nb > 0, torch.linalg.vector_norm(a - b, dim=1) / nb.clamp_min(torch.finfo(torch.float64).tiny), nan)
+    eps = torch.where(nb > 0, batch_norm2(a - b) / nb.clamp_min(torch.finfo(torch.float64).tiny), nan)
     return rho, eps
 
 
-def details_from_config(config: BaseModel, shape: tuple[int, int]) -> list[DetailSpec]:
+def details_from_config(config: StructuralConfig, shape: tuple[int, int]) -> list[DetailSpec]:
     """The details the manifest sets explicitly, else ``default_details(shape)`` (laid out for this image size).
 
-    A manifest that does not mention ``details`` gets the shape-aware default set,
-    not the model's fixed placeholder list; what was used is recorded in the parameters.
+    A manifest that does not mention ``details`` (the model's default is null) gets the
+    shape-aware default set; what was used is recorded in the parameters.
     """
-    items = list(getattr(config, "details", None) or [])
+    items = config.details
     if not items:
         return default_details(shape)
     names = unique_names([item.text for item in items])
@@ -88,16 +90,6 @@ def details_from_config(config: BaseModel, shape: tuple[int, int]) -> list[Detai
         DetailSpec(name, item.text, float(item.size), (float(item.position[0]), float(item.position[1])), float(item.intensity))
         for name, item in zip(names, items)
     ]
-
-
-def _image_view(out: torch.Tensor) -> torch.Tensor:
-    """What is compared: the modulus of a complex reconstruction, a real one as it is (see module doc)."""
-    return out.abs() if out.is_complex() else out
-
-
-def _norms(t: torch.Tensor) -> torch.Tensor:
-    """ℓ2 norm of each item of a stack, in float64, shape (K,)."""
-    return torch.linalg.vector_norm(t.reshape(t.shape[0], -1).double(), dim=1)
 
 
 @dataclass
@@ -118,7 +110,7 @@ class _Inputs:
 
     def kept(self, raw: torch.Tensor) -> torch.Tensor:
         """‖d_effective‖ / ‖d_raw‖ per detail, shape (K,): 1 when nothing was clipped, 0 when all of it was."""
-        return (_norms(self.d_each) / _norms(raw)).cpu()
+        return (norms64(self.d_each) / norms64(raw)).cpu()
 
     def batch(self) -> torch.Tensor:
         """(K + 2, H, W): x, x_all, then x with each detail."""
@@ -184,7 +176,7 @@ def _measure(
             image_ids=labels,
             subject=subject.key,
         )
-    view = _image_view(out.detach())
+    view = as_magnitude(out.detach())  # the modulus of a complex reconstruction, a real one as it is
     fx, f_all, f_each = view[0], view[1], view[2:]
     k = regions.shape[0]
     alone = _Scores(*detail_recovery(f_each - fx.unsqueeze(0), inputs.d_each, regions)).where(measurable)
@@ -210,27 +202,25 @@ def _over_images(rows: list[_Measured], ids: list[str], k: int, field: str, *, t
     return [(i, _value(getattr(m.together if together else m.alone, field)[k])) for i, m in zip(ids, rows)]
 
 
-class StructuralCheck(Check):
+class StructuralCheck(Check[StructuralConfig]):
     """Render details into each test image and ask whether network and baseline bring them back."""
 
     name = "structural"
     title = "Small structural changes"
 
-    def run(self, ctx: AuditContext, config: BaseModel) -> CheckResult:
-        if not getattr(config, "enabled", True):
-            return not_run(type(self), "disabled in the manifest", config)
+    def run_logic(self, ctx: AuditContext, config: StructuralConfig) -> CheckResult:
         shape = tuple(ctx.operator.image_shape)
         specs = details_from_config(config, shape)
         names = [s.name for s in specs]
         raw = torch.stack([s.render(shape) for s in specs]).to(dtype=ctx.images.dtype, device=ctx.images.device)
         regions = torch.stack([detail_region(d, REGION_DILATION) for d in raw.cpu()]).to(raw.device)
-        indices = [0] if ctx.quick else list(range(ctx.images.shape[0]))
-        ids = [ctx.image_ids[i] for i in indices]
+        images = self.select(ctx)
+        ids = images.ids
 
-        inputs = [_Inputs.build(ctx.images[i], raw) for i in indices]
+        inputs = [_Inputs.build(x, raw) for x in images.x]
         kept = torch.stack([inp.kept(raw) for inp in inputs])  # (N, K)
         measured: dict[str, list[_Measured]] = {}
-        with ctx.progress.task("structural: details", total=2 * len(indices)) as task:
+        with ctx.progress.task("structural: details", total=2 * len(ids)) as task:
             for subject in ctx.subjects():
                 measured[subject.key] = []
                 for inp, image_id, kept_i in zip(inputs, ids, kept):
@@ -239,21 +229,15 @@ class StructuralCheck(Check):
                     task.advance()
 
         criteria, notes = _criteria(measured, ids, names, config)
-        result = CheckResult(
-            name=self.name,
-            title=self.title,
-            verdict=CheckResult.verdict_from(criteria),
+        return self.result(
+            ctx,
             criteria=criteria,
             subjects={s.key: _subject_result(s, measured[s.key], ids, names, kept.numpy()) for s in ctx.subjects()},
-            parameters=_parameters(config, specs, ids),
-            seed=ctx.seed,
+            parameters=_parameters(config, specs, ids, ctx.quick),
             notes=_clipping_notes(kept.numpy(), ids, names) + notes,
+            arrays=lambda: _arrays(inputs, measured, raw, regions, names, ids),
+            reason=None if criteria else "no detail could be measured on any image (every detail was clipped away)",
         )
-        if not criteria:
-            result.reason = "no detail could be measured on any image (every detail was clipped away)"
-        if ctx.arrays is not None:
-            result.arrays.append(_save_arrays(ctx, inputs, measured, raw, regions, names, ids))
-        return result
 
 
 def _clipping_notes(kept: np.ndarray, ids: list[str], names: list[str]) -> list[str]:
@@ -281,7 +265,7 @@ _Q_TEXT = (
 
 
 def _criteria(
-    measured: dict[str, list[_Measured]], ids: list[str], names: list[str], config: BaseModel
+    measured: dict[str, list[_Measured]], ids: list[str], names: list[str], config: StructuralConfig
 ) -> tuple[list[Criterion], list[str]]:
     """Per detail: the network's worst q ≥ min_recovery, and q_net ≥ q_base − margin on the image where it falls furthest behind."""
     min_recovery, margin = float(config.min_recovery), float(config.margin)
@@ -367,28 +351,27 @@ def _subject_result(
     )
 
 
-def _parameters(config: BaseModel, specs: list[DetailSpec], ids: list[str]) -> dict[str, Any]:
+def _parameters(config: StructuralConfig, specs: list[DetailSpec], ids: list[str], quick: bool) -> dict[str, Any]:
     """The manifest block plus what was actually used: the details after defaults, font, region dilation, images."""
-    params = config.model_dump(mode="json")
-    params["effective_details"] = [
-        {"name": s.name, "text": s.text, "size": s.size, "position": list(s.position), "intensity": s.intensity}
-        for s in specs
-    ]
-    params["font"] = DEFAULT_FONT
-    params["region_dilation_px"] = REGION_DILATION
-    params["images"] = ids
-    return params
+    return effective_parameters(
+        config, ids, quick,
+        details=[
+            {"name": s.name, "text": s.text, "size": s.size, "position": list(s.position), "intensity": s.intensity}
+            for s in specs
+        ],
+        font=DEFAULT_FONT,
+        region_dilation_px=REGION_DILATION,
+    )
 
 
-def _save_arrays(
-    ctx: AuditContext,
+def _arrays(
     inputs: list[_Inputs],
     measured: dict[str, list[_Measured]],
     raw: torch.Tensor,
     regions: torch.Tensor,
     names: list[str],
     ids: list[str],
-) -> str:
+) -> Arrays:
     """arrays/structural.npz: x and x + all details, both subjects' compared reconstructions, details and masks.
 
     ``x``, ``x_d``, ``network_fx``, ``network_fxd``, ``baseline_fx``, ``baseline_fxd`` are (N, H, W)
@@ -406,4 +389,4 @@ def _save_arrays(
     for key, rows in measured.items():
         arrays[f"{key}_fx"] = torch.stack([m.fx for m in rows])
         arrays[f"{key}_fxd"] = torch.stack([m.f_all for m in rows])
-    return ctx.arrays.save("structural", **arrays)
+    return {"structural": arrays}

@@ -59,37 +59,22 @@ from typing import Any, Sequence
 
 import numpy as np
 import torch
-from pydantic import BaseModel
 
 from auditkit.attacks import evaluate, projected_ascent
 from auditkit.attacks.objective import image_groups, rows_per_call
-from auditkit.checks.base import (
-    AuditContext,
-    Check,
-    Subject,
-    effective_parameters,
-    guarded_recon,
-    not_run,
-    start_fresh,
-)
-from auditkit.evidence import CheckResult, Criterion, SubjectResult
+from auditkit.checks.base import Arrays, AuditContext, Check, Selection, Subject, effective_parameters, guarded_recon, quick_cap, setting_key, start_fresh
+from auditkit.checks.result import CheckResult, Criterion, SubjectResult
+from auditkit.manifest.models import TradeoffConfig
 from auditkit.metrics import relative_error
 from auditkit.stats import spread
 
 CHECK_NAME = "tradeoff"
 #: salt of ``ctx.generator`` for the attack's random starts (then the image's index in the test set).
 SALT = 6_001
-#: step of the projected attack, in units of the ball's radius (``projected_ascent``'s default).
-LR = 5.0
-#: quick mode: iterations divided by this; restarts, images and levels capped at these.
-QUICK_ITERATIONS, QUICK_RESTARTS, QUICK_IMAGES, QUICK_LEVELS = 30, 1, 1, 3
+#: quick mode: iterations, restarts and levels capped at these.
+QUICK_ITERATIONS, QUICK_RESTARTS, QUICK_LEVELS = 30, 1, 3
 #: positive levels used by the least-squares slope (with η = 0).
 FIT_LEVELS = 2
-
-
-def eta_key(eta: float) -> str:
-    """The key of a level in every per-level dict: ``f"{eta:g}"`` (0.02 → "0.02")."""
-    return f"{eta:g}"
 
 
 def quick_levels(etas: Sequence[float]) -> tuple[float, ...]:
@@ -111,16 +96,16 @@ class Settings:
     lr: float
 
     @classmethod
-    def from_config(cls, config: BaseModel, quick: bool) -> "Settings":
+    def from_config(cls, config: TradeoffConfig, quick: bool) -> "Settings":
         etas = tuple(float(e) for e in config.etas)
         if not etas or any(e < 0 for e in etas) or any(b <= a for a, b in zip(etas, etas[1:])):
             raise ValueError(f"etas: must be non-negative and strictly increasing, got {list(etas)}")
         return cls(
             etas=quick_levels(etas) if quick else etas,
             k_baseline=float(config.k_baseline),
-            restarts=min(int(config.restarts), QUICK_RESTARTS) if quick else int(config.restarts),
-            iterations=min(int(config.iterations), QUICK_ITERATIONS) if quick else int(config.iterations),
-            lr=float(getattr(config, "lr", LR)),
+            restarts=quick_cap(config.restarts, QUICK_RESTARTS, quick),
+            iterations=quick_cap(config.iterations, QUICK_ITERATIONS, quick),
+            lr=float(config.lr),
         )
 
     @property
@@ -141,50 +126,39 @@ class Curve:
     example_worst: torch.Tensor  # (H, W) f(A x₀ + e) at the largest level's kept e
 
 
-class TradeoffCheck(Check):
+class TradeoffCheck(Check[TradeoffConfig]):
     """Worst-case relative error against the noise level, network against baseline."""
 
     name = CHECK_NAME
     title = "Accuracy–stability trade-off"
 
-    def run(self, ctx: AuditContext, config: BaseModel) -> CheckResult:
-        if not getattr(config, "enabled", True):
-            return not_run(type(self), "disabled in the manifest", config)
+    def run_logic(self, ctx: AuditContext, config: TradeoffConfig) -> CheckResult:
         s = Settings.from_config(config, ctx.quick)
-        n = min(ctx.images.shape[0], QUICK_IMAGES) if ctx.quick else ctx.images.shape[0]
-        indices = list(range(n))
-        ids = [ctx.image_ids[i] for i in indices]
-        x = ctx.images[indices]
-        curves = {subject.key: _curve(subject, ctx, x, indices, ids, s) for subject in ctx.subjects()}
-        criteria = _criteria(curves["network"], curves["baseline"], s)
-        result = CheckResult(
-            name=self.name,
-            title=self.title,
-            verdict=CheckResult.verdict_from(criteria),
-            criteria=criteria,
+        images = self.select(ctx)
+        ids = images.ids
+        curves = {subject.key: _curve(subject, ctx, images, s) for subject in ctx.subjects()}
+        return self.result(
+            ctx,
+            criteria=_criteria(curves["network"], curves["baseline"], s),
             subjects={subject.key: _subject_result(subject, curves[subject.key], ids, s) for subject in ctx.subjects()},
             parameters=_parameters(config, s, ids, ctx.quick),
-            seed=ctx.seed,
             notes=_notes(curves, ids, s, ctx.quick),
+            arrays=lambda: _arrays(images.x, ids, s, curves),
         )
-        if ctx.arrays is not None:
-            result.arrays.append(_save_arrays(ctx, x, ids, s, curves))
-        return result
 
 
 # -- measuring ------------------------------------------------------------------------------------
 
 
-def _curve(
-    subject: Subject, ctx: AuditContext, x: torch.Tensor, indices: list[int], ids: list[str], s: Settings
-) -> Curve:
+def _curve(subject: Subject, ctx: AuditContext, images: Selection, s: Settings) -> Curve:
     """E(η) of ``subject`` on every image and level: the unperturbed error, the searches, the running maximum.
 
     f is taken as |f| (``modulus``), so that the attack maximises the error that is
     reported, ‖|f(y + e)| − x‖ for the real x.
     """
     op, max_rows = ctx.operator, rows_per_call(ctx.operator.image_shape)
-    recon = guarded_recon(subject.fmap, check=CHECK_NAME, image_ids=ids, subject=subject.key, modulus=True)
+    x, indices = images.x, images.indices
+    recon = guarded_recon(subject.fmap, check=CHECK_NAME, image_ids=images.ids, subject=subject.key, modulus=True)
     n, positive = x.shape[0], s.positive
     y = op.forward(x).detach()
     image_rows = torch.arange(n, device=x.device)
@@ -259,7 +233,7 @@ def _criteria(net: Curve, base: Curve, s: Settings) -> list[Criterion]:
     criteria = []
     for j, eta in enumerate(s.etas):
         m_net, m_base = float(net.errors[:, j].mean()), float(base.errors[:, j].mean())
-        key = eta_key(eta)
+        key = setting_key(eta)
         setting = (
             "without noise (η = 0: accuracy)" if eta == 0
             else f"under the worst noise e with ‖e‖ ≤ {key}·‖Ax‖ found by the projected attack"
@@ -278,19 +252,19 @@ def _criteria(net: Curve, base: Curve, s: Settings) -> list[Criterion]:
 
 def _subject_result(subject: Subject, curve: Curve, ids: list[str], s: Settings) -> SubjectResult:
     """Summary (statistics over the images per level, the slopes) and one row per image."""
-    by_eta = {eta_key(eta): spread(curve.errors[:, j].numpy()) for j, eta in enumerate(s.etas)}
+    by_eta = {setting_key(eta): spread(curve.errors[:, j].numpy()) for j, eta in enumerate(s.etas)}
     unperturbed = spread(curve.unperturbed.numpy())
     summary: dict[str, Any] = {
         "worst_case_error_by_eta": by_eta,
         "relative_error_unperturbed": unperturbed,
-        **lipschitz_slopes(s.etas, [by_eta[eta_key(e)]["mean"] for e in s.etas], unperturbed["mean"]),
+        **lipschitz_slopes(s.etas, [by_eta[setting_key(e)]["mean"] for e in s.etas], unperturbed["mean"]),
     }
     rows = []
     for i, image_id in enumerate(ids):
         per_level = {}
         for j, eta in enumerate(s.etas):
             restart = int(curve.restart[i, j])
-            per_level[eta_key(eta)] = {
+            per_level[setting_key(eta)] = {
                 "relative_error": float(curve.errors[i, j]),
                 "found_at_eta": float(curve.found_at[i, j]),
                 "restart": restart if restart >= 0 else None,
@@ -303,7 +277,7 @@ def _subject_result(subject: Subject, curve: Curve, ids: list[str], s: Settings)
     return SubjectResult(name=subject.name, summary=summary, per_image=rows)
 
 
-def _parameters(config: BaseModel, s: Settings, ids: list[str], quick: bool) -> dict[str, Any]:
+def _parameters(config: TradeoffConfig, s: Settings, ids: list[str], quick: bool) -> dict[str, Any]:
     return effective_parameters(
         config, ids, quick,
         etas=list(s.etas), restarts=s.restarts, iterations=s.iterations, lr=s.lr, k_baseline=s.k_baseline,
@@ -314,7 +288,7 @@ def _notes(curves: dict[str, Curve], ids: list[str], s: Settings, quick: bool) -
     notes = []
     if quick:
         notes.append(
-            f"quick mode: {len(ids)} image(s), levels {', '.join(eta_key(e) for e in s.etas)}, "
+            f"quick mode: {len(ids)} image(s), levels {', '.join(setting_key(e) for e in s.etas)}, "
             f"{s.restarts} restart(s) × {s.iterations} iterations per level"
         )
     for key, curve in curves.items():
@@ -322,7 +296,7 @@ def _notes(curves: dict[str, Curve], ids: list[str], s: Settings, quick: bool) -
         carried = (curve.found_at < etas[None, :]) & (etas[None, :] > 0)
         if bool(carried.any()):
             where = "; ".join(
-                f"η = {eta_key(eta)} on {', '.join(ids[i] for i in carried[:, j].nonzero().flatten().tolist())}"
+                f"η = {setting_key(eta)} on {', '.join(ids[i] for i in carried[:, j].nonzero().flatten().tolist())}"
                 for j, eta in enumerate(s.etas) if bool(carried[:, j].any())
             )
             notes.append(
@@ -333,12 +307,10 @@ def _notes(curves: dict[str, Curve], ids: list[str], s: Settings, quick: bool) -
     return notes
 
 
-def _save_arrays(ctx: AuditContext, x: torch.Tensor, ids: list[str], s: Settings, curves: dict[str, Curve]) -> str:
+def _arrays(x: torch.Tensor, ids: list[str], s: Settings, curves: dict[str, Curve]) -> Arrays:
     """The curves per image and the first image's reconstructions, clean and at the largest level's worst noise."""
-    assert ctx.arrays is not None
     net, base = curves["network"], curves["baseline"]
-    return ctx.arrays.save(
-        CHECK_NAME,
+    return {CHECK_NAME: dict(
         image_ids=np.asarray([str(i) for i in ids], dtype=str),
         etas=torch.tensor(s.etas, dtype=torch.float64),
         network_error=net.errors,
@@ -348,4 +320,4 @@ def _save_arrays(ctx: AuditContext, x: torch.Tensor, ids: list[str], s: Settings
         network_worst=net.example_worst,
         baseline_clean=base.example_clean,
         baseline_worst=base.example_worst,
-    )
+    )}

@@ -1,8 +1,8 @@
 """Test images for an audit: phantoms, MNI152 brain slices, and images read from files.
 
-Every source yields real images with intensities in [0, 1] (DESIGN.md), as torch
-tensors (H, W) or stacks (N, H, W); files are read as stored and then scaled by
-an explicit, recorded ``normalise`` method.
+Every source yields real images with intensities in [0, 1] (PSNR and SSIM take
+the peak as 1), as torch tensors (H, W) or stacks (N, H, W); files are read as
+stored and then scaled by an explicit, recorded ``normalise`` method.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ get a hint to quote them).
 
 ``parse_manifest`` keeps going where ``load_manifest`` stops: when the schema fails, it also
 validates each root section on its own, so that the files of the sections that are valid can
-still be checked in the same pass (``auditkit.manifest.files.validate_manifest``).
+still be checked in the same pass (``auditkit.preflight.validate_manifest``).
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def load_manifest(path: Path | str) -> Manifest:
 
     Raises ``InputError`` carrying every problem found (malformed text, duplicate
     keys, missing, unknown or ill-typed fields, broken cross-field rules), sorted
-    by line. The files the manifest names are not touched here (see ``check_files``).
+    by line. The files the manifest names are not touched here (see ``auditkit.preflight.check_files``).
     """
     parsed = parse_manifest(path)
     if parsed.problems or parsed.manifest is None:

@@ -13,7 +13,6 @@ Schema states it too.
 from __future__ import annotations
 
 import math
-
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -32,6 +31,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from auditkit.key_password import DEFAULT_PASSWORD_ENV
 from auditkit.manifest.limits import (
     MAX_ANGLES, MAX_BATCH, MAX_COILS, MAX_DETAIL_CHARS, MAX_DRAWS, MAX_ID_CHARS, MAX_IDENTIFIER_CHARS,
     MAX_IMAGE_SIDE, MAX_IMAGES, MAX_ITERATIONS, MAX_KWARGS, MAX_NAME_CHARS, MAX_NETWORK_FILES,
@@ -66,8 +66,6 @@ PATTERNS_BY_KIND: dict[str, tuple[str, ...]] = {
     "hadamard": ("variable_density",),
     "ct_parallel": ("equispaced_angles",),
 }
-#: Names of the checks, in the order the dossier presents them.
-CHECK_NAMES: tuple[str, ...] = ("adversarial", "structural", "sampling", "noise", "hallucination", "tradeoff")
 MASK_SUFFIXES = (".npy", ".png")
 PEM_SUFFIXES = (".pem", ".crt", ".cer")
 PKCS12_SUFFIXES = (".p12", ".pfx")
@@ -131,6 +129,33 @@ def _orthogonal_wavelet(name: str | None) -> str | None:
     if not wavelet.orthogonal:
         raise ValueError(f"wavelet '{name}' is not orthogonal (e.g. haar, db2, db4, sym8)")
     return name
+
+
+def fewest_draws(max_probability: float, confidence: float) -> int | None:
+    """The fewest draws n with which no harmful draw shows the harm probability to be at most ``max_probability``.
+
+    With k = 0 harmful draws the two-sided Clopper–Pearson upper end is 1 − (α/2)^{1/n}, α = 1 − confidence,
+    so n = ⌈ln(α/2) / ln(1 − max_probability)⌉, moved by one where rounding puts the quotient on the wrong
+    side of an integer (1, not 2, at confidence 0.9 and max_probability 0.95). 1 when max_probability ≥ 1;
+    None when it is ≤ 0 (the upper end is always positive). E.g. 72 for 0.05 at 95 %.
+    """
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence: must be in (0, 1), got {confidence!r}")
+    if max_probability >= 1.0:
+        return 1
+    if max_probability <= 0.0:
+        return None
+    half_alpha = (1.0 - confidence) / 2.0
+
+    def upper(n: int) -> float:
+        return 1.0 - half_alpha ** (1.0 / n)
+
+    n = max(1, math.ceil(math.log(half_alpha) / math.log1p(-max_probability)))
+    while n > 1 and upper(n - 1) <= max_probability:
+        n -= 1
+    while upper(n) > max_probability:
+        n += 1
+    return n
 
 
 def _lower_hex(value: str) -> str:
@@ -597,7 +622,7 @@ class Baseline(Section):
 # --- checks ---------------------------------------------------------------------------------
 
 
-class CheckBlock(Section):
+class CheckConfig(Section):
     """Fields every check has."""
 
     enabled: bool = Field(default=True, description="Run this check. Default: true.")
@@ -644,7 +669,7 @@ class MeasurementDomainAttack(Section):
     )
 
 
-class AdversarialCheck(CheckBlock):
+class AdversarialConfig(CheckConfig):
     """Tiny worst-case perturbations, network against baseline."""
 
     image_domain: ImageDomainAttack = Field(
@@ -696,7 +721,7 @@ class Detail(Section):
     )
 
 
-class StructuralCheck(CheckBlock):
+class StructuralConfig(CheckConfig):
     """Small details added to the image: are they recovered?"""
 
     details: list[Detail] | None = Field(
@@ -722,7 +747,7 @@ class StructuralCheck(CheckBlock):
     )
 
 
-class SamplingCheck(CheckBlock):
+class SamplingConfig(CheckConfig):
     """More samples must not make the reconstruction worse."""
 
     ratios: Annotated[list[Ratio], AfterValidator(_increasing)] | None = Field(
@@ -755,7 +780,7 @@ class SamplingCheck(CheckBlock):
     )
 
 
-class NoiseCheck(CheckBlock):
+class NoiseConfig(CheckConfig):
     """Random Gaussian measurement noise: how often does it do harm ("not rare events")?"""
 
     levels: Annotated[list[PositiveFloat], AfterValidator(_increasing)] = Field(
@@ -799,23 +824,21 @@ class NoiseCheck(CheckBlock):
     )
 
     @model_validator(mode="after")
-    def _enough_draws(self) -> "NoiseCheck":
-        """With k = 0 harmful draws the Clopper–Pearson upper end is 1 − ((1 − confidence)/2)^{1/n}: fewer draws
-        than n* = ⌈ln((1 − confidence)/2) / ln(1 − max_probability)⌉ can never pass."""
-        if self.enabled and 0.0 < self.max_probability < 1.0:
-            needed = math.ceil(math.log((1.0 - self.confidence) / 2.0) / math.log1p(-self.max_probability))
-            if self.draws < needed:
-                issues = FieldIssues()
-                issues.add(
-                    "draws",
-                    f"{self.draws} draws can never show a probability below {self.max_probability} at confidence "
-                    f"{self.confidence}; use at least {needed}",
-                )
-                issues.raise_if_any()
+    def _enough_draws(self) -> "NoiseConfig":
+        """Fewer draws than ``fewest_draws`` can never pass."""
+        needed = fewest_draws(self.max_probability, self.confidence)
+        if self.enabled and needed is not None and self.draws < needed:
+            issues = FieldIssues()
+            issues.add(
+                "draws",
+                f"{self.draws} draws can never show a probability below {self.max_probability} at confidence "
+                f"{self.confidence}; use at least {needed}",
+            )
+            issues.raise_if_any()
         return self
 
 
-class HallucinationCheck(CheckBlock):
+class HallucinationConfig(CheckConfig):
     """The part of a reconstruction lying in the kernel of A: what the network invented."""
 
     alpha: PositiveFloat = Field(
@@ -843,7 +866,7 @@ class HallucinationCheck(CheckBlock):
     )
 
 
-class TradeoffCheck(CheckBlock):
+class TradeoffConfig(CheckConfig):
     """Worst-case relative error against the noise level: the accuracy–stability trade-off."""
 
     etas: Annotated[list[Annotated[float, Field(ge=0.0)]], AfterValidator(_increasing)] = Field(
@@ -869,16 +892,23 @@ class Checks(Section):
     """Which checks run, with their settings and pass/fail thresholds."""
 
     seed: int = Field(default=0, ge=0, description="Seed of every random choice the checks make. Default: 0.")
-    adversarial: AdversarialCheck = Field(default_factory=AdversarialCheck, description="Worst-case perturbations. Default: enabled, all defaults.")
-    structural: StructuralCheck = Field(default_factory=StructuralCheck, description="Small added details. Default: enabled, all defaults.")
-    sampling: SamplingCheck = Field(default_factory=SamplingCheck, description="More samples. Default: enabled, all defaults.")
-    noise: NoiseCheck = Field(default_factory=NoiseCheck, description="Random noise. Default: enabled, all defaults.")
-    hallucination: HallucinationCheck = Field(default_factory=HallucinationCheck, description="Kernel component. Default: enabled, all defaults.")
-    tradeoff: TradeoffCheck = Field(default_factory=TradeoffCheck, description="Accuracy–stability trade-off. Default: enabled, all defaults.")
+    adversarial: AdversarialConfig = Field(default_factory=AdversarialConfig, description="Worst-case perturbations. Default: enabled, all defaults.")
+    structural: StructuralConfig = Field(default_factory=StructuralConfig, description="Small added details. Default: enabled, all defaults.")
+    sampling: SamplingConfig = Field(default_factory=SamplingConfig, description="More samples. Default: enabled, all defaults.")
+    noise: NoiseConfig = Field(default_factory=NoiseConfig, description="Random noise. Default: enabled, all defaults.")
+    hallucination: HallucinationConfig = Field(default_factory=HallucinationConfig, description="Kernel component. Default: enabled, all defaults.")
+    tradeoff: TradeoffConfig = Field(default_factory=TradeoffConfig, description="Accuracy–stability trade-off. Default: enabled, all defaults.")
 
     def enabled(self) -> list[str]:
         """Names of the checks that run, in dossier order."""
         return [name for name in CHECK_NAMES if getattr(self, name).enabled]
+
+
+#: Names of the checks, in the order the dossier presents them: the ``Checks`` fields that hold a check's settings.
+CHECK_NAMES: tuple[str, ...] = tuple(
+    name for name, field in Checks.model_fields.items()
+    if isinstance(field.annotation, type) and issubclass(field.annotation, CheckConfig)
+)
 
 
 # --- signing --------------------------------------------------------------------------------
@@ -895,10 +925,10 @@ class Signing(Section):
         description="Private key (PEM) for a PEM certificate; not allowed with PKCS#12. Default: null.",
     )
     password_env: EnvVarName = Field(
-        default="AUDITKIT_KEY_PASSWORD",
+        default=DEFAULT_PASSWORD_ENV,
         description=(
             "Name of the environment variable holding the key's password (the password itself never goes into "
-            "the manifest). Default: AUDITKIT_KEY_PASSWORD."
+            f"the manifest). Default: {DEFAULT_PASSWORD_ENV}."
         ),
     )
     signer_name: str = Field(min_length=1, max_length=MAX_NAME_CHARS, description="Signer's printed name, shown in the signature block. Required.")
@@ -996,8 +1026,8 @@ def paths_in(value: Any, loc: tuple[str | int, ...]) -> Iterator[tuple[tuple[str
 
 __all__ = [
     "CHECK_NAMES", "CROSS_FIELD_ERROR", "MNI152_HELD_OUT", "PATTERNS_BY_KIND", "SCHEMA_VERSION",
-    "AdversarialCheck", "Baseline", "Checks", "Coils", "Data", "Detail", "EllipsesPhantom", "FieldIssues",
-    "HallucinationCheck", "ImageDomainAttack", "ImageFile", "Manifest", "MeasurementDomainAttack",
-    "Mni152Phantom", "Modality", "Network", "NoiseCheck", "Phantom", "SamplingCheck", "Sampling",
-    "SheppLoganPhantom", "Signing", "StructuralCheck", "Submission", "TradeoffCheck", "paths_in",
+    "AdversarialConfig", "Baseline", "CheckConfig", "Checks", "Coils", "Data", "Detail", "EllipsesPhantom", "FieldIssues",
+    "HallucinationConfig", "ImageDomainAttack", "ImageFile", "Manifest", "MeasurementDomainAttack",
+    "Mni152Phantom", "Modality", "Network", "NoiseConfig", "Phantom", "SamplingConfig", "Sampling",
+    "SheppLoganPhantom", "Signing", "StructuralConfig", "Submission", "TradeoffConfig", "fewest_draws", "paths_in",
 ]

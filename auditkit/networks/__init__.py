@@ -8,7 +8,7 @@ and probes the result.
 """
 
 from auditkit.networks.adapter import NetworkAdapter, probe_image
-from auditkit.networks.hashing import files_to_hash, sha256_file, verify_hashes
+from auditkit.networks.hashing import files_to_hash, verify_hashes
 from auditkit.networks.loader import load_module, load_network, resolve_device
 
 __all__ = [
@@ -18,6 +18,5 @@ __all__ = [
     "load_network",
     "probe_image",
     "resolve_device",
-    "sha256_file",
     "verify_hashes",
 ]

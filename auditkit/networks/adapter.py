@@ -98,7 +98,7 @@ class NetworkAdapter:
         if self.input == "measurements":
             seen = y
         elif self.input == "kspace":
-            seen = op.embed(y)  # type: ignore[attr-defined]
+            seen = op.embed(y)
         elif op.is_complex:
             seen = op.adjoint(y)
         else:
@@ -173,9 +173,8 @@ class NetworkAdapter:
         records the network's output dtype in ``output_dtype``.
         """
         op = self.operator
-        device = _operator_device(op)
-        images = [probe_image(op.image_shape, batch, op.image_dtype, device),
-                  probe_square(op.image_shape, batch, op.image_dtype, device)]
+        images = [probe_image(op.image_shape, batch, op.image_dtype, op.device),
+                  probe_square(op.image_shape, batch, op.image_dtype, op.device)]
         outputs = [self._probe_one(op(x)) for x in images]
         if torch.equal(outputs[0], outputs[1]):
             raise self._load_error("network.path", (
@@ -217,7 +216,7 @@ class NetworkAdapter:
                                           ("output", self.output, OUTPUTS))
             if value not in allowed]
         op_name = type(self.operator).__name__
-        if self.input == "kspace" and not hasattr(self.operator, "embed"):
+        if self.input == "kspace" and not self.operator.has_grid:
             problems.append(Problem(self.problem_file, "network.input",
                                     f"input 'kspace' needs an operator with a k-space grid (MRI); {op_name} has none "
                                     "(use 'measurements' or 'zero_filled')"))
@@ -279,11 +278,6 @@ def _matching_dtype(real: torch.dtype, complex_: bool) -> torch.dtype:
     if not complex_:
         return real
     return torch.complex128 if real == torch.float64 else torch.complex64
-
-
-def _operator_device(op: ForwardOperator) -> torch.device:
-    """Where the operator keeps its tensors (CPU when it does not say)."""
-    return torch.device(getattr(op, "device", "cpu"))
 
 
 def _dtype_name(dtype: torch.dtype) -> str:

@@ -13,30 +13,15 @@ file to fix.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from pathlib import Path
 
 from auditkit.errors import NetworkLoadError, Problem
+from auditkit.fileio import sha256_bytes, sha256_file
 from auditkit.networks.spec import NetworkSpecLike
 
-_CHUNK = 1 << 20
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-
-
-def sha256_file(path: Path | str) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB chunks so large weights do not fill memory."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(_CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def sha256_bytes(data: bytes) -> str:
-    """Hex SHA-256 of bytes already in memory."""
-    return hashlib.sha256(data).hexdigest()
 
 
 def manifest_relative(path: Path, manifest_dir: Path) -> str:

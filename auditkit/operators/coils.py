@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from auditkit.operators.base import real_float_dtype
 from auditkit.operators.masks import check_shape
-from auditkit.operators.subsampled import real_float_dtype
 
 #: Fraction of the image half-diagonal at which synthetic coils sit (outside the field of view).
 COIL_RADIUS = 1.15

@@ -89,6 +89,10 @@ class RadonCT(ForwardOperator):
 
     is_complex = False
     has_orthonormal_rows = False
+    modality = "ct_parallel"
+    #: always set for CT (the base's None is for the other modalities)
+    n_angles: int
+    n_full: int
 
     def __init__(
         self,
@@ -113,25 +117,27 @@ class RadonCT(ForwardOperator):
         if full < 1:
             raise ValueError(f"n_full must be ≥ 1, got {n_full}")
         self.geometry = RadonGeometry(image_shape=shape, n_angles=int(n_angles), det_count=det)  # type: ignore[arg-type]
-        self.image_shape = self.geometry.image_shape
-        self.n_angles = self.geometry.n_angles
+        super().__init__(
+            self.geometry.image_shape,
+            (self.geometry.n_angles, det),
+            dtype=dtype,
+            device=canonical_device(device),
+            n_angles=self.geometry.n_angles,
+            n_full=full,
+        )
         self.det_count = det
-        self.n_full = full
         self.filter = filter
-        self.measurement_shape = (self.n_angles, det)
-        self._dtype = dtype
-        self._device = canonical_device(device)
-        self._matrix, self._matrix_t = radon_matrices(self.geometry, dtype, self._device)
+        self._matrix, self._matrix_t = radon_matrices(self.geometry, dtype, self.device)
         self._padded = fbp_padded_size(det)
         self._response = torch.from_numpy(fbp_filter_response(self._padded, filter)).to(
-            dtype=dtype, device=self._device
+            dtype=dtype, device=self.device
         )
 
     def __repr__(self) -> str:
         return (
             f"RadonCT(image_shape={self.image_shape}, n_angles={self.n_angles}, "
             f"filter={self.filter!r}, det_count={self.det_count}, n_full={self.n_full}, "
-            f"dtype={self._dtype}, device={self._device})"
+            f"dtype={self.real_dtype}, device={self.device})"
         )
 
     # -- geometry ------------------------------------------------------------
@@ -139,11 +145,6 @@ class RadonCT(ForwardOperator):
     def angles(self) -> torch.Tensor:
         """Projection angles θ_k = kπ/n_angles in radians, float64 on the CPU."""
         return torch.from_numpy(self.geometry.angles)
-
-    @property
-    def device(self) -> torch.device:
-        """Where the system matrix lives; inputs must be on this device."""
-        return self._device
 
     @property
     def norm_squared(self) -> float:
@@ -155,10 +156,10 @@ class RadonCT(ForwardOperator):
         """Reject inputs of the wrong shape, dtype or device with a one-line message."""
         if t.dim() != 3 or tuple(t.shape[1:]) != shape:
             raise ValueError(f"{name} must have shape (B, {', '.join(map(str, shape))}), got {tuple(t.shape)}")
-        if t.dtype != self._dtype:
-            raise ValueError(f"{name} has dtype {t.dtype} but the operator uses {self._dtype}; convert one of them")
-        if t.device != self._device:
-            raise ValueError(f"{name} is on {t.device} but the operator is on {self._device}; move one of them")
+        if t.dtype != self.real_dtype:
+            raise ValueError(f"{name} has dtype {t.dtype} but the operator uses {self.real_dtype}; convert one of them")
+        if t.device != self.device:
+            raise ValueError(f"{name} is on {t.device} but the operator is on {self.device}; move one of them")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Sinogram A x, shape (B, n_angles, det_count); differentiable in x."""
@@ -206,7 +207,7 @@ class RadonCT(ForwardOperator):
             raise ValueError(f"alpha must be a positive number, got {alpha}")
         self._check(x, self.image_shape, "x")
         if tol is None:
-            tol = 1e-6 if self._dtype == torch.float32 else 1e-10
+            tol = 1e-6 if self.real_dtype == torch.float32 else 1e-10
         if iters is None:
             iters = math.ceil(0.5 * math.sqrt(1.0 + 1.0 / alpha) * math.log(2.0 / tol)) + 10
         beta = alpha * self.norm_squared
@@ -222,8 +223,8 @@ class RadonCT(ForwardOperator):
             filter=self.filter,
             det_count=self.det_count,
             n_full=self.n_full,
-            dtype=self._dtype,
-            device=self._device,
+            dtype=self.real_dtype,
+            device=self.device,
         )
 
     def with_ratio(self, ratio: float) -> "RadonCT":
@@ -248,6 +249,6 @@ class RadonCT(ForwardOperator):
             filter=self.filter,
             det_count=self.det_count,
             n_full=self.n_full,
-            dtype=self._dtype if dtype is None else dtype,
-            device=self._device if device is None else device,
+            dtype=self.real_dtype if dtype is None else dtype,
+            device=self.device if device is None else device,
         )

@@ -35,6 +35,7 @@ class HadamardSubsampled(SubsampledTransform):
     """
 
     is_complex = False
+    modality = "hadamard"
 
     def __init__(
         self,
@@ -47,8 +48,8 @@ class HadamardSubsampled(SubsampledTransform):
         height, width = self.image_shape
         if height & (height - 1) or width & (width - 1):
             raise ValueError(f"image_shape: Walsh–Hadamard sampling needs power-of-two sides, got {self.image_shape}")
-        self._rows = walsh_matrix(height).to(device=self.device, dtype=self._dtype)
-        self._cols = walsh_matrix(width).to(device=self.device, dtype=self._dtype)
+        self._rows = walsh_matrix(height).to(device=self.device, dtype=self.real_dtype)
+        self._cols = walsh_matrix(width).to(device=self.device, dtype=self.real_dtype)
 
     def transform(self, x: torch.Tensor) -> torch.Tensor:
         """W_H X W_Wᵀ on the last two axes."""

@@ -62,6 +62,7 @@ class MRISingleCoil(SubsampledTransform):
     """
 
     is_complex = True
+    modality = "mri_singlecoil"
 
     def __init__(
         self,

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from auditkit.operators.cg import cg
-from auditkit.operators.masks import MaskSpec
+from auditkit.operators.masks import MaskSpec, as_mask
 from auditkit.operators.mri import centring_phases, fft2c, ifft2c
 from auditkit.operators.subsampled import SubsampledTransform
 
@@ -30,6 +30,7 @@ class MRIMultiCoil(SubsampledTransform):
     """A = [P_Ω F S_j]_j for one mask Ω shared by all coils and normalised maps (C, H, W)."""
 
     is_complex = True
+    modality = "mri_multicoil"
 
     def __init__(
         self,
@@ -41,10 +42,11 @@ class MRIMultiCoil(SubsampledTransform):
         cg_iters: int = 100,
         cg_tol: float = 1e-7,
     ):
-        super().__init__(mask, pattern_spec=pattern_spec, dtype=dtype)
+        mask = as_mask(mask)
         maps = torch.as_tensor(maps)
-        if maps.ndim != 3 or tuple(maps.shape[1:]) != self.image_shape:
-            raise ValueError(f"maps: must have shape (C, {self.image_shape[0]}, {self.image_shape[1]}), got {tuple(maps.shape)}")
+        if maps.ndim != 3 or tuple(maps.shape[1:]) != tuple(mask.shape):
+            raise ValueError(f"maps: must have shape (C, {mask.shape[0]}, {mask.shape[1]}), got {tuple(maps.shape)}")
+        super().__init__(mask, pattern_spec=pattern_spec, dtype=dtype, leading_axes=(int(maps.shape[0]),))
         deviation = float(((maps.abs() ** 2).sum(dim=0) - 1).abs().max())
         if deviation > MAPS_TOLERANCE:
             raise ValueError(f"maps: Σ|S_j|² must be 1 at every pixel (off by up to {deviation:.3g}); normalise them with coils.normalise_coil_maps")
@@ -54,7 +56,6 @@ class MRIMultiCoil(SubsampledTransform):
         self._weighted_maps = pre.to(self.device) * self.maps  # the centring phase folded into S_j
         self._post = self.extract(post.to(self.device))
         self.coil_count = int(maps.shape[0])
-        self.measurement_shape = (self.coil_count, int(self._index.numel()))
         self.has_orthonormal_rows = self.coil_count == 1
         self.cg_iters = int(cg_iters)
         self.cg_tol = float(cg_tol)

@@ -20,18 +20,11 @@ from auditkit.operators.base import ForwardOperator
 from auditkit.operators.masks import DEFAULT_CENTER_FRACTION, MaskSpec, as_mask
 
 
-def real_float_dtype(dtype: torch.dtype) -> torch.dtype:
-    """float32 or float64 for a real or complex dtype of that precision (ValueError otherwise)."""
-    real = dtype.to_real() if dtype.is_complex else dtype
-    if real not in (torch.float32, torch.float64):
-        raise ValueError(f"dtype: must be float32/float64 (or complex64/complex128), got {dtype}")
-    return real
-
-
 class SubsampledTransform(ForwardOperator):
     """A = P_Ω T for an orthonormal transform T of (H, W) grids; subclasses supply T and T*."""
 
     has_orthonormal_rows = True
+    has_grid = True
 
     def __init__(
         self,
@@ -39,16 +32,21 @@ class SubsampledTransform(ForwardOperator):
         *,
         pattern_spec: MaskSpec | None = None,
         dtype: torch.dtype = torch.float32,
+        leading_axes: tuple[int, ...] = (),
     ):
+        """Measurements are (*leading_axes, m) per item: (m,) for one transform, (C, m) for C coils."""
         mask = as_mask(mask)
         if pattern_spec is not None and tuple(pattern_spec.shape) != tuple(mask.shape):
             raise ValueError(f"pattern_spec: shape {pattern_spec.shape} differs from the mask's {tuple(mask.shape)}")
         self.mask = mask
         self.pattern_spec = pattern_spec
         self._index = torch.nonzero(mask.reshape(-1)).reshape(-1)
-        self._dtype = real_float_dtype(dtype)
-        self.image_shape = (int(mask.shape[0]), int(mask.shape[1]))
-        self.measurement_shape = (int(self._index.numel()),)
+        super().__init__(
+            (int(mask.shape[0]), int(mask.shape[1])),
+            (*leading_axes, int(self._index.numel())),
+            dtype=dtype,
+            device=mask.device,
+        )
 
     # -- construction ---------------------------------------------------------------------------
     @classmethod
@@ -79,23 +77,24 @@ class SubsampledTransform(ForwardOperator):
         """A new operator of this type with another mask/spec/dtype; subclasses add their state."""
         return type(self)(mask, pattern_spec=spec, dtype=dtype)
 
+    @property
+    def sampling_mask(self) -> torch.Tensor:
+        """The (H, W) boolean mask of the measured entries."""
+        return self.mask
+
     def with_ratio(self, ratio: float) -> "SubsampledTransform":
         """The same pattern and seed at ``ratio``: the new mask contains or is contained in this one."""
         if self.pattern_spec is None:
             raise ValueError("ratio: this operator was built from an explicit mask; build it with from_pattern to change the ratio")
         spec = self.pattern_spec.with_ratio(ratio)
-        return self._rebuild(spec.build().to(self.device), spec, self._dtype)
+        return self._rebuild(spec.build().to(self.device), spec, self.real_dtype)
 
     def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> "SubsampledTransform":
         """A copy on ``device`` with real dtype ``dtype`` (complex dtypes name their precision)."""
         mask = self.mask if device is None else self.mask.to(device)
-        return self._rebuild(mask, self.pattern_spec, self._dtype if dtype is None else dtype)
+        return self._rebuild(mask, self.pattern_spec, self.real_dtype if dtype is None else dtype)
 
     # -- properties -----------------------------------------------------------------------------
-    @property
-    def device(self) -> torch.device:
-        return self.mask.device
-
     @property
     def sampling_ratio(self) -> float:
         """m / (H·W)."""
@@ -152,4 +151,4 @@ class SubsampledTransform(ForwardOperator):
 
     def __repr__(self) -> str:
         spec = self.pattern_spec.pattern if self.pattern_spec else "explicit mask"
-        return f"{type(self).__name__}({spec}, shape={self.image_shape}, ratio={self.sampling_ratio:.4f}, dtype={self._dtype}, device={self.device})"
+        return f"{type(self).__name__}({spec}, shape={self.image_shape}, ratio={self.sampling_ratio:.4f}, dtype={self.real_dtype}, device={self.device})"

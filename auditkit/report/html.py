@@ -15,7 +15,6 @@ to this package (``<repo>/templates``); auditkit is installed editable
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import math
 import re
@@ -26,7 +25,11 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 import jinja2
 from markupsafe import Markup, escape
 
-from auditkit.evidence import CheckResult, Criterion, Evidence, Verdict
+from auditkit.checks.registry import title_of
+from auditkit.dossier import layout
+from auditkit.checks.result import CheckResult, Criterion, Verdict
+from auditkit.evidence import Evidence
+from auditkit.fileio import sha256_bytes, write_atomic
 from auditkit.report.glossary import GLOSSARY, NOTATION
 
 if TYPE_CHECKING:
@@ -316,7 +319,7 @@ def _figure_view(figure: "FigureRef", root: Path, inline: bool, medium: str) -> 
 
 def evidence_sha256(evidence: Evidence) -> str:
     """sha256 of the canonical ``evidence.json`` text (what is written to disk and attached to the PDF)."""
-    return hashlib.sha256(evidence.to_json().encode("utf-8")).hexdigest()
+    return sha256_bytes(evidence.to_json().encode("utf-8"))
 
 
 def template_environment() -> jinja2.Environment:
@@ -409,14 +412,14 @@ def _check_view(
     return {
         "r": check,
         "anchor": f"check-{check.name}",
-        "title": check.title or check.name.replace("_", " ").capitalize(),
+        "title": check.title or title_of(check.name),
         "explanation": f"checks/{check.name}.html.j2",
         "parameters": key_value_table(check.parameters),
         "summary": summary_table(check),
         "per_image": per_image_tables(check),
         "criteria": [{"c": c, "result": criterion_result(c)} for c in check.criteria],
         "figures": [_figure_view(f, root, inline, medium) for f in figures],
-        "arrays": [(a, files.get(a) or files.get(f"arrays/{a}")) for a in check.arrays],
+        "arrays": [(a, files.get(a) or files.get(f"{layout.ARRAYS}/{a}")) for a in check.arrays],
     }
 
 
@@ -460,6 +463,4 @@ def render_html(
     """Write ``root/dossier.html`` (self-contained when ``inline``) and return its path."""
     root = Path(root)
     text = dossier_html(evidence, figures, root, audit_events=audit_events, signature=signature, inline=inline)
-    path = root / "dossier.html"
-    path.write_text(text, encoding="utf-8")
-    return path
+    return write_atomic(root / layout.HTML, text)

@@ -26,7 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
+from auditkit.dossier import layout
 from auditkit.evidence import Evidence
+from auditkit.fileio import write_atomic
 from auditkit.report.html import FALLBACK_DATE, Signature, dossier_html, evidence_sha256
 
 if TYPE_CHECKING:
@@ -48,7 +50,7 @@ class AttachmentRole:
 _MANIFEST = "Submission manifest the audit was run from."
 #: Known attachments by file name; anything else is attached as 'Unspecified' binary data.
 ATTACHMENT_ROLES: dict[str, AttachmentRole] = {
-    "evidence.json": AttachmentRole(
+    layout.EVIDENCE: AttachmentRole(
         "Data",
         "application/json",
         "Audit evidence: every number, criterion, verdict, input hash, version and seed this document shows.",
@@ -56,7 +58,7 @@ ATTACHMENT_ROLES: dict[str, AttachmentRole] = {
     "manifest.yaml": AttachmentRole("Source", "application/yaml", _MANIFEST),
     "manifest.yml": AttachmentRole("Source", "application/yaml", _MANIFEST),
     "manifest.json": AttachmentRole("Source", "application/json", _MANIFEST),
-    "audit.log": AttachmentRole(
+    layout.AUDIT_LOG: AttachmentRole(
         "Supplement",
         "text/plain",
         "Audit trail: hash-chained JSON lines of the audit's events, up to the rendering of this document.",
@@ -216,6 +218,4 @@ def render_pdf(
     data = pdf_bytes(
         evidence, figures, root, attachments=attachments, audit_events=audit_events, signature=signature
     )
-    path = root / "dossier.pdf"
-    path.write_bytes(data)
-    return path
+    return write_atomic(root / layout.PDF, data)

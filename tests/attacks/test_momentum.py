@@ -2,16 +2,19 @@ import pytest
 import torch
 
 from auditkit.attacks import ladder_ascent, plain
+from auditkit.manifest.models import ImageDomainAttack
 from auditkit.operators.base import batch_norm2
 from auditkit.operators.mri import MRISingleCoil
 
 from .toys import SHAPE, Dense, Linear, gaussian, generators, power_sigma
 
 BUDGETS = (0.01, 0.02, 0.04)
+#: the search's settings as the manifest sets them by default (the evaluation budget is each test's).
+SEARCH = ImageDomainAttack().model_dump(include={"lam", "step", "momentum", "init_scale"})
 
 
 def _ladder(f, op, x, seed=0, **kw):
-    kw.setdefault("max_iter", 200)
+    kw = {**SEARCH, "max_iter": 200, **kw}
     return ladder_ascent(plain(f), op, x, BUDGETS, generators=generators(x.shape[0], seed), **kw)
 
 
@@ -85,10 +88,10 @@ def test_same_seed_same_ladder_and_other_seed_other_start(dense_setup):
 def test_batched_equals_per_image_and_grouped(dense_setup):
     op, x, f = dense_setup
     gens = generators(2)
-    together = ladder_ascent(plain(f), op, x, BUDGETS, generators=gens, max_iter=50)
-    grouped = ladder_ascent(plain(f), op, x, BUDGETS, generators=generators(2), max_iter=50, max_rows=1)
+    together = ladder_ascent(plain(f), op, x, BUDGETS, generators=gens, max_iter=50, **SEARCH)
+    grouped = ladder_ascent(plain(f), op, x, BUDGETS, generators=generators(2), max_iter=50, max_rows=1, **SEARCH)
     for i in range(2):
-        alone = ladder_ascent(plain(f), op, x[i : i + 1], BUDGETS, generators=[generators(2)[i]], max_iter=50)
+        alone = ladder_ascent(plain(f), op, x[i : i + 1], BUDGETS, generators=[generators(2)[i]], max_iter=50, **SEARCH)
         assert torch.allclose(alone.perturbations[0], together.perturbations[i], rtol=1e-6, atol=1e-9)
         assert torch.equal(alone.crossed_at[0], together.crossed_at[i])
     assert torch.allclose(grouped.perturbations, together.perturbations, rtol=1e-6, atol=1e-9)
@@ -120,6 +123,6 @@ def test_bad_parameters_are_named(dense_setup, kw, message):
 def test_bad_budgets_and_generators_are_named(dense_setup):
     op, x, f = dense_setup
     with pytest.raises(ValueError, match="budgets"):
-        ladder_ascent(plain(f), op, x, (0.02, 0.01), generators=generators(2))
+        ladder_ascent(plain(f), op, x, (0.02, 0.01), generators=generators(2), max_iter=200, **SEARCH)
     with pytest.raises(ValueError, match="generators"):
-        ladder_ascent(plain(f), op, x, BUDGETS, generators=generators(1))
+        ladder_ascent(plain(f), op, x, BUDGETS, generators=generators(1), max_iter=200, **SEARCH)

@@ -2,16 +2,20 @@ import pytest
 import torch
 
 from auditkit.attacks import plain, projected_ascent
+from auditkit.manifest.models import MeasurementDomainAttack
 from auditkit.operators.base import batch_norm2
 
 from .toys import generators
 
 ETAS = (0.01, 0.04)
+#: the step as the manifest sets it by default.
+LR = MeasurementDomainAttack().lr
 
 
 def _search(f, op, x, seed=0, **kw):
     kw.setdefault("restarts", 2)
     kw.setdefault("iterations", 60)
+    kw.setdefault("lr", LR)
     return projected_ascent(plain(f), op, x, ETAS, generators=generators(x.shape[0], seed), **kw)
 
 
@@ -55,7 +59,7 @@ def test_same_seed_same_noise_and_batched_equals_per_image(dense_setup):
     grouped = _search(f, op, x, iterations=20, max_rows=1)
     assert torch.allclose(grouped.perturbations, a.perturbations, rtol=1e-6, atol=1e-12)
     for i in range(2):
-        alone = projected_ascent(plain(f), op, x[i : i + 1], ETAS, generators=[generators(2)[i]], restarts=2, iterations=20)
+        alone = projected_ascent(plain(f), op, x[i : i + 1], ETAS, generators=[generators(2)[i]], restarts=2, iterations=20, lr=LR)
         assert torch.allclose(alone.perturbations[0], a.perturbations[i], rtol=1e-6, atol=1e-12)
     assert a.perturbations.is_complex() == op.is_complex
 
@@ -67,4 +71,4 @@ def test_bad_parameters_are_named(dense_setup, kw, message):
     with pytest.raises(ValueError, match=message):
         _search(f, op, x, **kw)
     with pytest.raises(ValueError, match="etas"):
-        projected_ascent(plain(f), op, x, (0.0,), generators=generators(2))
+        projected_ascent(plain(f), op, x, (0.0,), generators=generators(2), restarts=2, iterations=60, lr=LR)

@@ -15,9 +15,7 @@ class Dense(ForwardOperator):
     def __init__(self, matrix: torch.Tensor, image_shape: tuple[int, int] = SHAPE):
         self.matrix = matrix
         self.is_complex = matrix.is_complex()
-        self.image_shape = image_shape
-        self.measurement_shape = (matrix.shape[0],)
-        self._dtype = matrix.real.dtype
+        super().__init__(image_shape, (matrix.shape[0],), dtype=matrix.real.dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.reshape(x.shape[0], -1).to(self.matrix.dtype) @ self.matrix.T

@@ -21,9 +21,7 @@ class RowSampledFFT(ForwardOperator):
         n = shape[0] * shape[1]
         m = max(1, round(ratio * n))
         self.index = torch.randperm(n, generator=g)[:m].sort().values
-        self.image_shape = shape
-        self.measurement_shape = (m,)
-        self._dtype = dtype
+        super().__init__(shape, (m,), dtype=dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         k = torch.fft.fft2(x.to(self.image_dtype), norm="ortho")
@@ -55,9 +53,7 @@ class DenseMatrix(ForwardOperator):
         n = shape[0] * shape[1]
         self.matrix = (scale / math.sqrt(m)) * torch.randn(m, n, generator=g, dtype=dtype)
         self._pinv = torch.linalg.pinv(self.matrix)
-        self.image_shape = shape
-        self.measurement_shape = (m,)
-        self._dtype = dtype
+        super().__init__(shape, (m,), dtype=dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.reshape(x.shape[0], -1) @ self.matrix.T
@@ -85,10 +81,8 @@ class Identity(ForwardOperator):
     has_orthonormal_rows = True
 
     def __init__(self, shape: tuple[int, int], is_complex: bool = False, dtype: torch.dtype = torch.float64):
-        self.image_shape = shape
-        self.measurement_shape = shape
         self.is_complex = is_complex
-        self._dtype = dtype
+        super().__init__(shape, shape, dtype=dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.to(self.image_dtype)
@@ -104,7 +98,7 @@ class Identity(ForwardOperator):
         return 1.0
 
     def to(self, device=None, dtype=None) -> "Identity":
-        return Identity(self.image_shape, self.is_complex, dtype or self._dtype)
+        return Identity(self.image_shape, self.is_complex, dtype or self.real_dtype)
 
 
 def blocks_image(shape: tuple[int, int], batch: int = 1, seed: int = 0, dtype: torch.dtype = torch.float64) -> torch.Tensor:

@@ -6,11 +6,11 @@ import torch
 
 from auditkit.arrays import ArraySink, load_npz
 from auditkit.baselines import build_baseline
-from auditkit.checks.adversarial import AdversarialCheck, budget_key
+from auditkit.checks.adversarial import AdversarialCheck
+from auditkit.checks.base import setting_key
 from auditkit.data.phantoms import random_ellipses
-from auditkit.evidence import Verdict
-from auditkit.manifest.models import AdversarialCheck as AdversarialConfig
-from auditkit.manifest.models import ImageDomainAttack, MeasurementDomainAttack
+from auditkit.checks.result import Verdict
+from auditkit.manifest.models import AdversarialConfig, ImageDomainAttack, MeasurementDomainAttack
 from auditkit.operators.base import batch_norm2
 from auditkit.operators.mri import MRISingleCoil
 
@@ -46,7 +46,7 @@ def _failed(result):
 def baseline_as_network(mri, tmp_path_factory):
     op, baseline, images = mri
     root = tmp_path_factory.mktemp("adv")
-    result = AdversarialCheck().execute(audit_context(op, baseline, baseline, images, arrays=ArraySink(root)), _config())
+    result = AdversarialCheck().run(audit_context(op, baseline, baseline, images, arrays=ArraySink(root)), _config())
     return result, root
 
 
@@ -55,8 +55,8 @@ def test_the_baseline_submitted_as_the_network_passes(baseline_as_network):
     assert result.verdict is Verdict.PASS, result.reason or _failed(result)
     names = [c.name for c in result.criteria]
     assert names == [
-        *(f"adversarial.{kind}[eps={budget_key(b)}]" for b in BUDGETS for kind in ("change_vs_baseline", "change_vs_budget")),
-        *(f"adversarial.measurement_change_vs_baseline[eta={budget_key(e)}]" for e in ETAS),
+        *(f"adversarial.{kind}[eps={setting_key(b)}]" for b in BUDGETS for kind in ("change_vs_baseline", "change_vs_budget")),
+        *(f"adversarial.measurement_change_vs_baseline[eta={setting_key(e)}]" for e in ETAS),
     ]
     assert all(c.compares_to_baseline == ("baseline" in c.name) for c in result.criteria)
     net, base = result.subjects["network"].summary, result.subjects["baseline"].summary
@@ -111,15 +111,15 @@ def test_reported_reconstructions_are_the_maps_own_values(mri, baseline_as_netwo
     assert float((perturbed.to(saved.dtype) - saved).abs().max()) <= 1e-4 * float(saved.abs().max()), float((perturbed.to(saved.dtype) - saved).abs().max())
     change = batch_norm2((perturbed - clean[:, None]).reshape(6, N, N)) / batch_norm2(x).repeat_interleave(3)
     summary = result.subjects["baseline"].summary["worst_case_change"]
-    assert [summary[budget_key(b)] for b in BUDGETS] == pytest.approx(change.reshape(2, 3).amax(0).tolist(), rel=1e-5)
+    assert [summary[setting_key(b)] for b in BUDGETS] == pytest.approx(change.reshape(2, 3).amax(0).tolist(), rel=1e-5)
 
 
 def test_zero_filled_reconstruction_passes(mri):
     op, baseline, images = mri
-    result = AdversarialCheck().execute(audit_context(op, ZeroFilled(op), baseline, images[:1]), _config())
+    result = AdversarialCheck().run(audit_context(op, ZeroFilled(op), baseline, images[:1]), _config())
     assert result.verdict is Verdict.PASS, result.reason or _failed(result)
     change = result.subjects["network"].summary["worst_case_change"]
-    assert all(change[budget_key(b)] <= b * (1 + 1e-5) for b in BUDGETS)  # A*A is a projection: Δ ≤ ε
+    assert all(change[setting_key(b)] <= b * (1 + 1e-5) for b in BUDGETS)  # A*A is a projection: Δ ≤ ε
 
 
 def test_a_planted_high_gain_direction_fails(mri):
@@ -131,7 +131,7 @@ def test_a_planted_high_gain_direction_fails(mri):
     v = v / batch_norm2(v)
 
     planted = Planted(baseline, op.embed(u), v, 100.0)  # the baseline plus g·Re⟨u, y⟩·v: a gain of 100 along u
-    result = AdversarialCheck().execute(audit_context(op, planted, baseline, images[:1]), _config())
+    result = AdversarialCheck().run(audit_context(op, planted, baseline, images[:1]), _config())
     assert result.verdict is Verdict.FAIL
     failed = _failed(result)
     assert {"adversarial.change_vs_budget[eps=0.01]", "adversarial.change_vs_baseline[eps=0.01]",
@@ -149,7 +149,7 @@ def test_a_network_returning_nan_is_an_error_naming_check_and_image(mri):
         bright = batch_norm2(y) > threshold
         return torch.where(bright[:, None, None], torch.full_like(out, float("nan")), out)
 
-    result = AdversarialCheck().execute(audit_context(op, Map("nan", op, nan_on_bright), baseline, x), _config())
+    result = AdversarialCheck().run(audit_context(op, Map("nan", op, nan_on_bright), baseline, x), _config())
     assert result.verdict is Verdict.ERROR and not result.internal_error
     assert "adversarial" in result.reason and "img0" in result.reason and "img1" not in result.reason
 
@@ -159,12 +159,12 @@ def test_quick_mode_attacks_one_image_with_capped_iterations(mri):
     zf = ZeroFilled(op)
     x = torch.cat([images, images[:1]])
     cfg = AdversarialConfig(measurement_domain=MeasurementDomainAttack(etas=ETAS, iterations=10))
-    result = AdversarialCheck().execute(audit_context(op, zf, zf, x, quick=True), cfg)
+    result = AdversarialCheck().run(audit_context(op, zf, zf, x, quick=True), cfg)
     effective = result.parameters["effective"]
     assert effective["images"] == ["img0"] and effective["image_domain"]["max_iter"] == 50
     assert effective["measurement_domain"] == {"etas": ETAS, "restarts": 1, "iterations": 10, "lr": 5.0}
     assert any(n.startswith("quick mode") for n in result.notes)
-    again = AdversarialCheck().execute(audit_context(op, zf, zf, x, quick=True), cfg)
+    again = AdversarialCheck().run(audit_context(op, zf, zf, x, quick=True), cfg)
     assert again.subjects["network"].summary == result.subjects["network"].summary
 
 
@@ -172,8 +172,8 @@ def test_selected_images_and_disabled(mri):
     op, baseline, images = mri
     zf = ZeroFilled(op)
     with pytest.raises(ValueError, match="images: index 5"):
-        AdversarialCheck().run(audit_context(op, zf, baseline, images), _config(images=[0, 5]))
-    result = AdversarialCheck().execute(audit_context(op, zf, baseline, images), _config(enabled=False))
+        AdversarialCheck().run_logic(audit_context(op, zf, baseline, images), _config(images=[0, 5]))
+    result = AdversarialCheck().run(audit_context(op, zf, baseline, images), _config(enabled=False))
     assert result.verdict is Verdict.NOT_RUN and "disabled" in result.reason
 
 
@@ -184,7 +184,7 @@ def test_runs_on_ct_with_real_measurements():
     baseline = build_baseline("l1_wavelet", op, max_iter=10, checkpoint_segment=0)
     fbp = Map("FBP", op, op.pinv)
     images = random_ellipses((N, N), count=1, seed=4)
-    result = AdversarialCheck().execute(audit_context(op, fbp, baseline, images), _config())
+    result = AdversarialCheck().run(audit_context(op, fbp, baseline, images), _config())
     assert result.verdict in (Verdict.PASS, Verdict.FAIL), result.reason
     noise = result.subjects["network"].per_image[0]["measurement_domain"]["0.04"]
     assert noise["amplification"] > 0 and noise["change"] > 0

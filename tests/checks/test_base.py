@@ -3,7 +3,8 @@ import torch
 
 from auditkit.checks.base import Check, guarded_call, hash_seed
 from auditkit.errors import NetworkRuntimeError
-from auditkit.evidence import CheckResult, Verdict
+from auditkit.checks.result import CheckResult, Verdict
+from auditkit.manifest.models import CheckConfig
 
 
 class _Op:
@@ -40,14 +41,14 @@ class _Boom(Check):
     def __init__(self, exc):
         self.exc = exc
 
-    def run(self, ctx, config) -> CheckResult:
+    def run_logic(self, ctx, config) -> CheckResult:
         raise self.exc
 
 
 def test_execute_turns_failures_into_error_verdicts():
-    r = _Boom(NetworkRuntimeError("boom: network output contains NaN")).execute(None, None)
+    r = _Boom(NetworkRuntimeError("boom: network output contains NaN")).run(None, CheckConfig())
     assert r.verdict is Verdict.ERROR and not r.internal_error and "NaN" in r.reason
-    r = _Boom(ZeroDivisionError("x")).execute(None, None)
+    r = _Boom(ZeroDivisionError("x")).run(None, CheckConfig())
     assert r.verdict is Verdict.ERROR and r.internal_error and "ZeroDivisionError" in r.reason
 
 
@@ -121,7 +122,7 @@ def test_an_exception_from_submitted_code_outside_a_guarded_call_is_the_networks
         boom()
     except ZeroDivisionError as exc:
         raised = exc
-    result = _Boom(raised).execute(None, None)
+    result = _Boom(raised).run(None, CheckConfig())
     assert result.verdict is Verdict.ERROR and not result.internal_error
     assert "the network's code raised ZeroDivisionError" in result.reason
 
@@ -129,4 +130,4 @@ def test_an_exception_from_submitted_code_outside_a_guarded_call_is_the_networks
 @pytest.mark.parametrize("exc", [SystemExit(0), KeyboardInterrupt()], ids=lambda e: type(e).__name__)
 def test_a_base_exception_from_auditkit_itself_is_not_swallowed(exc):
     with pytest.raises(type(exc)):
-        _Boom(exc).execute(None, None)
+        _Boom(exc).run(None, CheckConfig())

@@ -39,11 +39,14 @@ from auditkit.checks.sampling import SamplingCheck
 from auditkit.checks.structural import StructuralCheck
 from auditkit.data.details import default_details
 from auditkit.data.phantoms import random_ellipses, shepp_logan
-from auditkit.evidence import CheckResult, Verdict
-from auditkit.manifest.models import AdversarialCheck as AdversarialConfig
-from auditkit.manifest.models import ImageDomainAttack, MeasurementDomainAttack
-from auditkit.manifest.models import SamplingCheck as SamplingConfig
-from auditkit.manifest.models import StructuralCheck as StructuralConfig
+from auditkit.checks.result import CheckResult, Verdict
+from auditkit.manifest.models import (
+    AdversarialConfig,
+    ImageDomainAttack,
+    MeasurementDomainAttack,
+    SamplingConfig,
+    StructuralConfig,
+)
 from auditkit.operators.base import ForwardOperator, batch_norm2, inner
 from auditkit.operators.mri import MRISingleCoil
 
@@ -127,7 +130,7 @@ def run(check: str, row: str, images: torch.Tensor) -> CheckResult:
         image_ids=IDS,
         trained_ratio=RATIO,
     )
-    result = CHECKS[check]().execute(ctx, CONFIGS[check])
+    result = CHECKS[check]().run(ctx, CONFIGS[check])
     assert result.criteria and all(c.name.startswith(f"{check}.") for c in result.criteria), result.reason
     return result
 
@@ -215,7 +218,7 @@ def test_negating_outside_the_training_mask_fails_sampling(images):
     assert result.verdict is Verdict.FAIL, result.reason
     assert failed(result) == {"sampling.no_drop_with_more_samples"}
     net, base = (result.subjects[k].summary["psnr_by_ratio"] for k in ("network", "baseline"))
-    audit = result.parameters["audit_setting"]  # the training mask: it is the baseline itself there and below
+    audit = result.parameters["effective"]["audit_setting"]  # the training mask: it is the baseline itself there and below
     lower = [k for k in net if float(k) <= float(audit)]
     assert len(lower) == 2 and all(net[k] == base[k] for k in lower)
     assert result.subjects["network"].summary["largest_drop_db"] > 3.0

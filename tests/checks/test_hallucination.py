@@ -5,19 +5,19 @@ import torch
 from auditkit.arrays import ArraySink, load_npz
 from auditkit.baselines import build_baseline
 from auditkit.checks.hallucination import (
-    DEFAULT_KERNEL_DETAIL,
     ENERGY_FLOOR,
     KernelDetail,
     HallucinationCheck,
     invented_energy,
+    kernel_detail_spec,
     largest_patches,
     patch_grid,
     shown_fraction,
     window_energy,
 )
 from auditkit.data.phantoms import shepp_logan
-from auditkit.evidence import Verdict
-from auditkit.manifest.models import HallucinationCheck as HallucinationConfig
+from auditkit.checks.result import Verdict
+from auditkit.manifest.models import HallucinationConfig
 from auditkit.operators.mri import MRISingleCoil
 
 # one_thread is an autouse fixture: importing it applies it to this module.
@@ -103,7 +103,7 @@ def test_shown_fraction_separates_the_detail_from_the_truth():
 def test_zero_filled_passes_it_invents_nothing(mri, tmp_path):
     op, baseline = mri
     zf = Map("zero-filled", op, op.adjoint)
-    result = HallucinationCheck().execute(audit_context(op, zf, baseline, ids=["phantom"], arrays=ArraySink(tmp_path)), HallucinationConfig())
+    result = HallucinationCheck().run(audit_context(op, zf, baseline, ids=["phantom"], arrays=ArraySink(tmp_path)), HallucinationConfig())
     assert result.verdict is Verdict.PASS, result.criteria
     (criterion,) = result.criteria
     assert criterion.name == "hallucination.largest_patch_vs_baseline" and criterion.compares_to_baseline
@@ -130,7 +130,7 @@ def test_network_adding_a_kernel_pattern_fails_and_the_patch_is_found(mri):
     op, baseline = mri
     pattern = op.null_project(_disc(op).to(op.image_dtype)[None])[0]
     net = Map("adds a pattern", op, lambda y: op.adjoint(y) + pattern)
-    result = HallucinationCheck().execute(audit_context(op, net, baseline, ids=["phantom"]), HallucinationConfig())
+    result = HallucinationCheck().run(audit_context(op, net, baseline, ids=["phantom"]), HallucinationConfig())
     assert result.verdict is Verdict.FAIL
     (criterion,) = result.criteria
     assert criterion.measured > 10 * criterion.threshold
@@ -142,19 +142,19 @@ def test_network_adding_a_kernel_pattern_fails_and_the_patch_is_found(mri):
 
 def test_network_transferring_the_kernel_detail_shows_it(mri):
     op, baseline = mri
-    detail = KernelDetail.build(op, DEFAULT_KERNEL_DETAIL, 0.01, torch.device("cpu"))
+    detail = KernelDetail.build(op, kernel_detail_spec(HallucinationConfig().kernel_detail), 0.01, torch.device("cpu"))
     assert detail.measured_fraction < 1e-5  # exact projector: A d = 0 up to rounding
     net = Map("transfers the detail", op, lambda y: op.adjoint(y) + detail.d)
-    result = HallucinationCheck().execute(audit_context(op, net, baseline, ids=["phantom"]), HallucinationConfig())
+    result = HallucinationCheck().run(audit_context(op, net, baseline, ids=["phantom"]), HallucinationConfig())
     assert result.subjects["network"].summary["kernel_detail_shown"] == pytest.approx(1.0, abs=1e-3)
     assert abs(result.subjects["baseline"].summary["kernel_detail_shown"]) < 0.2
     assert any("shows the kernel detail" in n and "network" in n for n in result.notes)
-    assert result.parameters["kernel_detail"]["text"] == "♥"
+    assert result.parameters["effective"]["kernel_detail"]["text"] == "♥"
 
 
 def test_baseline_against_itself_is_at_ratio_one(mri):
     op, baseline = mri
-    result = HallucinationCheck().execute(audit_context(op, baseline, baseline), HallucinationConfig())
+    result = HallucinationCheck().run(audit_context(op, baseline, baseline), HallucinationConfig())
     assert result.verdict is Verdict.PASS
     assert result.criteria[0].measured == pytest.approx(1.0)
 
@@ -162,14 +162,14 @@ def test_baseline_against_itself_is_at_ratio_one(mri):
 def test_magnitude_output_is_noted(mri):
     op, baseline = mri
     mag = Map("magnitude", op, lambda y: op.adjoint(y).abs())
-    result = HallucinationCheck().execute(audit_context(op, mag, baseline), HallucinationConfig())
+    result = HallucinationCheck().run(audit_context(op, mag, baseline), HallucinationConfig())
     assert any("magnitude" in n for n in result.notes)
 
 
 def test_nan_network_is_an_error_naming_the_image(mri):
     op, baseline = mri
     nan = Map("nan", op, lambda y: torch.full((y.shape[0], N, N), float("nan")))
-    result = HallucinationCheck().execute(audit_context(op, nan, baseline, ids=["brain_07"]), HallucinationConfig())
+    result = HallucinationCheck().run(audit_context(op, nan, baseline, ids=["brain_07"]), HallucinationConfig())
     assert result.verdict is Verdict.ERROR
     assert "hallucination" in result.reason and "brain_07" in result.reason and "NaN" in result.reason
 
@@ -178,9 +178,9 @@ def test_quick_mode_and_disabled(mri):
     op, _ = mri
     zf = Map("zero-filled", op, op.adjoint)
     images = torch.stack([shepp_logan((N, N)), 0.5 * shepp_logan((N, N))])
-    result = HallucinationCheck().execute(audit_context(op, zf, zf, images=images, quick=True), HallucinationConfig())
+    result = HallucinationCheck().run(audit_context(op, zf, zf, images=images, quick=True), HallucinationConfig())
     assert [r["image"] for r in result.subjects["network"].per_image] == ["img0"]
-    off = HallucinationCheck().execute(audit_context(op, zf, zf), HallucinationConfig(enabled=False))
+    off = HallucinationCheck().run(audit_context(op, zf, zf), HallucinationConfig(enabled=False))
     assert off.verdict is Verdict.NOT_RUN
 
 
@@ -188,7 +188,7 @@ def test_fully_sampled_has_nothing_unmeasured():
     full = MRISingleCoil(torch.ones(N, N, dtype=torch.bool))
     pattern = _disc(full).to(full.image_dtype)
     net = Map("adds a measured pattern", full, lambda y: full.adjoint(y) + pattern)
-    result = HallucinationCheck().execute(audit_context(full, net, Map("inverse", full, full.adjoint)), HallucinationConfig())
+    result = HallucinationCheck().run(audit_context(full, net, Map("inverse", full, full.adjoint)), HallucinationConfig())
     assert result.verdict is Verdict.PASS  # the disc is measured: wrong, but not a kernel hallucination
     assert result.criteria[0].measured == pytest.approx(0.0, abs=1e-6)
     assert "kernel of A is empty" in result.notes[0]
@@ -203,8 +203,8 @@ def test_ct_uses_the_tikhonov_projector():
     images = shepp_logan((32, 32))[None]
     pattern = op.null_project(_disc(op, centre=(10, 20), radius=3)[:32, :32][None], alpha=0.01)[0]
     net = Map("FBP + pattern", op, lambda y: op.pinv(y) + pattern)
-    result = HallucinationCheck().execute(audit_context(op, net, fbp, images=images), HallucinationConfig())
+    result = HallucinationCheck().run(audit_context(op, net, fbp, images=images), HallucinationConfig())
     assert result.verdict is Verdict.FAIL
-    assert result.parameters["projector"] == "tikhonov" and "Tikhonov" in result.notes[0]
+    assert result.parameters["effective"]["projector"] == "tikhonov" and "Tikhonov" in result.notes[0]
     top = result.subjects["network"].per_image[0]["largest_patches"][0]
     assert top["row"] <= 10 < top["row"] + top["height"] and top["col"] <= 20 < top["col"] + top["width"]

@@ -10,8 +10,8 @@ from auditkit.arrays import ArraySink, load_npz
 from auditkit.baselines import build_baseline
 from auditkit.checks.noise import NoiseCheck, noise_scale, relative_changes, standard_noise
 from auditkit.data.phantoms import shepp_logan
-from auditkit.evidence import Verdict
-from auditkit.manifest.models import NoiseCheck as NoiseConfig
+from auditkit.checks.result import Verdict
+from auditkit.manifest.models import NoiseConfig
 from auditkit.operators.base import inner
 from auditkit.operators.mri import MRISingleCoil
 
@@ -117,7 +117,7 @@ def test_rank_two_map_fails_where_the_exact_probability_is_high(mri):
     kappa = math.sqrt(2 * m * threshold**2 / high_level**2) / norm.isf(0.15)
     net = _RankTwo(op, x, kappa)
     cfg = NoiseConfig(levels=[0.01, high_level], draws=400, threshold=threshold, survival_ratios=[])
-    result = NoiseCheck().execute(audit_context(op, net, ZeroFilled(op), ids=["phantom"]), cfg)
+    result = NoiseCheck().run(audit_context(op, net, ZeroFilled(op), ids=["phantom"]), cfg)
     assert result.verdict is Verdict.FAIL, result.reason
     crit = {c.name: c for c in result.criteria}
     assert crit["noise.exceedance_upper_bound[level=0.01]"].passed
@@ -138,7 +138,7 @@ def test_zero_filled_change_is_the_noise_size_and_passes(mri, tmp_path):
     op, baseline = mri
     zf = ZeroFilled(op)
     cfg = NoiseConfig(levels=[0.02, 0.05], draws=80, survival_ratios=[])
-    result = NoiseCheck().execute(audit_context(op, zf, baseline, ids=["phantom"], arrays=ArraySink(tmp_path)), cfg)
+    result = NoiseCheck().run(audit_context(op, zf, baseline, ids=["phantom"], arrays=ArraySink(tmp_path)), cfg)
     assert result.verdict is Verdict.PASS, [c for c in result.criteria if not c.passed]
     assert result.notes == []
     arrays = load_npz(tmp_path / "arrays" / "noise.npz")
@@ -162,7 +162,7 @@ def test_artefact_of_a_linear_map_always_survives(mri, tmp_path):
     op, _ = mri
     zf = ZeroFilled(op)
     cfg = NoiseConfig(levels=[0.01], draws=30, max_probability=0.2, survival_ratios=[0.25, 1.5])
-    result = NoiseCheck().execute(audit_context(op, zf, zf, ids=["phantom"], arrays=ArraySink(tmp_path)), cfg)
+    result = NoiseCheck().run(audit_context(op, zf, zf, ids=["phantom"], arrays=ArraySink(tmp_path)), cfg)
     survival = result.subjects["network"].summary["survival"]
     assert survival["0.25"]["events"] == survival["0.25"]["trials"] == 30
     assert survival["1.5"]["trials"] == 30
@@ -181,12 +181,12 @@ def test_artefact_of_a_linear_map_always_survives(mri, tmp_path):
 def test_baseline_is_reported_beside_with_the_same_draws(mri):
     op, baseline = mri
     cfg = NoiseConfig(levels=[0.05], draws=10, max_probability=0.4, survival_ratios=[])
-    result = NoiseCheck().execute(audit_context(op, baseline, baseline), cfg)
+    result = NoiseCheck().run(audit_context(op, baseline, baseline), cfg)
     net, base = (result.subjects[k].summary for k in ("network", "baseline"))
     assert net == base  # same method, same noise: identical numbers
     assert set(base["relative_change_by_level"]["0.05"]) == {"p5", "p50", "p95", "mean", "max"}
     assert base["survival"] is None
-    assert result.parameters["draws_used"] == 10 and result.parameters["batch_size"] == 50
+    assert result.parameters["effective"]["draws"] == 10 and result.parameters["effective"]["batch_size"] == 50
 
 
 def test_same_seed_same_numbers_other_seed_other_numbers(mri):
@@ -195,7 +195,7 @@ def test_same_seed_same_numbers_other_seed_other_numbers(mri):
     cfg = NoiseConfig(levels=[0.02], draws=20, max_probability=0.2, survival_ratios=[])
 
     def run(seed):
-        r = NoiseCheck().execute(audit_context(op, zf, zf, seed=seed), cfg)
+        r = NoiseCheck().run(audit_context(op, zf, zf, seed=seed), cfg)
         return r.subjects["network"].summary["relative_change_by_level"]
 
     assert run(1) == run(1)
@@ -205,7 +205,7 @@ def test_same_seed_same_numbers_other_seed_other_numbers(mri):
 def test_nan_network_is_an_error_naming_the_image(mri):
     op, baseline = mri
     nan = Map("nan", op, lambda y: torch.full((y.shape[0], N, N), float("nan")))
-    result = NoiseCheck().execute(audit_context(op, nan, baseline, ids=["knee_03"]), NoiseConfig(draws=5, max_probability=0.6, survival_ratios=[]))
+    result = NoiseCheck().run(audit_context(op, nan, baseline, ids=["knee_03"]), NoiseConfig(draws=5, max_probability=0.6, survival_ratios=[]))
     assert result.verdict is Verdict.ERROR
     assert "noise" in result.reason and "knee_03" in result.reason and "NaN" in result.reason
 
@@ -214,9 +214,9 @@ def test_quick_mode_uses_one_image_and_fewer_draws(mri):
     op, _ = mri
     zf = ZeroFilled(op)
     images = torch.stack([shepp_logan((N, N)), 0.5 * shepp_logan((N, N))])
-    result = NoiseCheck().execute(audit_context(op, zf, zf, images=images, quick=True), NoiseConfig(survival_ratios=[]))
+    result = NoiseCheck().run(audit_context(op, zf, zf, images=images, quick=True), NoiseConfig(survival_ratios=[]))
     assert [r["image"] for r in result.subjects["network"].per_image] == ["img0"]
-    assert result.parameters["draws_used"] == 72  # the fewest that can pass at 0.05 / 95 %
+    assert result.parameters["effective"]["draws"] == 72  # the fewest that can pass at 0.05 / 95 %
     assert result.subjects["network"].summary["exceedance_by_level"]["0.01"]["trials"] == 72
 
 
@@ -225,7 +225,7 @@ def test_too_few_draws_are_noted(mri):
     zf = ZeroFilled(op)
     # the manifest refuses such a block; the check guards programmatic use too
     cfg = NoiseConfig.model_construct(**{**NoiseConfig().model_dump(), "levels": [0.01], "draws": 20, "survival_ratios": []})
-    result = NoiseCheck().execute(audit_context(op, zf, zf), cfg)
+    result = NoiseCheck().run(audit_context(op, zf, zf), cfg)
     assert result.verdict is Verdict.FAIL
     assert any("at least 72 draws are needed" in n for n in result.notes)
 
@@ -233,7 +233,7 @@ def test_too_few_draws_are_noted(mri):
 def test_disabled_is_not_run(mri):
     op, _ = mri
     zf = ZeroFilled(op)
-    result = NoiseCheck().execute(audit_context(op, zf, zf), NoiseConfig(enabled=False))
+    result = NoiseCheck().run(audit_context(op, zf, zf), NoiseConfig(enabled=False))
     assert result.verdict is Verdict.NOT_RUN and "disabled" in result.reason
 
 
@@ -241,6 +241,6 @@ def test_baseline_beyond_the_bound_is_noted(mri):
     op, _ = mri
     zf = ZeroFilled(op)
     cfg = NoiseConfig(levels=[0.2], draws=20, threshold=0.1, max_probability=0.2, survival_ratios=[])
-    result = NoiseCheck().execute(audit_context(op, zf, zf), cfg)
+    result = NoiseCheck().run(audit_context(op, zf, zf), cfg)
     assert result.verdict is Verdict.FAIL  # ‖e‖/‖Ax‖ ≈ 0.2 > 0.1 on every draw
     assert any("baseline also exceeds" in n for n in result.notes)

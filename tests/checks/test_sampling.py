@@ -21,8 +21,8 @@ from auditkit.checks.sampling import (
     requested_settings,
 )
 from auditkit.data.phantoms import random_ellipses, shepp_logan
-from auditkit.evidence import Verdict
-from auditkit.manifest.models import SamplingCheck as SamplingConfig
+from auditkit.checks.result import Verdict
+from auditkit.manifest.models import SamplingConfig
 from auditkit.operators.ct import RadonCT
 from auditkit.operators.mri import MRISingleCoil
 
@@ -127,14 +127,14 @@ def test_same_mask_is_measured_once_at_its_achieved_ratio():
 
 
 def test_baseline_submitted_as_network_passes(images):
-    result = SamplingCheck().execute(context(images, subject("network", baseline_map)), SamplingConfig(ratios=RATIOS))
+    result = SamplingCheck().run(context(images, subject("network", baseline_map)), SamplingConfig(ratios=RATIOS))
     assert result.verdict is Verdict.PASS, result.reason
     assert means(result) == means(result, "baseline")
     assert means(result)[-1] - means(result)[0] > 5.0
 
 
 def test_zero_filled_passes(images):
-    result = SamplingCheck().execute(context(images, subject("network", ZeroFilled)), SamplingConfig(ratios=RATIOS))
+    result = SamplingCheck().run(context(images, subject("network", ZeroFilled)), SamplingConfig(ratios=RATIOS))
     assert result.verdict is Verdict.PASS, result.reason
     curve = means(result)
     assert curve == sorted(curve)
@@ -145,13 +145,13 @@ def test_zero_filled_passes(images):
 
 def test_negating_samples_outside_the_training_mask_fails(images):
     network = subject("network", lambda op: NegateOutside(ZeroFilled(op), OP.mask))
-    result = SamplingCheck().execute(context(images, network, trained_ratio=0.25), SamplingConfig(ratios=RATIOS))
+    result = SamplingCheck().run(context(images, network, trained_ratio=0.25), SamplingConfig(ratios=RATIOS))
     assert result.verdict is Verdict.FAIL
     judged = {c.name: c for c in result.criteria}
     drop = judged["sampling.no_drop_with_more_samples"]
     assert drop.passed is False and drop.measured > 3.0
     assert judged["sampling.baseline_rises"].passed and judged["sampling.baseline_no_drop"].passed
-    assert result.parameters["trained_setting"] == "0.25"
+    assert result.parameters["effective"]["trained_setting"] == "0.25"
     rows = result.subjects["network"].per_image
     assert [r["image"] for r in rows] == IDS and rows[0]["psnr"]["0.5"] < rows[0]["psnr"]["0.25"]
 
@@ -161,7 +161,7 @@ def test_a_baseline_that_gets_worse_flags_the_setup(images):
         return NegateOutside(ZeroFilled(op), OP.mask)
 
     worse = Subject("baseline", negated(OP), negated)
-    result = SamplingCheck().execute(context(images, subject("network", ZeroFilled), worse), SamplingConfig(ratios=RATIOS))
+    result = SamplingCheck().run(context(images, subject("network", ZeroFilled), worse), SamplingConfig(ratios=RATIOS))
     assert result.verdict is Verdict.ERROR and not result.internal_error
     assert result.reason.startswith("setup flagged: the baseline does not improve with more samples")
     assert result.reason.endswith("the network criterion is not judged")
@@ -171,7 +171,7 @@ def test_a_baseline_that_gets_worse_flags_the_setup(images):
 
 
 def test_nan_output_is_an_error_naming_image_and_ratio(images):
-    result = SamplingCheck().execute(
+    result = SamplingCheck().run(
         context(images, subject("network", lambda op: NaNAt(op, 0.3))), SamplingConfig(ratios=RATIOS)
     )
     assert result.verdict is Verdict.ERROR and not result.internal_error
@@ -184,26 +184,26 @@ def test_network_that_cannot_change_ratio_is_not_run(images):
             raise RuntimeError("expects 256 measurements")
         return ZeroFilled(op)
 
-    result = SamplingCheck().execute(context(images, subject("network", fixed_size)), SamplingConfig(ratios=RATIOS))
+    result = SamplingCheck().run(context(images, subject("network", fixed_size)), SamplingConfig(ratios=RATIOS))
     assert result.verdict is Verdict.NOT_RUN and "expects 256 measurements" in result.reason
 
 
 def test_operator_with_a_fixed_mask_is_not_run(images):
     fixed = MRISingleCoil(OP.mask)
     network = Subject("network", ZeroFilled(fixed), ZeroFilled)
-    result = SamplingCheck().execute(context(images, network, op=fixed), SamplingConfig(ratios=RATIOS))
+    result = SamplingCheck().run(context(images, network, op=fixed), SamplingConfig(ratios=RATIOS))
     assert result.verdict is Verdict.NOT_RUN and "no other sampling ratios" in result.reason
 
 
 def test_disabled_is_not_run(images):
-    result = SamplingCheck().execute(context(images, subject("network", ZeroFilled)), SamplingConfig(enabled=False))
+    result = SamplingCheck().run(context(images, subject("network", ZeroFilled)), SamplingConfig(enabled=False))
     assert result.verdict is Verdict.NOT_RUN
 
 
 def test_results_and_arrays_are_reproducible(images, tmp_path):
     def once(folder):
         ctx = context(images, subject("network", ZeroFilled), arrays=ArraySink(folder), quick=True)
-        return SamplingCheck().execute(ctx, SamplingConfig())
+        return SamplingCheck().run(ctx, SamplingConfig())
 
     first, second = once(tmp_path / "a"), once(tmp_path / "b")
     assert first.subjects == second.subjects and first.criteria == second.criteria
@@ -220,7 +220,7 @@ def test_ct_uses_angle_counts(images):
     ct = RadonCT((SIZE, SIZE), 16)
     network = Subject("network", Filtered(ct), Filtered)
     baseline = Subject("baseline", Filtered(ct), Filtered)
-    result = SamplingCheck().execute(context(images, network, baseline, op=ct), SamplingConfig(n_angles=[8, 32]))
+    result = SamplingCheck().run(context(images, network, baseline, op=ct), SamplingConfig(n_angles=[8, 32]))
     assert result.verdict is Verdict.PASS, result.reason
     summary = result.subjects["network"].summary
     assert summary["n_angles"] == [8, 16, 32]

@@ -12,9 +12,8 @@ from auditkit.baselines import build_baseline
 from auditkit.checks.structural import StructuralCheck, detail_recovery, details_from_config, recovered_fraction
 from auditkit.data.details import default_details
 from auditkit.data.phantoms import shepp_logan
-from auditkit.evidence import Verdict
-from auditkit.manifest.models import Detail
-from auditkit.manifest.models import StructuralCheck as StructuralConfig
+from auditkit.checks.result import Verdict
+from auditkit.manifest.models import Detail, StructuralConfig
 from auditkit.operators.mri import MRISingleCoil
 
 # one_thread is an autouse fixture: importing it applies it to this module.
@@ -128,7 +127,7 @@ def test_defaults_are_laid_out_for_the_image_and_explicit_details_are_kept():
 def test_perfect_map_recovers_every_detail_exactly():
     full = MRISingleCoil(torch.ones(N, N, dtype=torch.bool))
     perfect = Map("perfect", full, full.adjoint)  # A*A = I: f(Ax) = x
-    result = StructuralCheck().execute(audit_context(full, perfect, perfect), StructuralConfig())
+    result = StructuralCheck().run(audit_context(full, perfect, perfect), StructuralConfig())
     assert result.verdict is Verdict.PASS, result.reason
     for row in result.subjects["network"].summary["detail_recovery"].values():
         assert row["correlation"] == pytest.approx(1.0, abs=1e-5)
@@ -140,7 +139,7 @@ def test_map_that_ignores_the_measurements_fails():
     full = MRISingleCoil(torch.ones(N, N, dtype=torch.bool))
     perfect = Map("perfect", full, full.adjoint)
     blind = Map("blind", full, lambda y: torch.full((y.shape[0], N, N), 0.3))
-    result = StructuralCheck().execute(audit_context(full, blind, perfect), StructuralConfig())
+    result = StructuralCheck().run(audit_context(full, blind, perfect), StructuralConfig())
     assert result.verdict is Verdict.FAIL
     assert all(q == 0.0 for q in _q(result).values())
     assert all(row["correlation"] == 0.0 for row in result.subjects["network"].summary["detail_recovery"].values())
@@ -152,7 +151,7 @@ def test_map_that_ignores_the_measurements_fails():
 def test_nan_network_is_an_error_naming_the_image(mri):
     op, baseline = mri
     nan = Map("nan", op, lambda y: torch.full((y.shape[0], N, N), float("nan")))
-    result = StructuralCheck().execute(audit_context(op, nan, baseline, ids=["brain_07"]), StructuralConfig())
+    result = StructuralCheck().run(audit_context(op, nan, baseline, ids=["brain_07"]), StructuralConfig())
     assert result.verdict is Verdict.ERROR
     assert "structural" in result.reason and "brain_07" in result.reason and "NaN" in result.reason
 
@@ -161,7 +160,7 @@ def test_details_clipped_away_are_noted_and_not_judged():
     full = MRISingleCoil(torch.ones(N, N, dtype=torch.bool))
     perfect = Map("perfect", full, full.adjoint)
     white = torch.ones(1, N, N)
-    result = StructuralCheck().execute(audit_context(full, perfect, perfect, images=white, ids=["white"]), StructuralConfig())
+    result = StructuralCheck().run(audit_context(full, perfect, perfect, images=white, ids=["white"]), StructuralConfig())
     assert result.verdict is Verdict.NOT_RUN and "clipped" in result.reason
     assert sum("clipped away entirely on image white" in n for n in result.notes) == len(NAMES)
 
@@ -171,7 +170,7 @@ def test_manifest_details_are_judged_where_measurable():
     perfect = Map("perfect", full, full.adjoint)
     images = torch.stack([torch.ones(N, N), shepp_logan((N, N))])
     cfg = StructuralConfig(details=[Detail(text="★", size=0.2, position=(0.4, 0.5), intensity=0.4)])
-    result = StructuralCheck().execute(audit_context(full, perfect, perfect, images=images, ids=["white", "phantom"]), cfg)
+    result = StructuralCheck().run(audit_context(full, perfect, perfect, images=images, ids=["white", "phantom"]), cfg)
     assert result.verdict is Verdict.PASS
     assert [c.name for c in result.criteria] == ["structural.recovery[black_star]", "structural.recovery_vs_baseline[black_star]"]
     assert result.notes == [
@@ -181,16 +180,16 @@ def test_manifest_details_are_judged_where_measurable():
     rows = {r["image"]: r["details"]["black_star"] for r in result.subjects["network"].per_image}
     assert rows["white"]["recovered_fraction"] is None and rows["white"]["kept_fraction"] == 0.0
     assert rows["phantom"]["recovered_fraction"] == pytest.approx(1.0, abs=1e-5)
-    assert result.parameters["effective_details"][0]["name"] == "black_star"
+    assert result.parameters["effective"]["details"][0]["name"] == "black_star"
 
 
 def test_quick_mode_uses_the_first_image_only():
     full = MRISingleCoil(torch.ones(N, N, dtype=torch.bool))
     perfect = Map("perfect", full, full.adjoint)
     images = torch.stack([shepp_logan((N, N)), 0.5 * shepp_logan((N, N))])
-    result = StructuralCheck().execute(audit_context(full, perfect, perfect, images=images, quick=True), StructuralConfig())
+    result = StructuralCheck().run(audit_context(full, perfect, perfect, images=images, quick=True), StructuralConfig())
     assert [r["image"] for r in result.subjects["network"].per_image] == ["img0"]
-    assert result.parameters["images"] == ["img0"]
+    assert result.parameters["effective"]["images"] == ["img0"]
 
 
 # -- the check with the real MRI operator and baseline -----------------------------------------
@@ -199,7 +198,7 @@ def test_quick_mode_uses_the_first_image_only():
 def test_baseline_as_network_passes_and_saves_its_arrays(mri, tmp_path):
     op, baseline = mri
     ctx = audit_context(op, baseline, baseline, ids=["shepp_logan"], arrays=ArraySink(tmp_path))
-    result = StructuralCheck().execute(ctx, StructuralConfig())
+    result = StructuralCheck().run(ctx, StructuralConfig())
     assert result.verdict is Verdict.PASS, [c for c in result.criteria if not c.passed]
     assert min(_q(result).values()) > 0.5
     assert _q(result) == _q(result, "baseline")
@@ -217,7 +216,7 @@ def test_baseline_as_network_passes_and_saves_its_arrays(mri, tmp_path):
 def test_blurred_network_fails(mri):
     op, baseline = mri
     blurred = Map("blurred", op, lambda y: _gaussian_blur(baseline(y).abs(), 3.0))
-    result = StructuralCheck().execute(audit_context(op, blurred, baseline), StructuralConfig())
+    result = StructuralCheck().run(audit_context(op, blurred, baseline), StructuralConfig())
     assert result.verdict is Verdict.FAIL
     failed = {c.name for c in result.criteria if not c.passed}
     assert {f"structural.recovery_vs_baseline[{n}]" for n in NAMES} <= failed

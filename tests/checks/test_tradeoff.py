@@ -6,10 +6,11 @@ import torch
 
 from auditkit.arrays import ArraySink, load_npz
 from auditkit.baselines import build_baseline
-from auditkit.checks.tradeoff import TradeoffCheck, eta_key, lipschitz_slopes, quick_levels, running_max
+from auditkit.checks.base import setting_key
+from auditkit.checks.tradeoff import TradeoffCheck, lipschitz_slopes, quick_levels, running_max
 from auditkit.data.phantoms import random_ellipses
-from auditkit.evidence import Verdict
-from auditkit.manifest.models import TradeoffCheck as TradeoffConfig
+from auditkit.checks.result import Verdict
+from auditkit.manifest.models import TradeoffConfig
 from auditkit.operators.base import batch_norm2, inner
 from auditkit.operators.mri import MRISingleCoil
 
@@ -38,21 +39,21 @@ def _failed(result):
 
 def _means(result, subject):
     by_eta = result.subjects[subject].summary["worst_case_error_by_eta"]
-    return [by_eta[eta_key(e)]["mean"] for e in ETAS]
+    return [by_eta[setting_key(e)]["mean"] for e in ETAS]
 
 
 @pytest.fixture(scope="module")
 def zero_filled_run(mri, tmp_path_factory):
     op, baseline, images = mri
     root = tmp_path_factory.mktemp("tradeoff")
-    result = TradeoffCheck().execute(audit_context(op, ZeroFilled(op), baseline, images, arrays=ArraySink(root)), _config())
+    result = TradeoffCheck().run(audit_context(op, ZeroFilled(op), baseline, images, arrays=ArraySink(root)), _config())
     return result, root
 
 
 def test_zero_filled_reconstruction_passes_with_one_criterion_per_level(zero_filled_run):
     result, _ = zero_filled_run
     assert result.verdict is Verdict.PASS, result.reason or _failed(result)
-    assert [c.name for c in result.criteria] == [f"tradeoff.error_vs_baseline[eta={eta_key(e)}]" for e in ETAS]
+    assert [c.name for c in result.criteria] == [f"tradeoff.error_vs_baseline[eta={setting_key(e)}]" for e in ETAS]
     assert all(c.compares_to_baseline for c in result.criteria)
     assert [c.threshold for c in result.criteria] == pytest.approx([2.0 * m for m in _means(result, "baseline")])
 
@@ -69,7 +70,7 @@ def test_zero_filled_error_stays_under_its_hypotenuse(mri, zero_filled_run):
         e0 = row["relative_error_unperturbed"]
         for eta in ETAS[1:]:
             ceiling = float(torch.sqrt(complex_error[i] ** 2 + (eta * ratio[i]) ** 2))
-            found = row["worst_case_error"][eta_key(eta)]["relative_error"]
+            found = row["worst_case_error"][setting_key(eta)]["relative_error"]
             assert e0 < found <= ceiling * (1 + 1e-5)
 
 
@@ -79,8 +80,8 @@ def test_summary_statistics_and_slopes(zero_filled_run):
         summary = result.subjects[subject].summary
         rows = result.subjects[subject].per_image
         for eta in ETAS:
-            values = np.array([r["worst_case_error"][eta_key(eta)]["relative_error"] for r in rows])
-            stats = summary["worst_case_error_by_eta"][eta_key(eta)]
+            values = np.array([r["worst_case_error"][setting_key(eta)]["relative_error"] for r in rows])
+            stats = summary["worst_case_error_by_eta"][setting_key(eta)]
             assert stats == pytest.approx({"mean": values.mean(), "std": values.std(), "min": values.min(),
                                            "max": values.max()})
         means = _means(result, subject)
@@ -117,7 +118,7 @@ def test_evidence_is_plain_json_and_arrays_hold_the_figure_data(zero_filled_run)
 
 
 def row_error(result, subject, i, eta):
-    return result.subjects[subject].per_image[i]["worst_case_error"][eta_key(eta)]["relative_error"]
+    return result.subjects[subject].per_image[i]["worst_case_error"][setting_key(eta)]["relative_error"]
 
 
 def test_accurate_but_unstable_network_fails_under_noise_only(mri):
@@ -137,7 +138,7 @@ def test_accurate_but_unstable_network_fails_under_noise_only(mri):
     def planted(y):
         return baseline(y) + 100.0 * inner(u.expand_as(y), y)[:, None, None] * v
 
-    result = TradeoffCheck().execute(audit_context(op, Map("planted", op, planted), baseline, images), _config())
+    result = TradeoffCheck().run(audit_context(op, Map("planted", op, planted), baseline, images), _config())
     assert result.verdict is Verdict.FAIL
     assert _failed(result) == {"tradeoff.error_vs_baseline[eta=0.02]", "tradeoff.error_vs_baseline[eta=0.04]"}
     net, base = _means(result, "network"), _means(result, "baseline")
@@ -149,26 +150,26 @@ def test_accurate_but_unstable_network_fails_under_noise_only(mri):
 def test_inaccurate_network_fails_already_without_noise(mri):
     op, baseline, images = mri
     zeros = Map("zeros", op, lambda y: 0.0 * op.adjoint(y))  # through y, so that the attack has a (zero) gradient
-    result = TradeoffCheck().execute(audit_context(op, zeros, baseline, images), _config())
+    result = TradeoffCheck().run(audit_context(op, zeros, baseline, images), _config())
     assert result.verdict is Verdict.FAIL
     assert "tradeoff.error_vs_baseline[eta=0]" in _failed(result)
     assert _means(result, "network") == pytest.approx([1.0] * len(ETAS))
     assert result.subjects["network"].summary["local_lipschitz"] == pytest.approx(0.0)
     row = result.subjects["network"].per_image[0]["worst_case_error"]
-    assert [row[eta_key(e)]["found_at_eta"] for e in ETAS] == ETAS  # ties: each level's own search is credited
+    assert [row[setting_key(e)]["found_at_eta"] for e in ETAS] == ETAS  # ties: each level's own search is credited
     assert not any("smaller error" in n for n in result.notes)
 
 
 def test_same_seed_same_numbers_and_the_baseline_against_itself_passes(mri):
     op, baseline, images = mri
     cfg = _config(iterations=2)
-    first = TradeoffCheck().execute(audit_context(op, baseline, baseline, images[:1]), cfg)
-    again = TradeoffCheck().execute(audit_context(op, baseline, baseline, images[:1]), cfg)
+    first = TradeoffCheck().run(audit_context(op, baseline, baseline, images[:1]), cfg)
+    again = TradeoffCheck().run(audit_context(op, baseline, baseline, images[:1]), cfg)
     assert first.verdict is Verdict.PASS
     assert first.subjects["network"].summary == again.subjects["network"].summary
     assert first.subjects["network"].summary == first.subjects["baseline"].summary
     zf = ZeroFilled(op)
-    seeded = [TradeoffCheck().execute(audit_context(op, zf, zf, images[:1], seed=seed), cfg) for seed in (0, 1)]
+    seeded = [TradeoffCheck().run(audit_context(op, zf, zf, images[:1], seed=seed), cfg) for seed in (0, 1)]
     assert seeded[0].subjects["network"].summary != seeded[1].subjects["network"].summary
 
 
@@ -182,10 +183,10 @@ def test_an_error_that_noise_reduces_keeps_the_unperturbed_one(mri):
     def shrinking(y):
         return x + w * (1 - c * batch_norm2(y - y0) ** 2)[:, None, None]
 
-    result = TradeoffCheck().execute(audit_context(op, Map("shrinking", op, shrinking), baseline, x), _config())
+    result = TradeoffCheck().run(audit_context(op, Map("shrinking", op, shrinking), baseline, x), _config())
     row = result.subjects["network"].per_image[0]
     for eta in ETAS:
-        assert row["worst_case_error"][eta_key(eta)] == {
+        assert row["worst_case_error"][setting_key(eta)] == {
             "relative_error": row["relative_error_unperturbed"], "found_at_eta": 0.0, "restart": None}
     assert any(n.startswith("network: the search at a level found a smaller error") for n in result.notes)
 
@@ -199,7 +200,7 @@ def test_nan_output_is_an_error_naming_check_and_image(mri):
         out = op.adjoint(y)
         return torch.where((batch_norm2(y) > threshold)[:, None, None], torch.full_like(out, float("nan")), out)
 
-    result = TradeoffCheck().execute(audit_context(op, Map("nan", op, nan_on_bright), baseline, x), _config())
+    result = TradeoffCheck().run(audit_context(op, Map("nan", op, nan_on_bright), baseline, x), _config())
     assert result.verdict is Verdict.ERROR and not result.internal_error
     assert "tradeoff" in result.reason and "img0" in result.reason and "img1" not in result.reason
 
@@ -208,7 +209,7 @@ def test_quick_mode_reduces_images_levels_restarts_and_iterations(mri):
     op, _, images = mri
     zf = ZeroFilled(op)
     x = torch.cat([images, images[:1]])
-    result = TradeoffCheck().execute(audit_context(op, zf, zf, x, quick=True), TradeoffConfig(iterations=40))
+    result = TradeoffCheck().run(audit_context(op, zf, zf, x, quick=True), TradeoffConfig(iterations=40))
     assert result.parameters["effective"] == {
         "images": ["img0"], "quick": True, "etas": [0.0, 0.04, 0.08], "restarts": 1, "iterations": 30,
         "lr": 5.0, "k_baseline": 2.0,
@@ -219,7 +220,7 @@ def test_quick_mode_reduces_images_levels_restarts_and_iterations(mri):
 
 def test_disabled_is_not_run(mri):
     op, baseline, images = mri
-    result = TradeoffCheck().execute(audit_context(op, ZeroFilled(op), baseline, images), _config(enabled=False))
+    result = TradeoffCheck().run(audit_context(op, ZeroFilled(op), baseline, images), _config(enabled=False))
     assert result.verdict is Verdict.NOT_RUN and "disabled" in result.reason
 
 
@@ -241,7 +242,7 @@ def test_runs_on_ct_with_real_measurements():
     op = RadonCT((N, N), 12)
     baseline = build_baseline("l1_wavelet", op, max_iter=10, checkpoint_segment=0)
     fbp = Map("FBP", op, op.pinv)
-    result = TradeoffCheck().execute(audit_context(op, fbp, baseline, random_ellipses((N, N), count=1, seed=4)), _config())
+    result = TradeoffCheck().run(audit_context(op, fbp, baseline, random_ellipses((N, N), count=1, seed=4)), _config())
     assert result.verdict in (Verdict.PASS, Verdict.FAIL), result.reason
     means = _means(result, "network")
     assert means == sorted(means) and means[-1] > means[0]

@@ -1,4 +1,4 @@
-"""Fixture manifests and a way to find the line a snippet is written on (instead of magic line numbers)."""
+"""A temporary file writer for manifest tests (fixture manifests and ``line_with`` live in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -6,26 +6,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "manifests"
-
-
-@pytest.fixture
-def fixtures() -> Path:
-    """Folder of the fixture manifests."""
-    return FIXTURES
-
-
-@pytest.fixture
-def line_with() -> Callable[[Path, str], int]:
-    """``line_with(path, snippet)``: the 1-based line of the one line of ``path`` containing ``snippet``."""
-
-    def find(path: Path, snippet: str) -> int:
-        hits = [i for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if snippet in line]
-        assert len(hits) == 1, f"{snippet!r} occurs on lines {hits} of {path}"
-        return hits[0]
-
-    return find
 
 
 @pytest.fixture

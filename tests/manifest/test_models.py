@@ -242,11 +242,24 @@ def test_loaded_fixture_yaml_equals_its_model_dump(fixtures):
 
 def test_noise_draws_must_be_able_to_pass():
     """With no harmful draw the Clopper–Pearson upper end is 1 − (α/2)^{1/n}: 72 draws for 0.05 at 95 %."""
-    from auditkit.manifest.models import NoiseCheck
-    from auditkit.stats import fewest_trials_for_bound
+    from auditkit.manifest.models import NoiseConfig, fewest_draws
 
-    assert fewest_trials_for_bound(0.05, 0.95) == 72
-    NoiseCheck(draws=72)
+    assert fewest_draws(0.05, 0.95) == 72
+    NoiseConfig(draws=72)
     with pytest.raises(ValueError, match="use at least 72"):
-        NoiseCheck(draws=71)
-    NoiseCheck(draws=10, enabled=False)
+        NoiseConfig(draws=71)
+    NoiseConfig(draws=10, enabled=False)
+
+
+def test_fewest_draws_is_the_exact_bound_where_the_closed_form_rounds_up():
+    """At confidence 0.9 and max_probability 0.95 one draw suffices (its upper end is exactly 1 − 0.05 = 0.95), but
+    ⌈ln(0.05)/ln(0.05)⌉ computed in floating point is 2: the manifest and the noise check both use the exact count."""
+    from auditkit.checks.noise import _draws_notes, _Settings
+    from auditkit.manifest.models import NoiseConfig, fewest_draws
+    from auditkit.stats import clopper_pearson
+
+    config = NoiseConfig(draws=1, confidence=0.9, max_probability=0.95)  # accepted by the manifest
+    assert fewest_draws(0.95, 0.9) == 1
+    assert clopper_pearson(0, 1, 0.9)[1] <= 0.95  # the interval the criterion judges agrees
+    assert _draws_notes(_Settings.of(config, quick=False)) == []  # and the check does not call it hopeless
+    assert _Settings.of(config, quick=True).draws == 1

@@ -24,15 +24,15 @@ class MaskedFFT(ForwardOperator):
 
     is_complex = True
     has_orthonormal_rows = True
+    has_grid = True
 
     def __init__(self, shape: tuple[int, int] = (16, 16), ratio: float = 0.4, seed: int = 0,
                  dtype: torch.dtype = torch.float32):
         g = torch.Generator().manual_seed(seed)
         self.mask = torch.rand(shape, generator=g) < ratio
         self.index = self.mask.flatten().nonzero().flatten()
-        self.image_shape = shape
-        self.measurement_shape = (int(self.index.numel()),)
-        self._ratio, self._seed, self._dtype = ratio, seed, dtype
+        super().__init__(shape, (int(self.index.numel()),), dtype=dtype)
+        self._ratio, self._seed = ratio, seed
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.fft.fft2(x, norm="ortho").flatten(-2)[..., self.index]
@@ -49,14 +49,14 @@ class MaskedFFT(ForwardOperator):
         return torch.fft.ifft2(self.embed(y), norm="ortho")
 
     def with_ratio(self, ratio: float) -> "MaskedFFT":
-        return MaskedFFT(self.image_shape, ratio, self._seed, self._dtype)
+        return MaskedFFT(self.image_shape, ratio, self._seed, self.real_dtype)
 
     @property
     def sampling_ratio(self) -> float:
         return self.measurement_shape[0] / self.mask.numel()
 
     def to(self, device: Any = None, dtype: torch.dtype | None = None) -> "MaskedFFT":
-        return MaskedFFT(self.image_shape, self._ratio, self._seed, dtype or self._dtype)
+        return MaskedFFT(self.image_shape, self._ratio, self._seed, dtype or self.real_dtype)
 
 
 class TwoCoilFFT(MaskedFFT):
@@ -84,7 +84,7 @@ class TwoCoilFFT(MaskedFFT):
         return (self.sens.conj() * torch.fft.ifft2(self.embed(y), norm="ortho")).sum(1)
 
     def to(self, device: Any = None, dtype: torch.dtype | None = None) -> "TwoCoilFFT":
-        return TwoCoilFFT(self.image_shape, self._ratio, self._seed, dtype or self._dtype)
+        return TwoCoilFFT(self.image_shape, self._ratio, self._seed, dtype or self.real_dtype)
 
 
 class DenseReal(ForwardOperator):
@@ -96,9 +96,7 @@ class DenseReal(ForwardOperator):
         g = torch.Generator().manual_seed(seed)
         self.matrix = torch.randn((m, shape[0] * shape[1]), generator=g) / shape[0]
         self.pinv_matrix = torch.linalg.pinv(self.matrix)
-        self.image_shape = shape
-        self.measurement_shape = (m,)
-        self._dtype = torch.float32
+        super().__init__(shape, (m,), dtype=torch.float32)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.flatten(1) @ self.matrix.T

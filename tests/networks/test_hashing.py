@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from auditkit.errors import NetworkLoadError
-from auditkit.networks.hashing import (files_to_hash, manifest_relative, sha256_file, verified_contents,
-                                       verify_hashes)
+from auditkit.fileio import sha256_file
+from auditkit.networks.hashing import files_to_hash, manifest_relative, verified_contents, verify_hashes
 
 from .conftest import Spec, write_files
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from auditkit.operators.base import real_float_dtype
 from auditkit.operators.masks import make_mask
 from auditkit.operators.mri import MRISingleCoil
-from auditkit.operators.subsampled import real_float_dtype
 
 
 def test_real_float_dtype() -> None:

@@ -13,7 +13,7 @@ import auditkit.reproduce
 from auditkit import cli
 from auditkit.console_progress import RichProgress
 from auditkit.reproduce import Difference, ReproduceReport
-from auditkit.verify import STATUS_FAIL, VerifyReport, VerifyRow, report_table
+from auditkit.dossier.validation import RowStatus, VerifyReport, VerifyRow, report_table
 
 DATA = "arrays/structural.npz:x: [bold]kept[/bold] :warning:"
 
@@ -46,7 +46,7 @@ def test_verify_shows_the_folder_and_the_items_verbatim(tmp_path: Path, monkeypa
 
 
 def test_the_verify_table_holds_text_not_markup_even_on_a_default_console():
-    report = VerifyReport(Path(":x: [bold]root"), [VerifyRow(DATA, STATUS_FAIL, "[red]:x:")])
+    report = VerifyReport(Path(":x: [bold]root"), [VerifyRow(DATA, RowStatus.FAIL, "[red]:x:")])
     console = Console(file=io.StringIO(), width=200, record=True)  # markup and emoji on: the table must not need them off
     console.print(report_table(report))
     text = console.export_text()

@@ -226,6 +226,6 @@ def test_every_text_list_and_table_of_the_schema_has_a_stated_limit():
 def test_counts_in_the_schema_have_maxima():
     defs = manifest_schema()["$defs"]
     assert defs["Modality"]["properties"]["image_shape"]["prefixItems"][0]["maximum"] == 4096
-    assert defs["NoiseCheck"]["properties"]["draws"]["maximum"] == 100_000
+    assert defs["NoiseConfig"]["properties"]["draws"]["maximum"] == 100_000
     assert defs["Coils"]["properties"]["count"]["maximum"] == 128
     assert defs["Submission"]["properties"]["intended_use"]["maxLength"] == 4000

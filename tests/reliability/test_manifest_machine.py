@@ -13,8 +13,8 @@ import pytest
 import torch
 
 from auditkit.errors import InputError
-from auditkit.manifest import validate_manifest
-from auditkit.networks.hashing import sha256_file
+from auditkit.preflight import validate_manifest
+from auditkit.fileio import sha256_file
 
 from .manifest_edits import FIXTURES, edited, line_of, validate
 SIGNING = "signing:\n  certificate: keys/signer.p12\n{env}  signer_name: A. Reviewer\n  meaning: Author\n"

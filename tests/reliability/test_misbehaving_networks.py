@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from auditkit.errors import EXIT_FAIL, EXIT_INPUT
-from auditkit.networks.hashing import sha256_file
+from auditkit.fileio import sha256_file
 
 HOSTILE = Path(__file__).with_name("hostile_net.py")
 

@@ -1,5 +1,5 @@
 """--out holds nothing but an earlier dossier, or the run refuses before any work, naming what else is there
-(issue 12, section 4, item 2); what a dossier consists of is named in one place (auditkit.dossier_layout)."""
+(issue 12, section 4, item 2); what a dossier consists of is named in one place (auditkit.dossier.layout)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ import pytest
 from typer.testing import CliRunner
 
 from auditkit import pipeline
-from auditkit.checksums import write_sums
 from auditkit.cli import app
-from auditkit.dossier_layout import Stray, StrayKind, strays
+from auditkit.dossier.checksums import write_sums
+from auditkit.dossier.layout import Stray, StrayKind, staging_dir, strays
+from auditkit.dossier.outfolder import check_out_folder
 from auditkit.errors import InputError
 from auditkit.evidence import Evidence
-from auditkit.outfolder import check_out_folder
-from auditkit.pipeline import RunOptions, run_audit, staging_dir
+from auditkit.pipeline import RunOptions, run_audit
 
 
 def _earlier_dossier(out: Path) -> Path:

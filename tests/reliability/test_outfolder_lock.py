@@ -12,10 +12,11 @@ import pytest
 from typer.testing import CliRunner
 
 from auditkit import pipeline
-from auditkit.auditlog import read_entries
+from auditkit.dossier.auditlog import read_entries
 from auditkit.cli import app
-from auditkit.outlock import LockHolder, OutFolderBusy, OutFolderLock, lock_path
-from auditkit.pipeline import RunOptions, run_audit, staging_dir
+from auditkit.dossier.layout import lock_path, staging_dir
+from auditkit.dossier.outlock import LockHolder, OutFolderBusy, OutFolderLock
+from auditkit.pipeline import RunOptions, run_audit
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -82,7 +83,7 @@ def test_a_run_holds_the_lock_from_before_the_stage_until_after_publishing(tiny_
 
 _HOLDER = """
 import sys, time
-from auditkit.outlock import OutFolderLock
+from auditkit.dossier.outlock import OutFolderLock
 OutFolderLock(sys.argv[1], "crashed-run").acquire()
 print("locked", flush=True)
 time.sleep(120)
@@ -110,7 +111,7 @@ def test_the_lock_of_a_killed_run_is_free_for_its_relaunch(tmp_path: Path):
 
 _FORKING_HOLDER = """
 import os, sys, time
-from auditkit.outlock import OutFolderLock
+from auditkit.dossier.outlock import OutFolderLock
 OutFolderLock(sys.argv[1], "crashed-run").acquire()
 worker = os.fork()
 if worker == 0:  # a worker process of the network, forked while the lock is held

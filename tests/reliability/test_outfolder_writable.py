@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from auditkit import outfolder, pipeline
+from auditkit import pipeline
+from auditkit.dossier import outfolder
 from auditkit.cli import app
 from auditkit.errors import InputError
-from auditkit.outfolder import check_out_folder
+from auditkit.dossier.outfolder import check_out_folder
 
 from .unprivileged import as_user, is_root, world_folder
 

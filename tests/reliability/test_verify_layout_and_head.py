@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from auditkit.auditlog import AuditLog, ChainHead, chain_head, read_entries
-from auditkit.checksums import write_sums
-from auditkit.report.keygen import keygen
-from auditkit.report.sign import SigningConfig, sign_existing_dossier, signed_chain_head
-from auditkit.verify import verify_dossier
-from tests.test_verify import PASSWORD, build_dossier
+from auditkit.dossier.auditlog import AuditLog, ChainHead, chain_head, read_entries
+from auditkit.dossier.chain_attribute import signed_chain_head
+from auditkit.dossier.checksums import write_sums
+from auditkit.dossier.credentials import SigningConfig
+from auditkit.dossier.keygen import keygen
+from auditkit.dossier.sign_existing import sign_existing_dossier
+from auditkit.dossier.validation import verify_dossier
+from tests.dossier.test_validation import PASSWORD, build_dossier
 
 OPENSSL = shutil.which("openssl")
 REPO = Path(__file__).resolve().parents[2]
@@ -126,7 +128,8 @@ def test_signing_an_existing_dossier_signs_the_head_after_its_sign_event(unsigne
 
 
 def test_a_signature_without_a_head_is_named(signed, made, monkeypatch):
-    from auditkit.report.sign import load_credentials, sign_cms
+    from auditkit.dossier.credentials import load_credentials
+    from auditkit.dossier.signing import sign_cms
 
     monkeypatch.setenv("AUDITKIT_KEY_PASSWORD", PASSWORD)
     sign_cms(signed / "SHA256SUMS", made["spec"], credentials=load_credentials(made["spec"]))
@@ -153,8 +156,9 @@ _CMS_THEN_PDF = """
 import os, sys
 from pathlib import Path
 import weasyprint
-from auditkit.report.keygen import keygen
-from auditkit.report.sign import SigningConfig, sign_cms, sign_pdf
+from auditkit.dossier.credentials import SigningConfig
+from auditkit.dossier.keygen import keygen
+from auditkit.dossier.signing import sign_cms, sign_pdf
 os.environ["AUDITKIT_KEY_PASSWORD"] = "pw"
 root = Path(sys.argv[1])
 keys = keygen(root / "keys", "J")

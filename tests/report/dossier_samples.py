@@ -12,7 +12,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from auditkit.evidence import CheckResult, Criterion, Evidence, InputRecord, SubjectResult, Verdict  # noqa: E402
+from auditkit.checks.result import CheckResult, Criterion, SubjectResult, Verdict  # noqa: E402
+from auditkit.evidence import Evidence, InputRecord  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,10 @@ def sample_evidence() -> Evidence:
                     per_image=[{"image": f"img{i}", "details": details} for i in range(3)],
                 ),
             },
-            parameters={"min_recovery": 0.5, "margin": 0.2, "effective_details": [{"name": "♠", "size": 0.06}], "font": "DejaVu Sans"},
+            parameters={
+                "min_recovery": 0.5, "margin": 0.2,
+                "effective": {"details": [{"name": "♠", "size": 0.06}], "font": "DejaVu Sans"},
+            },
             seed=0,
             wall_time_s=1.25,
             arrays=["arrays/structural.npz"],

@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 from matplotlib.image import imread
 
-from auditkit.evidence import CheckResult, Evidence
+from auditkit.checks.result import CheckResult
+
+from auditkit.evidence import Evidence
 from auditkit.report.figures import FigureRef, draw_figures
 
 

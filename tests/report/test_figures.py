@@ -12,7 +12,8 @@ from matplotlib.image import imread
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 
 from auditkit.arrays import save_npz
-from auditkit.evidence import CheckResult, Criterion, Evidence, SubjectResult, Verdict
+from auditkit.checks.result import CheckResult, Criterion, SubjectResult, Verdict
+from auditkit.evidence import Evidence
 from auditkit.report.figures import DRAWERS, FigureRef, draw_figures
 from auditkit.report.figures.adversarial import IMAGE, NOISE, criterion_bounds
 from auditkit.report.figures.sampling import setting_axis, trained_position
@@ -112,7 +113,7 @@ def _structural(root: Path) -> CheckResult:
     recovery = {n: {"recovered_fraction": 0.75, "worst_image": "a"} for n in DETAILS}
     return CheckResult(
         name="structural", verdict=Verdict.PASS, arrays=["arrays/structural.npz"],
-        parameters={"effective_details": [{"name": "spade", "text": "♠"}, {"name": "word", "text": "CAN U"}]},
+        parameters={"effective": {"details": [{"name": "spade", "text": "♠"}, {"name": "word", "text": "CAN U"}]}},
         subjects={
             s: SubjectResult(name=s, summary={"detail_recovery": recovery}, per_image=[{"image": "a", "details": row}])
             for s in ("network", "baseline")
@@ -143,7 +144,7 @@ def _sampling(root: Path) -> CheckResult:
 
     return CheckResult(
         name="sampling", verdict=Verdict.PASS, arrays=["arrays/sampling.npz"],
-        parameters={"trained_setting": "0.33", "trained_ratio": 0.33, "audit_setting": "0.33", "images": ["a", "b"]},
+        parameters={"effective": {"trained_setting": "0.33", "trained_ratio": 0.33, "audit_setting": "0.33", "images": ["a", "b"]}},
         subjects={
             "network": SubjectResult(name="net", summary=summary(0)),
             "baseline": SubjectResult(name="b", summary=summary(1)),
@@ -253,7 +254,7 @@ def test_ct_settings_are_angle_counts_with_the_trained_setting_in_angles():
     stats = {"mean": 20.0, "std": 0.0}
     ratios = [0.2, 0.4, 0.8]
     check = CheckResult(
-        name="sampling", verdict=Verdict.PASS, parameters={"trained_ratio": 0.25, "trained_setting": None},
+        name="sampling", verdict=Verdict.PASS, parameters={"effective": {"trained_ratio": 0.25, "trained_setting": None}},
         subjects={"network": SubjectResult(name="n", summary={
             "ratios": ratios, "n_angles": [15, 30, 60], "psnr_by_ratio": {f"{r:g}": stats for r in ratios},
         })},

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from auditkit.arrays import save_npz
-from auditkit.evidence import CheckResult, Criterion, SubjectResult, Verdict
+from auditkit.checks.result import CheckResult, Criterion, SubjectResult, Verdict
 from auditkit.report.figures import DRAWERS, draw_figures, load_drawer
 from auditkit.report.figures.hallucination import example_index, outline_patches, patch_text
 from auditkit.report.figures.style import new_figure
@@ -60,7 +60,7 @@ def _hallucination(root: Path, *, detail: bool = True, with_arrays: bool = True)
     return CheckResult(
         name="hallucination", title="Hallucination", verdict=CheckResult.verdict_from([crit]), criteria=[crit],
         subjects={"network": _subject("net", 2e-2, 0.8), "baseline": _subject("l1", 2e-4, 0.0)},
-        parameters={"patch_size": 8, "kernel_detail": {"measured_fraction": 3e-7, "kernel_share": 0.33}},
+        parameters={"patch_size": 8, "effective": {"kernel_detail": {"measured_fraction": 3e-7, "kernel_share": 0.33}}},
         arrays=["arrays/hallucination.npz"] if with_arrays else [],
     )
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from auditkit.arrays import save_npz
-from auditkit.evidence import CheckResult, Criterion, SubjectResult, Verdict
+from auditkit.checks.result import CheckResult, Criterion, SubjectResult, Verdict
 from auditkit.report.figures import DRAWERS, draw_figures, load_drawer
 from auditkit.report.figures.noise import measured_levels, worst_interval
 from auditkit.stats import Proportion, distribution_summary
@@ -60,7 +60,7 @@ def _noise(root: Path, *, with_arrays: bool = True, survival: bool = True) -> Ch
         name="noise", title="Random noise", verdict=CheckResult.verdict_from(criteria), criteria=criteria,
         subjects={"network": network, "baseline": _subject("l1", base, survival)},
         parameters={"levels": list(LEVELS), "threshold": THRESHOLD, "max_probability": MAX_P, "confidence": 0.95,
-                    "draws_used": DRAWS, "survival_budget": 0.01, "images": ["a", "b"]},
+                    "survival_budget": 0.01, "effective": {"draws": DRAWS, "survival_budget": 0.01, "images": ["a", "b"]}},
         arrays=["arrays/noise.npz"] if with_arrays else [],
     )
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from auditkit.arrays import save_npz
-from auditkit.evidence import CheckResult, Criterion, SubjectResult, Verdict
+from auditkit.checks.result import CheckResult, Criterion, SubjectResult, Verdict
 from auditkit.report.figures import DRAWERS, draw_figures, load_drawer
 from auditkit.report.figures.style import new_figure
 from auditkit.report.figures.tradeoff import bound_points, set_error_axis
@@ -121,7 +121,7 @@ def test_drawn_from_a_real_run(tmp_path: Path):
     from auditkit.checks.base import AuditContext, Subject
     from auditkit.checks.tradeoff import TradeoffCheck
     from auditkit.data.phantoms import random_ellipses
-    from auditkit.manifest.models import TradeoffCheck as TradeoffConfig
+    from auditkit.manifest.models import TradeoffConfig
     from auditkit.operators.mri import MRISingleCoil
 
     op = MRISingleCoil.from_pattern("cartesian_random", (32, 32), 0.3, 0.08, 0)
@@ -136,7 +136,7 @@ def test_drawn_from_a_real_run(tmp_path: Path):
     ctx = AuditContext(operator=op, network=Subject("network", zf, lambda o: zf),
                        baseline=Subject("baseline", zf, lambda o: zf), images=random_ellipses((32, 32), count=2, seed=1),
                        image_ids=["p", "q"], arrays=ArraySink(tmp_path))
-    result = TradeoffCheck().execute(ctx, TradeoffConfig(restarts=1, iterations=2))
+    result = TradeoffCheck().run(ctx, TradeoffConfig(restarts=1, iterations=2))
     assert result.verdict is Verdict.PASS
     refs = draw_figures(single_check_evidence(result), tmp_path)
     assert [r.key for r in refs] == ["curves", "examples"]

@@ -12,7 +12,9 @@ from html.parser import HTMLParser
 import matplotlib.image
 import pytest
 
-from auditkit.evidence import Evidence, Verdict
+from auditkit.checks.result import Verdict
+
+from auditkit.evidence import Evidence
 from auditkit.report.html import (
     Signature,
     breakable,

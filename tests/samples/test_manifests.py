@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from auditkit.data import default_split
-from auditkit.manifest import load_manifest, validate_manifest
+from auditkit.manifest import load_manifest
+from auditkit.preflight import validate_manifest
 from auditkit.manifest.models import Mni152Phantom
 from auditkit.networks import verify_hashes
 

@@ -3,9 +3,12 @@
 ``draw_figures(evidence, root)`` writes ``root/figures/<check>_<key>.png`` and
 ``.svg`` and returns one ``FigureRef`` per figure, in check order then drawing
 order. Each check has a drawing module registered in ``DRAWERS`` (imported only
-when that check is drawn); a new check adds one module and one line there. A
-drawer receives the check's result and its arrays and returns its FigureRefs; it
-never recomputes a reported number.
+when that check is drawn). The checks themselves are listed once, in
+``auditkit.checks.registry``; a layer below the report cannot name report code, so
+the drawers are keyed here by the registry's names, each check drawn by the module
+of its name, and this module refuses to import when a check of the registry has no
+such module. A new check adds its module here. A drawer receives the check's result
+and its arrays and returns its FigureRefs; it never recomputes a reported number.
 
 Only checks that produced a verdict (PASS or FAIL) are drawn: a NOT_RUN or
 ERROR check has no figure. A figure that needs arrays the check did not save is
@@ -15,48 +18,33 @@ left out; what can be drawn from the evidence alone still is.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+import importlib.util
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+from auditkit.checks import registry
+from auditkit.report.figures.figure_ref import CheckArrays, Drawer, FigureRef
 
 if TYPE_CHECKING:
-    from auditkit.evidence import CheckResult, Evidence
+    from auditkit.checks.result import CheckResult
+    from auditkit.evidence import Evidence
 
 
-@dataclass(frozen=True)
-class FigureRef:
-    """One figure of the dossier: which check, a short key, its title and caption, and its two files."""
-
-    check: str  # "adversarial" | "structural" | "sampling" | "noise" | "hallucination" | "tradeoff"
-    key: str  # short id, unique within the check, e.g. "ladder", "curves", "zoom"
-    title: str
-    caption: str  # what is shown, in one or two sentences, with units and grey windows
-    png: str  # relative path, "figures/<check>_<key>.png"
-    svg: str  # relative path, "figures/<check>_<key>.svg"
-    #: panels of pixel images: the PDF embeds the PNG (the SVG holds the same pixels, and drawing
-    #: it costs WeasyPrint several seconds per figure); the HTML still shows the SVG.
-    raster: bool = False
-
-
-#: the arrays of one check: file stem (``arrays/<stem>.npz``) → name → array.
-CheckArrays = dict[str, dict[str, np.ndarray]]
-#: a drawing function: (check result, its arrays, dossier root) → its figures.
-Drawer = Callable[["CheckResult", CheckArrays, Path], list[FigureRef]]
-
-#: check name → "module:function" that draws it, in the order the dossier shows the checks.
-DRAWERS: dict[str, str] = {
-    "adversarial": "auditkit.report.figures.adversarial:draw",
-    "structural": "auditkit.report.figures.structural:draw",
-    "sampling": "auditkit.report.figures.sampling:draw",
-    "noise": "auditkit.report.figures.noise:draw",
-    "hallucination": "auditkit.report.figures.hallucination:draw",
-    "tradeoff": "auditkit.report.figures.tradeoff:draw",
-}
+#: check name → "module:function" that draws it: every check of ``auditkit.checks.registry``, in its order.
+DRAWERS: dict[str, str] = {name: f"{__name__}.{name}:draw" for name in registry.names()}
 
 #: verdicts whose checks are drawn (NOT_RUN and ERROR have nothing trustworthy to show).
 DRAWN_VERDICTS = frozenset({"PASS", "FAIL"})
+
+
+def _every_check_has_a_drawer() -> None:
+    """ImportError naming the checks of the registry whose drawing module does not exist."""
+    missing = [name for name, target in DRAWERS.items() if importlib.util.find_spec(target.split(":")[0]) is None]
+    if missing:
+        raise ImportError(f"no drawing module in {__name__} for the check(s) {', '.join(missing)}")
+
+
+_every_check_has_a_drawer()
 
 
 def load_drawer(check: str) -> Drawer | None:
@@ -66,6 +54,12 @@ def load_drawer(check: str) -> Drawer | None:
         return None
     module, func = target.split(":")
     return getattr(importlib.import_module(module), func)
+
+
+def effective(check: "CheckResult") -> dict[str, Any]:
+    """What the check's run used: its parameters' ``effective`` block (images, quick mode, settings after
+    defaults), empty when the check did not run."""
+    return check.parameters.get("effective") or {}
 
 
 def check_arrays(check: "CheckResult", root: Path) -> CheckArrays:
@@ -98,4 +92,4 @@ def draw_figures(evidence: "Evidence", root: Path) -> list[FigureRef]:
     return refs
 
 
-__all__ = ["DRAWERS", "CheckArrays", "Drawer", "FigureRef", "check_arrays", "draw_figures", "load_drawer"]
+__all__ = ["DRAWERS", "CheckArrays", "Drawer", "FigureRef", "check_arrays", "draw_figures", "effective", "load_drawer"]

@@ -27,7 +27,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from auditkit.evidence import CheckResult, Criterion
+from auditkit.checks.result import CheckResult, Criterion
 from auditkit.report.figures import CheckArrays, FigureRef
 from auditkit.report.figures.style import (
     CRITERION_COLOR,

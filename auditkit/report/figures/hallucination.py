@@ -18,8 +18,8 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.patches import Rectangle
 
-from auditkit.evidence import CheckResult
-from auditkit.report.figures import CheckArrays, FigureRef
+from auditkit.checks.result import CheckResult
+from auditkit.report.figures import CheckArrays, FigureRef, effective
 from auditkit.report.figures.style import (
     CRITERION_COLOR,
     FULL_WIDTH,
@@ -192,7 +192,7 @@ def _detail(check: CheckResult, data: dict[str, np.ndarray], n: int, root: Path)
         axes[r, 2].contour(region, levels=[0.5], colors=REGION_COLOR, linewidths=0.7, linestyles="dashed")
         axes[r, 1].set_ylabel(SUBJECT_LABELS[subject], color=SUBJECT_COLORS[subject], fontsize=9)
     fig.colorbar(artist, ax=[axes[1, 0], axes[0, 2], axes[1, 2]], shrink=0.8, label="intensity difference")
-    spec = check.parameters.get("kernel_detail") or {}
+    spec = effective(check).get("kernel_detail") or {}
     measured, share = spec.get("measured_fraction"), spec.get("kernel_share")
     caption = (
         f"Kernel detail on image {image}: the symbol d̃ and its unmeasured part d = P_N d̃, which "

@@ -4,7 +4,7 @@ From the evidence (``auditkit.checks.noise``): each subject's ``relative_change_
 ({level: {p5, p50, p95, mean, max}}, pooled over the images), ``exceedance_by_level``
 (the worst image per level) and the per-image rows with each level's Clopper–Pearson
 interval; ``survival`` ({ratio: proportion}) when the survival experiment ran; the
-parameters ``threshold``, ``max_probability``, ``confidence`` and ``draws_used``.
+parameters ``threshold``, ``max_probability``, ``confidence`` and the draws used (``effective.draws``).
 From ``arrays/noise.npz``: every draw's relative change ``{key}_relative_change``
 (N, L, D), drawn as points over the evidence's quantile boxes.
 """
@@ -20,8 +20,8 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from auditkit.evidence import CheckResult
-from auditkit.report.figures import CheckArrays, FigureRef
+from auditkit.checks.result import CheckResult
+from auditkit.report.figures import CheckArrays, FigureRef, effective
 from auditkit.report.figures.style import (
     CRITERION_COLOR,
     FULL_WIDTH,
@@ -129,8 +129,8 @@ def _changes(check: CheckResult, levels: list[str], data: dict[str, np.ndarray],
     ax.grid(True, axis="y")
     handles, labels = ax.get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), frameon=False)
-    images = check.parameters.get("images") or []
-    draws_used = check.parameters.get("draws_used", check.parameters.get("draws"))
+    images = effective(check).get("images") or []
+    draws_used = effective(check).get("draws")
     points = " Dots: every draw." if with_points else ""
     caption = (
         f"Relative change ‖f(y + e) − f(y)‖ / ‖f(y)‖ (dimensionless) of each method's reconstruction under zero-mean "
@@ -215,7 +215,7 @@ def _exceedance(check: CheckResult, levels: list[str], root: Path) -> FigureRef:
     order = sorted(range(len(labels)), key=lambda j: labels[j].startswith("max_probability"))
     fig.legend([handles[j] for j in order], [labels[j] for j in order], loc="outside lower center",
                ncols=len(labels), frameon=False)
-    confidence = check.parameters.get("confidence", 0.95)
+    confidence = check.parameters["confidence"]
     threshold = check.parameters.get("threshold")
     failed = [m.group(1) for c in check.criteria if not c.passed and (m := _LEVEL_IN_NAME.match(c.name))]
     tau = f"{float(threshold):g}" if threshold is not None else "τ"
@@ -268,7 +268,7 @@ def _survival(check: CheckResult, root: Path) -> FigureRef:
         f"Each method's own smallest worst-case image perturbation r₁ (‖r₁‖{budget_text}) plus Gaussian image noise v "
         f"of exactly the size shown: fraction of draws in which the artefact survives, i.e. "
         f"‖f(A(x + r₁ + v)) − f(Ax)‖ ≥ ½‖f(A(x + r₁)) − f(Ax)‖, pooled over the images, with its "
-        f"{float(p.get('confidence', 0.95)):.0%} Clopper–Pearson interval (labels: surviving draws / draws). "
+        f"{float(p['confidence']):.0%} Clopper–Pearson interval (labels: surviving draws / draws). "
         f"Reported, not judged: a high fraction says the worst case is not a knife-edge."
     )
     return save(fig, root, CHECK, "survival", "Survival of the worst-case artefact under random noise", caption)

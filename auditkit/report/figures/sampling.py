@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 from matplotlib.axes import Axes
 
-from auditkit.evidence import CheckResult
-from auditkit.report.figures import CheckArrays, FigureRef
+from auditkit.checks.result import CheckResult
+from auditkit.report.figures import CheckArrays, FigureRef, effective
 from auditkit.report.figures.style import (
     CRITERION_COLOR,
     FULL_WIDTH,
@@ -87,10 +87,10 @@ def setting_axis(check: CheckResult) -> Axis | None:
 
 def trained_position(check: CheckResult, axis: Axis) -> float | None:
     """Where the training setting lies on the axis: its measured key, else the trained ratio (in angles for CT)."""
-    at_key = axis.at(check.parameters.get("trained_setting"))
+    at_key = axis.at(effective(check).get("trained_setting"))
     if at_key is not None:
         return at_key
-    trained = check.parameters.get("trained_ratio")
+    trained = effective(check).get("trained_ratio")
     if trained is None:
         return None
     if not axis.angles:
@@ -104,7 +104,7 @@ def _curves(check: CheckResult, axis: Axis, root: Path) -> FigureRef:
     fig = new_figure(FULL_WIDTH, 3.0)
     axes = fig.subplots(1, 2)
     trained = trained_position(check, axis)
-    audit = axis.at(check.parameters.get("audit_setting"))
+    audit = axis.at(effective(check).get("audit_setting"))
     for ax, (field, ylabel) in zip(axes, METRICS):
         for s in SUBJECTS:
             summary = check.subjects[s].summary if s in check.subjects else {}
@@ -118,7 +118,7 @@ def _curves(check: CheckResult, axis: Axis, root: Path) -> FigureRef:
     order = [labels.index(n) for n in ("network", "baseline", "trained setting", "audit setting") if n in labels]
     fig.legend([handles[j] for j in order], [labels[j] for j in order], loc="outside lower center",
                ncols=len(order), frameon=False)
-    images = check.parameters.get("images") or []
+    images = effective(check).get("images") or []
     trained_text = "not given" if trained is None else axis.text(trained)
     caption = (
         f"Mean PSNR (dB, peak 1: images in [0, 1]) and SSIM (data range 1) over {len(images) or 'the'} test images "

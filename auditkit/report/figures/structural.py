@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 from matplotlib.axes import Axes
 
-from auditkit.evidence import CheckResult
-from auditkit.report.figures import CheckArrays, FigureRef
+from auditkit.checks.result import CheckResult
+from auditkit.report.figures import CheckArrays, FigureRef, effective
 from auditkit.report.figures.style import (
     FULL_WIDTH,
     OUTLINE_COLOR,
@@ -68,7 +68,7 @@ def worst_image(check: CheckResult, ids: list[str]) -> str:
 
 def detail_labels(check: CheckResult, names: list[str]) -> list[str]:
     """A short label per detail: its text, with its name when the text is a single symbol."""
-    texts = {d.get("name"): d.get("text") for d in check.parameters.get("effective_details", [])}
+    texts = {d.get("name"): d.get("text") for d in effective(check).get("details", [])}
     labels = []
     for name in names:
         text = texts.get(name)

@@ -24,7 +24,8 @@ from matplotlib.figure import Figure
 from matplotlib.transforms import Bbox
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, MaxNLocator, NullFormatter, NullLocator
 
-from auditkit.report.figures import FigureRef
+from auditkit.dossier import layout
+from auditkit.report.figures.figure_ref import FigureRef
 
 # -- colours (Okabe–Ito) ------------------------------------------------------------------------
 
@@ -104,7 +105,7 @@ def save(fig: Figure, root: Path, check: str, key: str, title: str, caption: str
     """Write ``figures/<check>_<key>.png`` and ``.svg`` under ``root`` without timestamps; return their FigureRef
     (``raster`` when any axes shows an image)."""
     stem = f"{check}_{key}"
-    folder = Path(root) / "figures"
+    folder = Path(root) / layout.FIGURES
     folder.mkdir(parents=True, exist_ok=True)
     with figure_style():
         freeze_layout(fig)
@@ -112,7 +113,7 @@ def save(fig: Figure, root: Path, check: str, key: str, title: str, caption: str
         fig.savefig(folder / f"{stem}.svg", format="svg", metadata=SVG_METADATA)
     raster = any(ax.get_images() for ax in fig.axes)
     return FigureRef(
-        check=check, key=key, title=title, caption=caption, png=f"figures/{stem}.png", svg=f"figures/{stem}.svg",
+        check=check, key=key, title=title, caption=caption, png=f"{layout.FIGURES}/{stem}.png", svg=f"{layout.FIGURES}/{stem}.svg",
         raster=raster,
     )
 

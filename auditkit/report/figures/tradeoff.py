@@ -18,8 +18,8 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter
 
-from auditkit.evidence import CheckResult
-from auditkit.report.figures import CheckArrays, FigureRef
+from auditkit.checks.result import CheckResult
+from auditkit.report.figures import CheckArrays, FigureRef, effective
 from auditkit.report.figures.style import (
     CRITERION_COLOR,
     FULL_WIDTH,
@@ -96,7 +96,7 @@ def _curves(check: CheckResult, root: Path) -> FigureRef:
         _plot_subject(ax, check, subject)
     bound = bound_points(check)
     if bound:
-        k = check.parameters.get("effective", {}).get("k_baseline", check.parameters.get("k_baseline"))
+        k = effective(check).get("k_baseline")
         label = f"bound: {k:g} × baseline mean" if isinstance(k, (int, float)) else "bound (criterion)"
         eta, limit = zip(*bound)
         ax.plot(eta, limit, linestyle="--", color=CRITERION_COLOR, linewidth=1.0, label=label)
@@ -107,7 +107,7 @@ def _curves(check: CheckResult, root: Path) -> FigureRef:
     handles, labels = ax.get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=2, frameon=False)
     failed = [m.group(1) for c in check.criteria if not c.passed and (m := _ETA_IN_NAME.match(c.name))]
-    images = check.parameters.get("effective", {}).get("images") or []
+    images = effective(check).get("images") or []
     caption = (
         f"Worst-case relative error ‖|f(Ax + e)| − x‖ / ‖x‖ over the noise ‖e‖ ≤ η‖Ax‖ found by the projected attack "
         f"(η = 0: no noise), mean over {len(images) or 'the'} test image(s) with a band of ± one population standard "

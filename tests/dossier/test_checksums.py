@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from auditkit.checksums import CHANGED, MISSING, OK, UNLISTED, check_sums, read_sums, write_sums
+from auditkit.dossier.checksums import FileStatus, check_sums, read_sums, write_sums
 
 
 @pytest.fixture
@@ -41,15 +41,15 @@ def test_sha256sum_check_accepts_it(root):
 
 def test_check_reports_changed_missing_and_unlisted(root):
     write_sums(root)
-    assert all(status == OK for _, status in check_sums(root))
+    assert all(status == FileStatus.OK for _, status in check_sums(root))
     (root / "evidence.json").write_bytes(b"{ }\n")
     (root / "arrays" / "b.npz").unlink()
     (root / "figures" / "new.svg").write_bytes(b"<svg/>")
     assert dict(check_sums(root)) == {
-        "arrays/b.npz": MISSING,
-        "evidence.json": CHANGED,
-        "figures/a b.png": OK,
-        "figures/new.svg": UNLISTED,
+        "arrays/b.npz": FileStatus.MISSING,
+        "evidence.json": FileStatus.CHANGED,
+        "figures/a b.png": FileStatus.OK,
+        "figures/new.svg": FileStatus.UNLISTED,
     }
 
 

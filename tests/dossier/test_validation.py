@@ -11,19 +11,16 @@ import pytest
 import weasyprint
 from rich.console import Console
 
-from auditkit.auditlog import AuditLog, read_entries
-from auditkit.checksums import file_sha256, write_sums
+from auditkit.dossier.auditlog import AuditLog, read_entries
+from auditkit.dossier.checksums import write_sums
+from auditkit.dossier.credentials import SigningConfig, load_credentials
+from auditkit.dossier.keygen import keygen
+from auditkit.dossier.sign_existing import sign_existing_dossier
+from auditkit.dossier.signing import seal_dossier, sign_dossier
+from auditkit.dossier.validation import report_table, verify_dossier
 from auditkit.errors import InputError
 from auditkit.evidence import Evidence
-from auditkit.report.keygen import keygen
-from auditkit.report.sign import (
-    SigningConfig,
-    load_credentials,
-    seal_dossier,
-    sign_dossier,
-    sign_existing_dossier,
-)
-from auditkit.verify import report_table, verify_dossier
+from auditkit.fileio import sha256_file
 
 PASSWORD = "pw-for-tests"
 
@@ -52,7 +49,7 @@ def build_dossier(root: Path, spec: SigningConfig | None, *, seed: int) -> Path:
     np.savez(buffer, perturbation=np.arange(16, dtype=np.float32).reshape(4, 4) * seed)
     (root / "arrays" / "adversarial.npz").write_bytes(buffer.getvalue())
     (root / "inputs" / "manifest.yaml").write_text(f"schema_version: 1\nsubmission: {{id: s{seed}}}\n")
-    files = {p: file_sha256(root / p) for p in ("arrays/adversarial.npz", "inputs/manifest.yaml")}
+    files = {p: sha256_file(root / p) for p in ("arrays/adversarial.npz", "inputs/manifest.yaml")}
     log.append("inputs", files=files)
     evidence = Evidence(
         tool={"name": "auditkit", "version": "0.1.0"}, submission={"id": f"s{seed}"}, seed=seed, files=files,
@@ -167,6 +164,18 @@ def test_pdf_of_another_audit_fails_naming_the_pdf(dossier, made):
     assert not report.ok
     details = [r.detail for r in report.failures() if r.item == "dossier.pdf"]
     assert any("attached evidence.json differs" in d for d in details)
+
+
+def test_pdf_without_the_audit_log_attachment_fails_naming_the_pdf(made, tmp_path):
+    root = shutil.copytree(made["unsigned"], tmp_path / "u")
+    attachment = weasyprint.Attachment(file_obj=io.BytesIO((root / "evidence.json").read_bytes()), name="evidence.json")
+    pdf = weasyprint.HTML(string="<h1>Audit s7</h1>").write_pdf(pdf_variant="pdf/a-3b", attachments=[attachment])
+    (root / "dossier.pdf").write_bytes(pdf)
+    write_sums(root)
+    report = verify_dossier(root, allow_unsigned=True)
+    assert not report.ok
+    assert [r.detail for r in report.failures()] == ["has no audit.log attachment"]
+    assert _failing_items(report) == {"dossier.pdf"}
 
 
 def test_foreign_ca_fails_every_signature(dossier, made):

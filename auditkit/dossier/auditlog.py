@@ -16,27 +16,29 @@ and ``auditkit verify`` compares the log with that signed head
 is followed by sealing again, which signs the new head.
 
 Events, in the order a run writes them: ``start``, ``inputs``, ``check`` (one
-per check), ``render``, ``sign``, ``finish``.
+per check), ``evidence``, ``render`` (figures, then documents), ``sign``, ``finish``;
+``auditkit sign`` appends ``sign`` after ``finish``.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import enum
 import getpass
-import hashlib
 import json
 import os
 import socket
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
+
+from auditkit.fileio import sha256_bytes
 
 #: ``prev`` of the first line.
 GENESIS = "0" * 64
 
 #: Event names, in the order a run writes them.
-EVENTS = ("start", "inputs", "check", "render", "sign", "finish")
+EVENTS = ("start", "inputs", "check", "evidence", "render", "sign", "finish")
 
 FIELDS = frozenset({"seq", "time", "user", "host", "event", "data", "prev"})
 
@@ -45,7 +47,7 @@ _TAIL_CHUNK = 1 << 16
 
 def line_hash(line: bytes) -> str:
     """SHA-256 (hex) of one log line's bytes, newline excluded: the next line's ``prev``."""
-    return hashlib.sha256(line.rstrip(b"\n")).hexdigest()
+    return sha256_bytes(line.rstrip(b"\n"))
 
 
 def operating_user() -> str:
@@ -87,6 +89,10 @@ class AuditLog:
             fh.flush()
             os.fsync(fh.fileno())
         return json.loads(line)
+
+    def entries(self) -> list[dict[str, Any]]:
+        """Every entry written so far, parsed (see :func:`read_entries`)."""
+        return read_entries(self.path)
 
     def _next(self) -> tuple[int, str]:
         """``seq`` and ``prev`` for the line about to be written."""
@@ -136,8 +142,16 @@ def read_entries(path: Path | str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in Path(path).read_bytes().splitlines()]
 
 
-def verify_chain(path: Path | str) -> tuple[bool, int | None, str]:
-    """Check the chain: ``(ok, first_bad_line, message)``; lines are numbered from 1.
+class ChainCheck(NamedTuple):
+    """The outcome of :func:`verify_chain`: whether the chain holds, the line to blame (numbered from 1), and why."""
+
+    ok: bool
+    bad_line: int | None
+    message: str
+
+
+def verify_chain(path: Path | str) -> ChainCheck:
+    """Check the chain of the log at ``path``; the line to blame is numbered from 1.
 
     Per line, in order: it is a JSON object with exactly the log's fields and a
     canonical encoding; its ``seq`` equals its line number (a removed, inserted
@@ -147,19 +161,19 @@ def verify_chain(path: Path | str) -> tuple[bool, int | None, str]:
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
-        return False, None, f"cannot read: {exc.strerror}"
+        return ChainCheck(False, None, f"cannot read: {exc.strerror}")
     if not data:
-        return False, None, "empty log"
+        return ChainCheck(False, None, "empty log")
     if not data.endswith(b"\n"):
-        return False, data.count(b"\n") + 1, "the last line is incomplete (no newline)"
+        return ChainCheck(False, data.count(b"\n") + 1, "the last line is incomplete (no newline)")
     prev = GENESIS
     for number, line in enumerate(data[:-1].split(b"\n"), start=1):
         problem = _line_problem(line, number, prev)
         if problem is not None:
             bad_line, message = problem
-            return False, bad_line, message
+            return ChainCheck(False, bad_line, message)
         prev = line_hash(line)
-    return True, None, f"{number} entries, chain intact"
+    return ChainCheck(True, None, f"{number} entries, chain intact")
 
 
 def _line_problem(line: bytes, number: int, prev: str) -> tuple[int, str] | None:
@@ -195,7 +209,8 @@ class ChainHead:
     last_line_sha256: str
 
 
-class HeadStatus(Enum):
+@enum.unique
+class HeadStatus(enum.Enum):
     """How a log on disk relates to a recorded head."""
 
     MATCHES = "matches"  # the log ends exactly at the head

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from auditkit.auditlog import EVENTS, GENESIS, AuditLog, canonical_line, read_entries, verify_chain
+from auditkit.dossier.auditlog import EVENTS, GENESIS, AuditLog, canonical_line, read_entries, verify_chain
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def test_entries_carry_sequence_time_user_host_and_chain(log_path):
         assert entry["user"] and entry["host"]
     assert entries[2]["data"] == {"name": "adversarial", "verdict": "PASS", "wall_time_s": 1.5}
     assert all(canonical_line(json.loads(line)) == line for line in lines)
-    assert set(EVENTS) == {e["event"] for e in entries} | {"sign"}
+    assert set(EVENTS) == {e["event"] for e in entries} | {"evidence", "sign"}
 
 
 def test_intact_chain_verifies(log_path):

@@ -5,36 +5,40 @@ sorted by path so the file is deterministic. Only SHA256SUMS itself and its
 signature are left out, so every byte of every other artifact is covered;
 checking reports changed and missing files and also files that are on disk but
 not listed (something added after sealing). Folders, links and other entries that
-are not files are ``auditkit.dossier_layout``'s business.
+are not files are ``auditkit.dossier.layout``'s business.
 """
 
 from __future__ import annotations
 
-import hashlib
+import enum
 import os
 import re
 from pathlib import Path
+from typing import NamedTuple
 
-from auditkit import dossier_layout
+from auditkit.dossier import layout
+from auditkit.fileio import sha256_file, write_atomic
 
-SUMS_NAME = dossier_layout.SUMS
-SUMS_SIGNATURE_NAME = dossier_layout.SUMS_SIGNATURE
-DEFAULT_EXCLUDE = (SUMS_NAME, SUMS_SIGNATURE_NAME)
-
-#: Statuses :func:`check_sums` reports.
-OK, CHANGED, MISSING, UNLISTED = "ok", "changed", "missing", "unlisted"
+DEFAULT_EXCLUDE = (layout.SUMS, layout.SUMS_SIGNATURE)
 
 _LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
-_CHUNK = 1 << 20
 
 
-def file_sha256(path: Path | str) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(_CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
+@enum.unique
+class FileStatus(enum.Enum):
+    """How one file on disk compares with SHA256SUMS."""
+
+    OK = "ok"  # listed, and the sha256 matches
+    CHANGED = "changed"  # listed, but the sha256 differs
+    MISSING = "missing"  # listed, but not on disk (or a symbolic link in its place)
+    UNLISTED = "unlisted"  # on disk, but not listed (added after sealing)
+
+
+class SumsFinding(NamedTuple):
+    """One file's outcome of :func:`check_sums`: its ``/``-separated path and its status."""
+
+    path: str
+    status: FileStatus
 
 
 def dossier_files(
@@ -66,18 +70,13 @@ def dossier_files(
 
 def format_sums(root: Path | str, paths: list[str]) -> str:
     """The SHA256SUMS text for ``paths`` (relative to ``root``), in the given order."""
-    return "".join(f"{file_sha256(Path(root) / p)}  {p}\n" for p in paths)
+    return "".join(f"{sha256_file(Path(root) / p)}  {p}\n" for p in paths)
 
 
 def write_sums(root: Path | str, exclude: tuple[str, ...] = DEFAULT_EXCLUDE) -> Path:
     """Write ``root/SHA256SUMS`` listing every file under ``root`` except ``exclude``; returns its path."""
-    target = Path(root) / SUMS_NAME
     text = format_sums(root, dossier_files(root, exclude))
-    with open(target, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    return target
+    return write_atomic(Path(root) / layout.SUMS, text)
 
 
 def read_sums(path: Path | str) -> dict[str, str]:
@@ -97,19 +96,19 @@ def read_sums(path: Path | str) -> dict[str, str]:
     return listed
 
 
-def check_sums(root: Path | str, exclude: tuple[str, ...] = DEFAULT_EXCLUDE) -> list[tuple[str, str]]:
-    """Compare ``root/SHA256SUMS`` with the disk: ``[(path, ok|changed|missing|unlisted)]`` sorted by path.
+def check_sums(root: Path | str, exclude: tuple[str, ...] = DEFAULT_EXCLUDE) -> list[SumsFinding]:
+    """Compare ``root/SHA256SUMS`` with the disk: one finding per file listed or on disk, sorted by path.
 
     Symbolic links are not files of the dossier: one in place of a listed file shows as missing."""
-    listed = read_sums(Path(root) / SUMS_NAME)
+    listed = read_sums(Path(root) / layout.SUMS)
     on_disk = set(dossier_files(root, exclude, refuse_links=False))
-    result: list[tuple[str, str]] = []
+    result: list[SumsFinding] = []
     for name in sorted(set(listed) | on_disk):
         if name not in on_disk:
-            status = MISSING
+            status = FileStatus.MISSING
         elif name not in listed:
-            status = UNLISTED
+            status = FileStatus.UNLISTED
         else:
-            status = OK if file_sha256(Path(root) / name) == listed[name] else CHANGED
-        result.append((name, status))
+            status = FileStatus.OK if sha256_file(Path(root) / name) == listed[name] else FileStatus.CHANGED
+        result.append(SumsFinding(name, status))
     return result

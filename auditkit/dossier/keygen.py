@@ -24,9 +24,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from auditkit.errors import InputError, Problem
-
-#: Default environment variable holding the key password (same default as the manifest's signing block).
-DEFAULT_PASSWORD_ENV = "AUDITKIT_KEY_PASSWORD"
+from auditkit.key_password import DEFAULT_PASSWORD_ENV, password_from_env
 
 #: Organisation written into every test certificate, so that nobody mistakes them for real ones.
 TEST_ORGANISATION = "auditkit test CA \u2014 not for production"
@@ -52,18 +50,6 @@ class KeyFiles:
 
     def all(self) -> tuple[Path, ...]:
         return (self.ca, self.certificate, self.key, self.pkcs12)
-
-
-def password_from_env(variable: str, *, file: Path | str = "command line", field: str = "--password-env") -> bytes:
-    """The password held by environment variable ``variable``; unset or empty is an input error.
-
-    ``file`` and ``field`` say where the variable was named (a manifest's
-    ``signing.password_env``, or the ``--password-env`` option).
-    """
-    value = os.environ.get(variable, "")
-    if not value:
-        raise InputError(Problem(file, field, f"environment variable {variable} is not set or empty (it must hold the key password)"))
-    return value.encode("utf-8")
 
 
 def keygen(

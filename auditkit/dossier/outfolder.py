@@ -1,16 +1,16 @@
-"""Where a run writes its dossier: the staging folder beside ``--out``, the checks ``--out`` must pass, publishing.
+"""The checks ``--out`` must pass before any work, so that publishing the dossier there cannot fail or lose files.
 
 A run builds the dossier in ``.<name>.partial`` beside ``--out`` and renames it onto
-``--out`` only when it is complete, so ``--out`` never holds half a dossier. That
-rename, and the removal of an earlier dossier it replaces, must not fail after hours
-of checks, so :func:`check_out_folder` refuses at the start (bad input, exit 2)
-anything that would make it fail or lose someone's files:
+``--out`` only when it is complete (``auditkit.dossier.publish``), so ``--out`` never
+holds half a dossier. That rename, and the removal of an earlier dossier it replaces,
+must not fail after hours of checks, so :func:`check_out_folder` refuses at the start
+(bad input, exit 2) anything that would make it fail or lose someone's files:
 
 - the folder that holds ``--out`` cannot be written (a probe file is created and removed);
 - ``--out`` is a file or a symbolic link, a mount point or on another filesystem than
   the staging folder, or a folder this user may not rename or empty;
 - ``--out`` holds anything that is not part of an auditkit dossier
-  (``auditkit.dossier_layout``): a folder that is not a dossier at all, or an earlier
+  (``auditkit.dossier.layout``): a folder that is not a dossier at all, or an earlier
   dossier with files added to it. Those files are named; nothing is replaced.
 """
 
@@ -18,28 +18,15 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
 import stat
 from pathlib import Path
 
-from auditkit import dossier_layout as layout
-from auditkit.checksums import read_sums
+from auditkit.dossier import layout
+from auditkit.dossier.checksums import read_sums
 from auditkit.errors import InputError, Problem
 
 #: How many stray entries a refusal names before it only counts the rest.
 _NAMED = 5
-
-
-def staging_dir(out: Path | str) -> Path:
-    """The folder a run writes into before it is moved to ``out``: ``.<name>.partial`` beside it."""
-    out = Path(out)
-    return out.parent / f".{out.name}.partial"
-
-
-def old_dir(out: Path | str) -> Path:
-    """Where an earlier dossier at ``out`` is moved while the new one takes its place: ``.<name>.old``."""
-    out = Path(out)
-    return out.parent / f".{out.name}.old"
 
 
 def check_out_folder(out: Path | str) -> None:
@@ -62,28 +49,6 @@ def check_out_folder(out: Path | str) -> None:
         raise _refusal(out, "exists and is not a folder")
     _require_replaceable(out)
     _require_only_dossier_files(out)
-
-
-def publish(stage: Path, out: Path) -> None:
-    """Move the finished staging folder to ``out``, replacing an earlier auditkit dossier there.
-
-    ``out`` is checked again first; when it no longer passes, the finished dossier
-    stays in ``stage`` and the refusal says so.
-    """
-    out = Path(out)
-    try:
-        check_out_folder(out)
-    except InputError as exc:
-        kept = Problem(stage, "", "the finished dossier is kept here; move it into place once --out is fixed")
-        raise InputError([*exc.problems, kept]) from None
-    if out.exists():
-        old = old_dir(out)
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(out, old)
-        os.replace(stage, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(stage, out)
 
 
 def _refusal(out: Path, message: str) -> InputError:
@@ -134,7 +99,7 @@ def _folders(root: Path) -> list[Path]:
 
 
 def _require_only_dossier_files(out: Path) -> None:
-    """``out`` is empty, or holds an earlier dossier and nothing else (``auditkit.dossier_layout``)."""
+    """``out`` is empty, or holds an earlier dossier and nothing else (``auditkit.dossier.layout``)."""
     if not any(out.iterdir()):
         return
     if not (out / layout.EVIDENCE).is_file():

@@ -29,16 +29,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import TracebackType
 
+from auditkit.dossier.layout import lock_path
 from auditkit.errors import InputError, Problem
 
 #: How often to retry when the lock file is replaced between opening and locking it.
 _ATTEMPTS = 5
-
-
-def lock_path(out: Path | str) -> Path:
-    """The lock file of ``--out``: ``.<name>.lock`` in the folder that holds ``out``."""
-    out = Path(out)
-    return out.parent / f".{out.name}.lock"
 
 
 @dataclass(frozen=True)

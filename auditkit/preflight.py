@@ -172,7 +172,7 @@ def _password_problems(sections: Sections) -> list[Problem]:
     """The environment variable ``signing.password_env`` names must hold the key's password (as signing reads it)."""
     if sections.signing is None:
         return []
-    from auditkit.report.keygen import password_from_env
+    from auditkit.key_password import password_from_env
 
     loc = ("signing", "password_env")
     try:

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from auditkit.errors import InputError
-from auditkit.manifest import check_files, load_manifest, validate_manifest
+from auditkit.manifest import load_manifest
+from auditkit.preflight import check_files, validate_manifest
 
 
 @pytest.fixture

@@ -17,21 +17,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from auditkit.auditlog import AuditLog, read_entries
+from auditkit.dossier.auditlog import AuditLog, read_entries
+from auditkit.dossier.certificates import load_trust
+from auditkit.dossier.credentials import SigningConfig
+from auditkit.dossier.keygen import keygen
+from auditkit.dossier.signature_check import pdf_signature_count, verify_cms, verify_pdf
+from auditkit.dossier.signing import sign_cms, sign_dossier, sign_pdf
 from auditkit.errors import InputError
 from auditkit.manifest.models import Signing
 from auditkit.manifest.paths import MANIFEST_DIR
-from auditkit.report.keygen import keygen
-from auditkit.report.sign import (
-    SigningConfig,
-    load_trust,
-    pdf_signature_count,
-    sign_cms,
-    sign_dossier,
-    sign_pdf,
-    verify_cms,
-    verify_pdf,
-)
 
 PASSWORD = "pw-for-tests"
 OPENSSL = shutil.which("openssl")

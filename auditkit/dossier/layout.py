@@ -5,26 +5,38 @@ and these folders; the folders hold the files that the dossier's ``SHA256SUMS`` 
 and the folders on the way to them. Anything else in it — another file, an empty or
 extra folder, a symbolic link, a device or pipe — is not part of the dossier:
 ``auditkit verify`` rejects it, and ``auditkit run`` refuses to replace a folder that
-holds it (it would be deleted with the earlier dossier).
+holds it (it would be deleted with the earlier dossier). The names of what a run keeps
+beside ``--out`` (the staging folder, the lock) and inside the staging folder only
+while it runs (its state, the checks' checkpoints) are here too; the supervisor's crash
+records are named by ``auditkit.activity``, which writes them.
 
 This module depends on nothing else in auditkit, so any layer can use it.
 """
 
 from __future__ import annotations
 
+import enum
 import os
 from collections.abc import Collection
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 
+#: Suffix of a detached CMS signature: ``<file>.p7s`` signs ``<file>``.
+SIGNATURE_SUFFIX = ".p7s"
+
+
+def signature_of(name: str) -> str:
+    """The name of the detached signature over the file ``name``."""
+    return f"{name}{SIGNATURE_SUFFIX}"
+
+
 EVIDENCE = "evidence.json"
-EVIDENCE_SIGNATURE = "evidence.json.p7s"
+EVIDENCE_SIGNATURE = signature_of(EVIDENCE)
 PDF = "dossier.pdf"
 HTML = "dossier.html"
 AUDIT_LOG = "audit.log"
 SUMS = "SHA256SUMS"
-SUMS_SIGNATURE = "SHA256SUMS.p7s"
+SUMS_SIGNATURE = signature_of(SUMS)
 
 #: Every top-level file a dossier may hold.
 FILES: frozenset[str] = frozenset({EVIDENCE, EVIDENCE_SIGNATURE, PDF, HTML, AUDIT_LOG, SUMS, SUMS_SIGNATURE})
@@ -36,8 +48,32 @@ INPUTS = "inputs"
 #: Every top-level folder a dossier may hold (each may be empty).
 FOLDERS: frozenset[str] = frozenset({ARRAYS, FIGURES, INPUTS})
 
+#: In the staging folder while a run is under way, removed before publishing: the run's
+#: fingerprint and id, and each finished check's checkpoint.
+RUN_STATE = "run.json"
+CHECKPOINTS = "checkpoints"
 
-class StrayKind(Enum):
+
+def staging_dir(out: Path | str) -> Path:
+    """The folder a run writes into before it is moved to ``out``: ``.<name>.partial`` beside it."""
+    out = Path(out)
+    return out.parent / f".{out.name}.partial"
+
+
+def old_dir(out: Path | str) -> Path:
+    """Where an earlier dossier at ``out`` is moved while the new one takes its place: ``.<name>.old``."""
+    out = Path(out)
+    return out.parent / f".{out.name}.old"
+
+
+def lock_path(out: Path | str) -> Path:
+    """The lock file of ``--out``: ``.<name>.lock`` in the folder that holds ``out``."""
+    out = Path(out)
+    return out.parent / f".{out.name}.lock"
+
+
+@enum.unique
+class StrayKind(enum.Enum):
     """What kind of thing a stray entry is."""
 
     FILE = "file"

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from auditkit.errors import InputError
-from auditkit.report.keygen import DOCUMENT_SIGNING, TEST_ORGANISATION, keygen
+from auditkit.dossier.keygen import DOCUMENT_SIGNING, TEST_ORGANISATION, keygen
 
 PASSWORD = "correct horse battery staple"
 
