@@ -4,9 +4,9 @@ Runs the audit in this process (no supervisor, no rendering) on a submission's m
 optionally cut to its first ``--images`` test images (the adversarial check's image list
 is cut to match), at the manifest's own, default search budgets. Prints each check's wall
 time from the evidence, then the cumulative time of the work that dominates: the
-baseline's solves (graph-free solves to the stopping rule, inside and outside gradient
-calls), its differentiated steps, backward passes, the network's forward calls, and the
-wavelet proximal map inside every baseline step. cProfile adds overhead of a few per cent.
+baseline's gradient calls (a graph-free solve to the stopping rule, then K differentiated
+steps), its solves without gradient, the wavelet proximal map inside every baseline step,
+backward passes and the network's forward calls. cProfile adds overhead of a few per cent.
 
     .venv/bin/python bench/profile_run.py --manifest sample_submissions/mri_unet/manifest.yaml --images 1
 """
