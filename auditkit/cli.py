@@ -140,14 +140,39 @@ def run(
         str | None, typer.Option("--checks", help="Comma-separated checks to run (default: all enabled in the manifest).")
     ] = None,
     quick: Annotated[bool, typer.Option("--quick", help="Fewer images, iterations and settings: a fast first look.")] = False,
-    resume: Annotated[bool, typer.Option("--resume", help="Reuse the checks an interrupted run with the same inputs finished.")] = False,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Reuse the checks and work units an interrupted run with the same inputs finished.")
+    ] = False,
+    executor: Annotated[
+        str, typer.Option("--executor", help="Who runs the work units: local (this process) or ray.")
+    ] = "local",
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="ray: CPUs of the local Ray instance to start (default: every core).")
+    ] = None,
+    ray_address: Annotated[
+        str | None, typer.Option("--ray-address", help="ray: join the Ray cluster at this address (e.g. 10.0.0.1:6379).")
+    ] = None,
+    threads: Annotated[
+        int, typer.Option("--threads", help="Torch threads per unit, whichever executor runs it (the numbers' last bits depend on it).")
+    ] = 1,
+    cache: Annotated[
+        Path | None,
+        typer.Option("--cache", help="Folder of the baseline cache (default: auditkit/units in the user's cache directory).",
+                     show_default=False),
+    ] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Compute every baseline unit; read and write no cache.")] = False,
 ) -> None:
     """Run the audit: every check on the network and on the baseline, evidence written to --out."""
     from auditkit.console_progress import RichProgress
-    from auditkit.pipeline import RunOptions, parse_checks, run_audit
+    from auditkit.execution.cache import default_cache_dir
+    from auditkit.pipeline import RunOptions, check_options, parse_checks, run_audit
 
     selected = _guarded(ctx, lambda: parse_checks(checks))  # bad names: exit 2 before anything is created
-    options = RunOptions(out=out, checks=selected, quick=quick, resume=resume)
+    options = RunOptions(
+        out=out, checks=selected, quick=quick, resume=resume, executor=executor, workers=workers,
+        ray_address=ray_address, threads=threads, cache=None if no_cache else (cache or default_cache_dir()),
+    )
+    _guarded(ctx, lambda: check_options(options))
     console = _stderr()
 
     def report(result) -> None:

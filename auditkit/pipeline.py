@@ -3,9 +3,11 @@
 Outputs are built in a staging folder beside the target (``.<name>.partial``,
 ``auditkit.dossier.staging``) and moved into place only when complete
 (``auditkit.dossier.publish``), so a crash never leaves a half-written dossier; one run at a
-time holds the target's lock (``auditkit.dossier.outlock``). Each
-finished check is checkpointed there; ``resume=True`` reuses the checkpoints of a run
-with the same fingerprint (manifest and input hashes, options, auditkit version).
+time holds the target's lock (``auditkit.dossier.outlock``). The checks run as work units
+(``auditkit.execution``: in this process or on Ray workers, the baseline's units from the cache
+when it holds them); each finished unit and each finished check is kept there, and
+``resume=True`` reuses those of a run with the same fingerprint (manifest and input hashes,
+options, auditkit version).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import os
 import shutil
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -26,11 +28,9 @@ import auditkit
 from auditkit import activity
 from auditkit.activity import read_crash
 from auditkit.arrays import ArraySink
-from auditkit.baselines import DEFAULT_PARAMS, build_baseline
 from auditkit.checks import registry
-from auditkit.checks.base import DISABLED, AuditContext, Check, Subject, start_fresh
-from auditkit.checks.result import CheckResult
-from auditkit.data.collect import TestImages, collect_images
+from auditkit.checks.base import DISABLED, Check
+from auditkit.checks.result import CheckResult, Verdict
 from auditkit.dossier import layout
 from auditkit.dossier.auditlog import AuditLog
 from auditkit.dossier.credentials import load_credentials
@@ -41,20 +41,17 @@ from auditkit.dossier.signing import seal_dossier, sign_dossier
 from auditkit.dossier.staging import clear_run_state, open_stage
 from auditkit.environment import environment
 from auditkit.errors import InputError, Problem
-from auditkit.evidence import Evidence, InputRecord
+from auditkit.evidence import Evidence
+from auditkit.execution.cache import UnitCache
+from auditkit.execution.driver import run_units
+from auditkit.execution.executors import EXECUTORS, Executor, LocalExecutor, RayExecutor
+from auditkit.execution.job import Job
+from auditkit.execution.store import UnitStore
 from auditkit.fileio import sha256_bytes, sha256_file, write_atomic
 from auditkit.manifest import Manifest
-from auditkit.networks.adapter import NetworkAdapter, precision_note
-from auditkit.networks.loader import load_network, resolve_device
-from auditkit.operators.base import ForwardOperator
-from auditkit.operators.factory import build_operator
-from auditkit.preflight import validate_manifest
-from auditkit.progress import NullProgress, Progress
-
-#: The real dtype every audit computes in (networks are float32 models).
-AUDIT_DTYPE = torch.float32
-#: In --quick runs the baseline stops after at most this many iterations (it is solved at every attack step).
-QUICK_BASELINE_ITERATIONS = 100
+from auditkit.networks.adapter import precision_note
+from auditkit.preparation import Prepared, input_paths, prepare
+from auditkit.progress import Progress
 
 
 def load_check(name: str) -> type[Check]:
@@ -71,107 +68,17 @@ class RunOptions:
     quick: bool = False
     resume: bool = False
     sign: bool = True  # sign when the manifest has a signing block (reproduce sets False)
-
-
-@dataclass
-class Prepared:
-    """Everything built from the manifest before any check runs."""
-
-    manifest: Manifest
-    manifest_path: Path
-    operator: ForwardOperator
-    network: NetworkAdapter
-    baseline_params: dict[str, Any]
-    images: TestImages
-    inputs: list[InputRecord]
-    device: torch.device
-    context: AuditContext = field(init=False)
-
-
-def prepare(
-    manifest_path: Path, *, quick: bool = False, progress: Progress | None = None, signing: bool = True
-) -> Prepared:
-    """Validate the manifest and its files, then build the operator, network, baseline and images.
-
-    ``signing=False`` ignores the signing block's files (for ``reproduce``)."""
-    manifest_path = Path(manifest_path)
-    manifest = validate_manifest(manifest_path, signing=signing)
-    folder = manifest_path.parent.resolve()
-    device = resolve_device(manifest.network.device, file=str(manifest_path))
-    operator = build_operator(manifest.modality, dtype=AUDIT_DTYPE, device=device)
-    network = load_network(manifest.network, folder, operator, device=device)
-    try:
-        images = collect_images(manifest.data, manifest.modality.image_shape)
-    except ValueError as exc:
-        raise InputError(Problem(manifest_path, "data", str(exc))) from None
-    baseline_params = {
-        k: v
-        for k, v in manifest.baseline.model_dump().items()
-        if k != "method" and v is not None
-    }
-    method = manifest.baseline.method
-    if quick:  # a first look: the baseline (solved at every attack step) is capped too
-        default_iters = DEFAULT_PARAMS[method][manifest.modality.kind]["max_iter"]
-        baseline_params["max_iter"] = min(baseline_params.get("max_iter", default_iters), QUICK_BASELINE_ITERATIONS)
-
-    def baseline_at(op: ForwardOperator):
-        return build_baseline(method, op, modality=manifest.modality.kind, **baseline_params)
-
-    def network_at(op: ForwardOperator) -> NetworkAdapter:
-        return NetworkAdapter(
-            network.module, op, input=manifest.network.input, complex_as=manifest.network.complex_as,
-            output=manifest.network.output, name="network", check_finite=False,
-        )
-
-    prepared = Prepared(
-        manifest=manifest,
-        manifest_path=manifest_path,
-        operator=operator,
-        network=network,
-        baseline_params=baseline_params,
-        images=images,
-        inputs=_input_records(manifest, manifest_path),
-        device=device,
-    )
-    baseline = baseline_at(operator)
-    prepared.context = AuditContext(
-        operator=operator,
-        network=Subject("network", network_at(operator), network_at),
-        baseline=Subject("baseline", baseline, baseline_at),
-        images=images.images.to(device=device, dtype=AUDIT_DTYPE),
-        image_ids=list(images.ids),
-        seed=manifest.checks.seed,
-        quick=quick,
-        progress=progress or NullProgress(),
-        trained_ratio=_trained_ratio(manifest, operator),
-    )
-    return prepared
-
-
-def _trained_ratio(manifest: Manifest, operator: ForwardOperator) -> float | None:
-    """The training setting in ``sampling_ratio`` units (for CT: trained angles / the operator's n_full)."""
-    if manifest.network.trained_n_angles is not None and operator.n_full is not None:
-        return manifest.network.trained_n_angles / operator.n_full
-    return manifest.network.trained_ratio
-
-
-def _input_paths(manifest: Manifest, manifest_path: Path) -> list[tuple[str, Path]]:
-    """(role, absolute path) of every file the audit reads, manifest first (never the signing key)."""
-    folder = manifest_path.parent.resolve()
-    paths: list[tuple[str, Path]] = [("manifest", manifest_path.resolve())]
-    paths += [("network", (folder / rel).resolve()) for rel in sorted(manifest.network.sha256)]
-    paths += [("data", Path(img.file).resolve()) for img in manifest.data.images]
-    if manifest.modality.sampling.mask_file is not None:
-        paths.append(("mask", Path(manifest.modality.sampling.mask_file).resolve()))
-    if manifest.modality.coils is not None and manifest.modality.coils.maps_file is not None:
-        paths.append(("coil_maps", Path(manifest.modality.coils.maps_file).resolve()))
-    return paths
+    executor: str = "local"  # who runs the units: "local" (this process) or "ray" (auditkit.execution.executors)
+    workers: int | None = None  # ray: CPUs of the local instance it starts (None: every core)
+    ray_address: str | None = None  # ray: join this cluster instead of starting a local instance
+    threads: int = 1  # torch threads per unit, in every executor (and Ray CPUs per unit): the bits depend on it
+    cache: Path | None = None  # the baseline cache's folder (None: no cache; the CLI defaults to the user's)
 
 
 def archive_inputs(prepared: Prepared, stage: Path) -> str:
     """Copy every input under ``stage/inputs/``, keeping their layout relative to a common folder,
     so the archived manifest's relative paths still resolve; returns the manifest's path there."""
-    paths = _input_paths(prepared.manifest, prepared.manifest_path)
+    paths = input_paths(prepared.manifest, prepared.manifest_path)
     common = Path(os.path.commonpath([str(p.parent) for _, p in paths]))
     for _, src in paths:
         dst = stage / layout.INPUTS / src.relative_to(common)
@@ -188,15 +95,6 @@ def file_hashes(stage: Path, folders: tuple[str, ...] = (layout.ARRAYS, layout.I
         for p in sorted((stage / folder).rglob("*"))
         if p.is_file()
     }
-
-
-def _input_records(manifest: Manifest, manifest_path: Path) -> list[InputRecord]:
-    """Every file the audit read, with its sha256, by path relative to the manifest's folder."""
-    folder = manifest_path.parent.resolve()
-    return [
-        InputRecord(role=role, path=Path(os.path.relpath(p, folder)).as_posix(), sha256=sha256_file(p))
-        for role, p in _input_paths(manifest, manifest_path)
-    ]
 
 
 def fingerprint(prepared: Prepared, options: RunOptions) -> str:
@@ -228,6 +126,26 @@ def selected_checks(manifest: Manifest | None, requested: list[str] | None) -> l
     return [c for c in known if c in names]
 
 
+def check_options(options: RunOptions) -> None:
+    """Refuse executor options that do not fit together, one problem per line (exit 2 from the CLI)."""
+    problems = []
+    if options.executor not in EXECUTORS:
+        problems.append(Problem("--executor", "", f"must be one of {', '.join(EXECUTORS)}, not {options.executor!r}"))
+    if options.executor != "ray":
+        problems += [Problem(flag, "", "only with --executor ray")
+                     for flag, value in (("--workers", options.workers), ("--ray-address", options.ray_address))
+                     if value is not None]
+    if options.workers is not None and options.ray_address is not None:
+        problems.append(Problem("--workers", "", "give --workers (start a local Ray instance) or --ray-address "
+                                                 "(join a cluster), not both"))
+    if options.workers is not None and options.workers < 1:
+        problems.append(Problem("--workers", "", f"must be at least 1, not {options.workers}"))
+    if options.threads < 1:
+        problems.append(Problem("--threads", "", f"must be at least 1, not {options.threads}"))
+    if problems:
+        raise InputError(problems)
+
+
 def parse_checks(text: str | None) -> list[str] | None:
     """The ``--checks`` option (comma-separated names) as ``selected_checks`` validates it; None when not given."""
     return None if text is None else selected_checks(None, text.split(","))
@@ -236,40 +154,69 @@ def parse_checks(text: str | None) -> list[str] | None:
 def run_checks(
     prepared: Prepared, options: RunOptions, stage: Path, fp: str, on_result: Callable[[CheckResult], None] | None = None
 ) -> list[CheckResult]:
-    """Run (or, when resuming, reload) each selected check, checkpointing each as it finishes."""
-    manifest = prepared.manifest
-    prepared.context.arrays = ArraySink(stage)
+    """Run each selected check unit by unit (``auditkit.execution``), checkpointing each as it finishes; when
+    resuming, reload the checks and units that finished with the same fingerprint."""
+    manifest, ctx = prepared.manifest, prepared.context
+    ctx.arrays = ArraySink(stage)
     ckpt_dir = stage / layout.CHECKPOINTS
     ckpt_dir.mkdir(parents=True, exist_ok=True)
-    results: list[CheckResult] = []
-    for name in selected_checks(manifest, options.checks):
+    names = selected_checks(manifest, options.checks)
+    results: dict[str, CheckResult] = {}
+    pending: list[Check] = []
+    for name in names:
         config = getattr(manifest.checks, name)
-        ckpt = ckpt_dir / f"{name}.json"
-        if options.resume and ckpt.exists():
-            saved = json.loads(ckpt.read_text(encoding="utf-8"))
-            if saved.get("fingerprint") == fp:
-                result = CheckResult.model_validate(saved["result"])
-                results.append(result)
-                if on_result:
-                    on_result(result)
-                continue
-        crash = read_crash(stage, name, fp) if options.resume else None
-        if not config.enabled:
-            result = load_check(name).not_run(DISABLED, config)
+        saved = _checkpoint(ckpt_dir / f"{name}.json", fp) if options.resume else None
+        crash = read_crash(stage, name, fp) if options.resume and saved is None else None
+        if saved is not None:
+            results[name] = saved
+        elif not config.enabled:
+            results[name] = load_check(name).not_run(DISABLED, config)
         elif crash is not None:  # the network ended the process during this check (auditkit.supervisor)
-            result = load_check(name)().error(crash.reason, config)
-            result.seed = prepared.context.seed
+            results[name] = load_check(name)().error(crash.reason, config)
         else:
-            activity.tell("check", name=name)
-            for subject in prepared.context.subjects():  # each check starts from the same state
-                start_fresh(subject)
-            result = load_check(name)().run(prepared.context, config)
-            result.seed = prepared.context.seed
-        write_atomic(ckpt, json.dumps({"fingerprint": fp, "result": result.model_dump(mode="json")}, indent=1))
-        results.append(result)
-        if on_result:
-            on_result(result)
-    return results
+            pending.append(load_check(name)())
+    ordered: list[CheckResult] = []
+
+    def finished(result: CheckResult) -> None:
+        results[result.name] = result
+        while len(ordered) < len(names) and names[len(ordered)] in results:
+            done = results[names[len(ordered)]]
+            if done.verdict is not Verdict.NOT_RUN or done.reason != DISABLED:
+                done.seed = ctx.seed
+            write_atomic(ckpt_dir / f"{done.name}.json",
+                         json.dumps({"fingerprint": fp, "result": done.model_dump(mode="json")}, indent=1))
+            ordered.append(done)
+            if on_result:
+                on_result(done)
+
+    if pending:
+        run_units(
+            ctx, manifest, pending, UnitStore(stage),
+            cache=UnitCache(options.cache) if options.cache is not None else None,
+            executor=lambda: make_executor(prepared, options, fp),
+            progress=ctx.progress, on_result=finished,
+        )
+    else:
+        finished(results[names[0]])
+    return ordered
+
+
+def _checkpoint(path: Path, fp: str) -> CheckResult | None:
+    """A check's checkpoint written by a run with fingerprint ``fp``, or None."""
+    if not path.exists():
+        return None
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    return CheckResult.model_validate(saved["result"]) if saved.get("fingerprint") == fp else None
+
+
+def make_executor(prepared: Prepared, options: RunOptions, fp: str) -> Executor:
+    """The executor ``options`` name: this process, or Ray (a local instance of ``workers`` CPUs, or the
+    cluster at ``ray_address``), each unit with ``threads`` torch threads and, on CUDA, one GPU."""
+    if options.executor == "local":
+        return LocalExecutor(prepared.context, prepared.manifest)
+    job = Job.of(prepared, quick=options.quick, threads=options.threads, fingerprint=fp)
+    gpus = 1.0 if prepared.device.type == "cuda" else 0.0
+    return RayExecutor(job, workers=options.workers, address=options.ray_address, gpus=gpus)
 
 
 def build_evidence(prepared: Prepared, options: RunOptions, results: list[CheckResult], started: str, wall: float) -> Evidence:
@@ -339,11 +286,16 @@ def run_audit(
     ``render=False`` stops after evidence.json and arrays/ (``reproduce`` compares numbers only).
     """
     selected_checks(None, options.checks)  # unknown or no check names: bad input before anything is written
+    check_options(options)
     out = Path(options.out)
     check_out_folder(out)  # before any work, not only at the end
     run_id = uuid.uuid4().hex[:12]
-    with OutFolderLock(out, run_id):
-        return _run_locked(manifest_path, options, run_id, progress=progress, on_result=on_result, render=render)
+    threads = torch.get_num_threads()
+    try:
+        with OutFolderLock(out, run_id):
+            return _run_locked(manifest_path, options, run_id, progress=progress, on_result=on_result, render=render)
+    finally:
+        torch.set_num_threads(threads)  # the run's count (``options.threads``) ends with the run
 
 
 def _run_locked(
@@ -357,6 +309,7 @@ def _run_locked(
 ) -> Evidence:
     """``run_audit`` once ``--out`` is checked and locked by run ``run_id``."""
     torch.use_deterministic_algorithms(True)
+    torch.set_num_threads(options.threads)  # the bits depend on it: every executor runs every unit with it
     t0 = time.perf_counter()
     started = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
     out = Path(options.out)

@@ -322,7 +322,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         etas=tuple(float(e) for e in args.etas.split(",")),
     )
     if args.manifest is not None:
-        from auditkit.pipeline import prepare
+        from auditkit.preparation import prepare
 
         prepared = prepare(args.manifest, signing=False)
         ctx = prepared.context

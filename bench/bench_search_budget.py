@@ -79,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    from auditkit.pipeline import prepare
+    from auditkit.preparation import prepare
 
     prepared = prepare(args.manifest, signing=False)
     ctx = prepared.context

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates requirements.lock: every package of auditkit, its dev extra, torch's CPU build and
+# Regenerates requirements.lock: every package of auditkit, its dev and ray extras, torch's CPU build and
 # the build backend, pinned with sha256 hashes, for Python 3.11 on Linux x86_64 (the set-up that
 # scripts/bootstrap.sh installs). pip-compile (pip-tools) runs from a throwaway virtual
 # environment, so nothing is added to .venv; it reads pip's configuration, so it sees the local
@@ -32,8 +32,8 @@ say "installing ${TOOLS[*]} into a throwaway environment"
 "$PYTHON" -m venv "$tools/venv"
 "$tools/venv/bin/python" -m pip install -q "${TOOLS[@]}"
 
-say "resolving pyproject.toml [dev] + scripts/lock.in into requirements.lock (it collects every file's hash: up to a few minutes)"
-CUSTOM_COMPILE_COMMAND="make lock" "$tools/venv/bin/pip-compile" --quiet --generate-hashes --allow-unsafe --strip-extras --extra dev \
+say "resolving pyproject.toml [dev,ray] + scripts/lock.in into requirements.lock (it collects every file's hash: up to a few minutes)"
+CUSTOM_COMPILE_COMMAND="make lock" "$tools/venv/bin/pip-compile" --quiet --generate-hashes --allow-unsafe --strip-extras --extra dev --extra ray \
     --no-emit-index-url --no-emit-find-links ${upgrade[@]+"${upgrade[@]}"} \
     --output-file requirements.lock pyproject.toml scripts/lock.in
 say "wrote requirements.lock ($(grep -c '^[A-Za-z0-9]' requirements.lock) packages); make setup installs it"

@@ -27,7 +27,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     # 1: the measurement physics and the test images
     ("operators", "data"),
     # 2: what reconstructs (network, baselines), what searches (attacks) and what measures
-    ("reconstruction", "networks", "baselines", "attacks", "metrics", "stats", "arrays"),
+    ("reconstruction", "networks", "baselines", "attacks", "metrics", "stats", "arrays", "payload"),
     # 3: the submission checked on this machine before the audit (files, network, memory), and
     #    the checks, each run on the network and the baseline, with the results they conclude
     ("preflight", "checks"),
@@ -35,8 +35,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("evidence",),
     # 5: the dossier rendered from the evidence, its files and its seal
     ("report", "dossier"),
-    # 6: running and reproducing an audit
-    ("pipeline", "reproduce"),
+    # 6: running and reproducing an audit: the context built from the manifest, its units run, the whole run
+    ("preparation", "execution", "pipeline", "reproduce"),
     # 7: the entry points and what only they use
     ("cli", "supervisor", "console_progress"),
 )

@@ -14,6 +14,7 @@ from auditkit.cli import app
 from auditkit.dossier.layout import staging_dir
 from auditkit.checks.result import Verdict
 from auditkit.evidence import Evidence
+from auditkit.execution import executors
 from auditkit.pipeline import RunOptions, run_audit
 
 def _numbers(ev: Evidence) -> list[dict]:
@@ -54,24 +55,29 @@ def test_same_manifest_and_seed_give_identical_numbers(tiny_manifest: Path, tmp_
 
 def test_interrupted_run_resumes_without_recomputing(tiny_manifest: Path, tmp_path: Path, monkeypatch):
     out = tmp_path / "out"
-    real = pipeline.load_check
-    calls: list[str] = []
+    real = executors.compute_unit
+    computed: list[str] = []
 
-    def interrupting(name):
-        calls.append(name)
-        if name == "sampling":  # runs after structural (canonical order)
+    def interrupting(ctx, manifest, unit, inputs):
+        if unit.check == "sampling" and unit.subject == "baseline":  # after structural and sampling's network unit
             raise KeyboardInterrupt
-        return real(name)
+        computed.append(unit.id)
+        return real(ctx, manifest, unit, inputs)
 
-    monkeypatch.setattr(pipeline, "load_check", interrupting)
+    monkeypatch.setattr(executors, "compute_unit", interrupting)
     with pytest.raises(KeyboardInterrupt):
         run_audit(tiny_manifest, RunOptions(out=out, checks=["sampling", "structural"], quick=True), render=False)
-    assert not out.exists() and (staging_dir(out) / "checkpoints" / "structural.json").exists()
+    stage = staging_dir(out)
+    assert not out.exists() and (stage / "checkpoints" / "structural.json").exists()
+    assert computed == ["structural.measure.network.0000", "structural.measure.baseline.0000",
+                        "sampling.measure.network.0000", "sampling.measure.network.0001"]
+    assert (stage / "units" / "sampling.measure.network.0000.json").exists()
 
-    calls.clear()
-    monkeypatch.setattr(pipeline, "load_check", lambda name: calls.append(name) or real(name))
+    computed.clear()
+    monkeypatch.setattr(executors, "compute_unit", lambda *a: computed.append(a[2].id) or real(*a))
     ev = run_audit(tiny_manifest, RunOptions(out=out, checks=["sampling", "structural"], quick=True, resume=True), render=False)
-    assert calls == ["sampling"]  # structural came from its checkpoint
+    # every other unit came from the staging folder
+    assert computed == ["sampling.measure.baseline.0000", "sampling.measure.baseline.0001"]
     assert [c.name for c in ev.checks] == ["structural", "sampling"]
     assert (out / "evidence.json").exists() and not staging_dir(out).exists()
 

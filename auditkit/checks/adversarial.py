@@ -44,7 +44,7 @@ measurement-domain search.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -122,33 +122,56 @@ class Found:
     measurement: Measures
 
 
+@dataclass
+class Crossed:
+    """The baseline's reconstructions under the network's worst perturbations (image and measurement domain)."""
+
+    image: Measures
+    noise: Measures
+
+
 class AdversarialCheck(Check[AdversarialConfig]):
     """Worst-case perturbations in the image and measurement domains, network against baseline."""
 
     name = "adversarial"
     title = "Tiny worst-case perturbations"
 
-    def run_logic(self, ctx: AuditContext, config: AdversarialConfig) -> CheckResult:
+    compares = True
+
+    def images(self, ctx: AuditContext, config: AdversarialConfig) -> Selection:
+        return self.select(ctx, config.images)
+
+    def measure(self, ctx: AuditContext, config: AdversarialConfig, subject: Subject, images: Selection) -> Found:
+        return _search(subject, ctx, images, Settings.from_config(config, ctx.quick))
+
+    def compare(
+        self, ctx: AuditContext, config: AdversarialConfig, images: Selection, measured: Mapping[str, Found]
+    ) -> Crossed:
+        """The baseline under the network's worst perturbations, for the same image."""
+        net, base = measured["network"], measured["baseline"]
+        recon = guarded_recon(ctx.baseline.fmap, check=self.name, image_ids=images.ids, subject=ctx.baseline.key)
+        return Crossed(
+            image=_image_measures(recon, ctx.operator, images.x, base.clean, net.ladder.perturbations),
+            noise=_noise_measures(recon, ctx.operator, images.x, base.clean, net.noise.perturbations),
+        )
+
+    def decide(
+        self, ctx: AuditContext, config: AdversarialConfig, images: Selection, measured: Mapping[str, Found],
+        compared: Crossed,
+    ) -> CheckResult:
         s = Settings.from_config(config, ctx.quick)
-        images = self.select(ctx, config.images)
-        ids, x, op = images.ids, images.x, ctx.operator
-
-        found = {subject.key: _search(subject, ctx, images, s) for subject in ctx.subjects()}
-        net, base = found["network"], found["baseline"]
-        base_recon = guarded_recon(ctx.baseline.fmap, check=self.name, image_ids=ids, subject=ctx.baseline.key)
-        cross_image = _image_measures(base_recon, op, x, base.clean, net.ladder.perturbations)
-        cross_noise = _noise_measures(base_recon, op, x, base.clean, net.noise.perturbations)
-
+        ids, x = images.ids, images.x
+        net, base = measured["network"], measured["baseline"]
         return self.result(
             ctx,
             criteria=_criteria(net, base, s),
             subjects={
                 "network": _subject_result(ctx.network, net, ids, s),
-                "baseline": _subject_result(ctx.baseline, base, ids, s, cross_image, cross_noise),
+                "baseline": _subject_result(ctx.baseline, base, ids, s, compared.image, compared.noise),
             },
             parameters=_parameters(config, s, ids, ctx.quick),
-            notes=_notes(found, ids, s, ctx.quick),
-            arrays=lambda: _arrays(x, ids, s, net, base, cross_image, cross_noise),
+            notes=_notes(dict(measured), ids, s, ctx.quick),
+            arrays=lambda: _arrays(x, ids, s, net, base, compared.image, compared.noise),
         )
 
 

@@ -5,12 +5,13 @@ the classical baseline — with the same images, operator, seeds and
 perturbations, and returns a ``CheckResult`` with criteria and verdict.
 Checks never import the report layer.
 
-What every check does alike lives in ``Check``: ``run`` (a disabled check is
-NOT_RUN, anything raised becomes ERROR, the wall time is recorded) around the
-check's own ``run_logic``; ``select`` (which test images, quick mode included);
-``result`` (the ``CheckResult`` with its arrays saved). Beside it, the module's
-functions ``effective_parameters`` (the evidence's parameters block) and
-``setting_key`` (the key of a budget, level or ratio in every per-setting dict).
+What every check does alike lives in ``Check``: its work units (``plan``, ``compute``: one
+subject on one image, ``auditkit.checks.units``), the result assembled from their outcomes
+(``assemble``, around the check's own ``measure`` and ``decide``), ``run`` (everything in this
+process; ``auditkit.execution`` runs units elsewhere), ``select`` (which test images, quick mode
+included) and ``result`` (the ``CheckResult`` with its arrays saved). Beside it, the module's
+functions ``effective_parameters`` (the evidence's parameters block) and ``setting_key`` (the
+key of a budget, level or ratio in every per-setting dict).
 
 Misbehaviour of the network (an exception, ``MemoryError``, ``SystemExit``, an
 uninvited ``KeyboardInterrupt``, a wrong or unmeasurable output) ends a check as
@@ -34,9 +35,10 @@ from auditkit.arrays import ArraySink
 from auditkit.attacks.objective import Reconstruct, evaluate
 from auditkit.errors import NetworkRaised, NetworkRuntimeError
 from auditkit.checks.result import CheckResult, Criterion, SubjectResult, Verdict
+from auditkit.checks.units import BOTH, Failure, Phase, Unit, failure_of, join
 from auditkit.manifest.models import CheckConfig
 from auditkit.metrics import as_magnitude
-from auditkit.networks.python_source import is_submitted_code, one_line
+from auditkit.networks.python_source import one_line
 from auditkit.operators.base import ForwardOperator
 from auditkit.progress import NullProgress, Progress
 from auditkit.reconstruction import ReconstructionMap
@@ -219,43 +221,128 @@ class Selection:
 
 
 class Check(ABC, Generic[ConfigT]):
-    """One audit experiment; a subclass sets ``name``/``title`` and implements ``run_logic``, its own story.
+    """One audit experiment, split into work units (``auditkit.checks.units``).
 
-    ``run`` is what the audit calls: the shared steps (disabled check, errors, timing) around ``run_logic``.
+    A subclass sets ``name``/``title`` and implements ``measure`` (one subject on the images of a
+    selection: the work of a unit) and ``decide`` (criteria and evidence from both subjects'
+    measurements on every image), and ``compare`` when ``compares`` is set. What every check does
+    alike lives here: ``plan`` (its units), ``compute`` (one unit, a failure captured as data),
+    ``assemble`` (the result from every unit's outcome) and ``run`` (all of it in this process).
     """
 
     name: ClassVar[str]
     title: ClassVar[str]
     #: how many images (the first of the selection) quick mode keeps.
     quick_images: ClassVar[int] = 1
+    #: True when the check has a COMPARE phase (one subject measured under the other's perturbations).
+    compares: ClassVar[bool] = False
 
     def run(self, ctx: AuditContext, config: ConfigT) -> CheckResult:
-        """NOT_RUN when the manifest disables the check, else ``run_logic`` with timing; a misbehaving network
-        or a failure inside the check becomes ERROR here, once.
-
-        Anything raised from the network's own source files (e.g. while back-propagating through
-        it, outside a guarded call) is the network's ERROR too; anything else is auditkit's own
-        (``internal_error``). Only a stop the user asked for goes through."""
+        """The whole check in this process: NOT_RUN when the manifest disables it, else every unit in plan order,
+        then ``assemble``, with the wall time. A misbehaving network or a failure inside the check becomes ERROR,
+        once (``units.failure_of``); only a stop the user asked for goes through."""
         t0 = time.perf_counter()
-        try:
-            result = self.run_logic(ctx, config) if config.enabled else self.not_run(DISABLED, config)
-        except NetworkRuntimeError as exc:
-            result = self.error(str(exc), config)
-        except BaseException as exc:  # noqa: BLE001 - recorded as ERROR, with the type, never swallowed silently
-            interrupts.raise_if_requested()
-            if is_submitted_code(exc):
-                result = self.error(f"{self.name}: the network's code raised {one_line(exc)}", config)
-            elif isinstance(exc, Exception):
-                result = self.error(f"{self.name}: internal error: {type(exc).__name__}: {exc}", config)
-                result.internal_error = True
-            else:
-                raise
+        if not config.enabled:
+            result = self.not_run(DISABLED, config)
+        else:
+            result = self.settle(ctx, config, lambda units: self._compute_all(ctx, config, units))
         result.wall_time_s = round(time.perf_counter() - t0, 3)
         return result
 
+    def settle(
+        self, ctx: AuditContext, config: ConfigT, outcomes_of: Callable[[list[Unit]], Mapping[Unit, Any]]
+    ) -> CheckResult:
+        """The result of an enabled check: its precondition, its plan, the units' outcomes as ``outcomes_of``
+        returns them (computed here, by an executor, or reloaded), then ``assemble``; failures become ERROR."""
+        try:
+            early = self.precondition(ctx, config)
+            if early is not None:
+                return early
+            return self.assemble(ctx, config, outcomes_of(self.plan(ctx, config)))
+        except BaseException as exc:  # noqa: BLE001 - recorded as ERROR, with the type, never swallowed silently
+            return self.failed(failure_of(exc, self.name), config)
+
+    def _compute_all(self, ctx: AuditContext, config: ConfigT, units: list[Unit]) -> dict[Unit, Any]:
+        outcomes: dict[Unit, Any] = {}
+        for unit in units:
+            outcomes[unit] = self.compute(ctx, config, unit, {u: outcomes[u] for u in unit.needs()})
+        return outcomes
+
+    # -- the units -----------------------------------------------------------------------------
+    def images(self, ctx: AuditContext, config: ConfigT) -> Selection:
+        """The test images this check runs on (every image, the first ``quick_images`` in quick mode)."""
+        return self.select(ctx)
+
+    def precondition(self, ctx: AuditContext, config: ConfigT) -> CheckResult | None:
+        """A result reached before any unit runs (e.g. NOT_RUN when the setup does not allow the check), else None."""
+        return None
+
+    def plan(self, ctx: AuditContext, config: ConfigT) -> list[Unit]:
+        """The units, in the order their outcomes are assembled: each subject on each image, then the comparisons."""
+        images = self.images(ctx, config)
+        units = [
+            Unit(self.name, Phase.MEASURE, subject.key, i, image_id)
+            for subject in ctx.subjects()
+            for i, image_id in zip(images.indices, images.ids)
+        ]
+        if self.compares:
+            units += [Unit(self.name, Phase.COMPARE, BOTH, i, image_id) for i, image_id in zip(images.indices, images.ids)]
+        return units
+
+    def compute(self, ctx: AuditContext, config: ConfigT, unit: Unit, inputs: Mapping[Unit, Any]) -> Any:
+        """One unit's outcome: its result, or the ``Failure`` it raised. ``inputs`` holds the outcomes of
+        ``unit.needs()``. The subject starts afresh (``start_fresh``), so nothing depends on what ran before."""
+        image = self.one_image(ctx, unit)
+        try:
+            for subject in ctx.subjects():
+                start_fresh(subject)
+            if unit.phase is Phase.MEASURE:
+                subject = ctx.network if unit.subject == ctx.network.key else ctx.baseline
+                return self.measure(ctx, config, subject, image)
+            measured = {u.subject: inputs[u] for u in unit.needs()}
+            return self.compare(ctx, config, image, measured)
+        except BaseException as exc:  # noqa: BLE001 - becomes the check's ERROR when assembled
+            return failure_of(exc, self.name)
+
+    @staticmethod
+    def one_image(ctx: AuditContext, unit: Unit) -> Selection:
+        """The selection holding only the unit's image."""
+        return Selection([unit.image], [ctx.image_ids[unit.image]], ctx.images[unit.image : unit.image + 1])
+
     @abstractmethod
-    def run_logic(self, ctx: AuditContext, config: ConfigT) -> CheckResult:
-        """Run on both subjects and decide the criteria (the check is enabled)."""
+    def measure(self, ctx: AuditContext, config: ConfigT, subject: Subject, images: Selection) -> Any:
+        """``subject`` measured on ``images`` (a unit: one image); the result is joined over images by ``units.join``."""
+
+    def compare(self, ctx: AuditContext, config: ConfigT, images: Selection, measured: Mapping[str, Any]) -> Any:
+        """One image's comparison of the two subjects' measurements (checks with ``compares`` only)."""
+        raise NotImplementedError(f"{self.name} has no compare phase")
+
+    def assemble(self, ctx: AuditContext, config: ConfigT, outcomes: Mapping[Unit, Any]) -> CheckResult:
+        """The result from the outcomes of every planned unit: the first failure in plan order is the check's
+        ERROR; otherwise each subject's results are joined over images and ``decide`` concludes."""
+        units = list(outcomes)
+        for unit in units:
+            if isinstance(outcomes[unit], Failure):
+                return self.failed(outcomes[unit], config)
+        images = self.images(ctx, config)
+        measured = {
+            s.key: join([outcomes[u] for u in units if u.phase is Phase.MEASURE and u.subject == s.key])
+            for s in ctx.subjects()
+        }
+        compared = join([outcomes[u] for u in units if u.phase is Phase.COMPARE]) if self.compares else None
+        return self.decide(ctx, config, images, measured, compared)
+
+    @abstractmethod
+    def decide(
+        self, ctx: AuditContext, config: ConfigT, images: Selection, measured: Mapping[str, Any], compared: Any
+    ) -> CheckResult:
+        """Criteria, verdict and evidence from both subjects' measurements on every image (``self.result``)."""
+
+    def failed(self, failure: Failure, config: ConfigT) -> CheckResult:
+        """The ERROR result of a failure (auditkit's own when ``failure.internal``)."""
+        result = self.error(failure.message, config)
+        result.internal_error = failure.internal
+        return result
 
     def select(self, ctx: AuditContext, chosen: Sequence[int] | None = None) -> Selection:
         """The images to run on: ``chosen`` indices (every image when None), only the first ``quick_images``

@@ -62,12 +62,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 import torch
 
-from auditkit.checks.base import Arrays, AuditContext, Check, Subject, effective_parameters, guarded_recon, reconstruct_images
+from auditkit.checks.base import Arrays, AuditContext, Check, Selection, Subject, effective_parameters, guarded_recon, reconstruct_images
 from auditkit.data.details import DetailSpec, detail_region
 from auditkit.checks.result import CheckResult, Criterion, SubjectResult
 from auditkit.manifest.models import Detail, HallucinationConfig
@@ -284,19 +284,24 @@ class HallucinationCheck(Check[HallucinationConfig]):
     name = CHECK_NAME
     title = "Hallucination: content in the kernel of A"
 
-    def run_logic(self, ctx: AuditContext, config: HallucinationConfig) -> CheckResult:
+    def measure(self, ctx: AuditContext, config: HallucinationConfig, subject: Subject, images: Selection) -> _Measured:
+        op, alpha, x = ctx.operator, float(config.alpha), images.x
+        detail = KernelDetail.build(op, kernel_detail_spec(config.kernel_detail), alpha, x.device)
+        with torch.no_grad():
+            b = kernel_part(op, x, alpha)
+        return _measure(subject, ctx, x, b, detail, images.ids, int(config.patch_size), alpha)
+
+    def decide(
+        self, ctx: AuditContext, config: HallucinationConfig, images: Selection, measured: Mapping[str, _Measured],
+        compared: None,
+    ) -> CheckResult:
         op = ctx.operator
         alpha, size, k = float(config.alpha), int(config.patch_size), float(config.k_baseline)
-        images = self.select(ctx)
         ids, x = images.ids, images.x
         detail = KernelDetail.build(op, kernel_detail_spec(config.kernel_detail), alpha, x.device)
         with torch.no_grad():
             b = kernel_part(op, x, alpha)
-        measured: dict[str, _Measured] = {}
-        with ctx.progress.task("hallucination: kernel parts", total=2) as task:
-            for subject in ctx.subjects():
-                measured[subject.key] = _measure(subject, ctx, x, b, detail, ids, size, alpha)
-                task.advance()
+        measured = dict(measured)
         _, _, corners = patch_grid(op.image_shape, size)
         image_share = (batch_norm2(b).double() / batch_norm2(x).double()).cpu()
         return self.result(

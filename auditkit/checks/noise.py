@@ -60,7 +60,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -273,12 +273,14 @@ def _survival(
 
 @dataclass
 class _Measured:
-    """One subject: changes (N, L, D), f(y) (N, H, W), worst draw at the top level (N, H, W), survival per image."""
+    """One subject: changes (N, L, D), f(y) (N, H, W), worst draw at the top level (N, H, W), survival per image,
+    and the realised noise sizes ‖e‖/‖Ax‖ (N, L, D) of the draws (the same for both subjects)."""
 
     changes: torch.Tensor
     f0: torch.Tensor
     worst_draw: torch.Tensor
     survival: list[_Survival] | None
+    noise_size: torch.Tensor | None = None
 
 
 class NoiseCheck(Check[NoiseConfig]):
@@ -287,17 +289,24 @@ class NoiseCheck(Check[NoiseConfig]):
     name = CHECK_NAME
     title = "Random noise (not rare events)"
 
-    def run_logic(self, ctx: AuditContext, config: NoiseConfig) -> CheckResult:
+    def measure(self, ctx: AuditContext, config: NoiseConfig, subject: Subject, images: Selection) -> _Measured:
         s = _Settings.of(config, ctx.quick)
-        images = self.select(ctx)
-        ids, x = images.ids, images.x
-        y = ctx.operator.forward(x).detach()
+        y = ctx.operator.forward(images.x).detach()
         g = [standard_noise(ctx.operator, s.draws, ctx.generator(SALT_NOISE, i)) for i in images.indices]
-        scales = [[noise_scale(level, y[n]) for level in s.levels] for n in range(len(ids))]
-        measured = {subject.key: self._measure(subject, ctx, s, images, y, g, scales) for subject in ctx.subjects()}
-        noise_size = torch.stack(
+        scales = [[noise_scale(level, y[n]) for level in s.levels] for n in range(len(images.ids))]
+        measured = self._measure(subject, ctx, s, images, y, g, scales)
+        measured.noise_size = torch.stack(
             [torch.tensor(sc, dtype=torch.float64)[:, None] * batch_norm2(gi).double()[None, :] for sc, gi in zip(scales, g)]
         ) / batch_norm2(y).double().cpu()[:, None, None]
+        return measured
+
+    def decide(
+        self, ctx: AuditContext, config: NoiseConfig, images: Selection, measured: Mapping[str, _Measured], compared: None
+    ) -> CheckResult:
+        s = _Settings.of(config, ctx.quick)
+        ids, x = images.ids, images.x
+        measured = dict(measured)
+        noise_size = measured["network"].noise_size
         criteria, notes = _criteria(measured, ids, s)
         return self.result(
             ctx,

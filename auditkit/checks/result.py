@@ -78,6 +78,18 @@ class SubjectResult(StrictModel):
     per_image: list[dict[str, Any]] = Field(default_factory=list, description="One row per test image.")
 
 
+class UnitRecord(StrictModel):
+    """One work unit of a check: what it ran on and where its result came from."""
+
+    unit: str = Field(description="The unit's id: check.phase.subject.image index.")
+    subject: str = Field(description="'network', 'baseline', or 'both' for a comparison.")
+    image: str
+    source: str = Field(description="'computed' by this run, or 'reused' from the baseline cache.")
+    cache_key: str | None = Field(
+        default=None, description="For a network-free (baseline) unit, the sha256 key of its cache entry."
+    )
+
+
 class CheckResult(StrictModel):
     """The outcome of one check on network and baseline."""
 
@@ -95,6 +107,7 @@ class CheckResult(StrictModel):
     wall_time_s: float = 0.0
     arrays: list[str] = Field(default_factory=list, description="Files under arrays/ written by this check.")
     notes: list[str] = Field(default_factory=list, description="Observations that are not criteria.")
+    units: list[UnitRecord] = Field(default_factory=list, description="The work units, in plan order.")
 
     @staticmethod
     def verdict_from(criteria: list[Criterion]) -> Verdict:

@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -54,6 +54,7 @@ import torch
 from auditkit.checks.base import Arrays, AuditContext, Check, Selection, Subject, effective_parameters, guarded_recon, reconstruct_images, setting_key
 from auditkit.errors import NetworkRaised, NetworkRuntimeError
 from auditkit.checks.result import CheckResult, Criterion, SubjectResult, Verdict
+from auditkit.checks.units import Failure, Unit, first_image, image_axis
 from auditkit.manifest.models import SamplingConfig
 from auditkit.metrics import as_magnitude, psnr, ssim
 from auditkit.operators.base import ForwardOperator
@@ -209,9 +210,16 @@ class NetworkSettingUnsupported(Exception):
 class Curve:
     """One subject's quality against the settings: (K, N) PSNR and SSIM, and (K, H, W) example reconstructions."""
 
-    psnr: np.ndarray
-    ssim: np.ndarray
-    example: torch.Tensor
+    psnr: np.ndarray = image_axis(1)
+    ssim: np.ndarray = image_axis(1)
+    example: torch.Tensor = first_image()
+
+
+@dataclass(frozen=True)
+class Unsupported:
+    """A network unit that could not reconstruct at a setting other than the audit's, and why."""
+
+    reason: str
 
 
 def reconstruct(subject: Subject, setting: Setting, ctx: AuditContext, images: Selection) -> torch.Tensor:
@@ -398,25 +406,42 @@ class SamplingCheck(Check[SamplingConfig]):
     title = "More samples (sampling ratio)"
     quick_images = 2
 
-    def run_logic(self, ctx: AuditContext, config: SamplingConfig) -> CheckResult:
-        tolerance, min_gain = float(config.tolerance_db), float(config.baseline_min_gain_db)
+    def precondition(self, ctx: AuditContext, config: SamplingConfig) -> CheckResult | None:
+        """NOT_RUN when the operator offers fewer than two sampling settings."""
         requested = requested_settings(ctx.operator, config, ctx.trained_ratio, ctx.quick)
         try:
-            settings, notes = build_settings(ctx.operator, requested)
+            settings, _ = build_settings(ctx.operator, requested)
         except SettingsUnavailable as exc:
             return self.not_run(f"the audit operator has no other sampling ratios: {exc}", config)
         if len(settings) < 2:
             return self.not_run(f"fewer than two distinct sampling settings (requested {requested})", config)
-        images = self.select(ctx)
+        return None
 
-        curves: dict[str, Curve] = {}
+    def measure(self, ctx: AuditContext, config: SamplingConfig, subject: Subject, images: Selection) -> Curve | Unsupported:
+        settings, _ = build_settings(ctx.operator, requested_settings(ctx.operator, config, ctx.trained_ratio, ctx.quick))
         try:
-            with ctx.progress.task("sampling: ratios", total=2 * len(settings)) as task:
-                for subject in ctx.subjects():
-                    curves[subject.key] = measure(subject, settings, ctx, images, task)
+            with ctx.progress.task(f"sampling: {subject.key}, ratios", total=len(settings)) as task:
+                return measure(subject, settings, ctx, images, task)
         except NetworkSettingUnsupported as exc:
-            return self.not_run(f"the network cannot reconstruct at other sampling ratios ({exc})", config)
+            return Unsupported(str(exc))
 
+    def assemble(self, ctx: AuditContext, config: SamplingConfig, outcomes: Mapping[Unit, Any]) -> CheckResult:
+        """NOT_RUN when the network could not reconstruct at another setting, unless a unit before it in plan order
+        failed (the first such unit says why)."""
+        for outcome in outcomes.values():
+            if isinstance(outcome, Failure):
+                break
+            if isinstance(outcome, Unsupported):
+                return self.not_run(f"the network cannot reconstruct at other sampling ratios ({outcome.reason})", config)
+        return super().assemble(ctx, config, outcomes)
+
+    def decide(
+        self, ctx: AuditContext, config: SamplingConfig, images: Selection, measured: Mapping[str, Curve], compared: None
+    ) -> CheckResult:
+        tolerance, min_gain = float(config.tolerance_db), float(config.baseline_min_gain_db)
+        requested = requested_settings(ctx.operator, config, ctx.trained_ratio, ctx.quick)
+        settings, notes = build_settings(ctx.operator, requested)
+        curves = dict(measured)
         base_means = curves["baseline"].psnr.mean(axis=1)
         sanity = baseline_criteria(base_means, settings, tolerance, min_gain)
         judged = network_criterion(curves["network"].psnr.mean(axis=1), settings, tolerance)

@@ -35,12 +35,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 import torch
 
-from auditkit.checks.base import Arrays, AuditContext, Check, Subject, effective_parameters, guarded_call
+from auditkit.checks.base import Arrays, AuditContext, Check, Selection, Subject, effective_parameters, guarded_call
 from auditkit.data.details import DEFAULT_FONT, DetailSpec, default_details, detail_region, unique_names
 from auditkit.checks.result import CheckResult, Criterion, SubjectResult
 from auditkit.manifest.models import StructuralConfig
@@ -208,26 +208,26 @@ class StructuralCheck(Check[StructuralConfig]):
     name = "structural"
     title = "Small structural changes"
 
-    def run_logic(self, ctx: AuditContext, config: StructuralConfig) -> CheckResult:
-        shape = tuple(ctx.operator.image_shape)
-        specs = details_from_config(config, shape)
-        names = [s.name for s in specs]
-        raw = torch.stack([s.render(shape) for s in specs]).to(dtype=ctx.images.dtype, device=ctx.images.device)
-        regions = torch.stack([detail_region(d, REGION_DILATION) for d in raw.cpu()]).to(raw.device)
-        images = self.select(ctx)
-        ids = images.ids
+    def measure(self, ctx: AuditContext, config: StructuralConfig, subject: Subject, images: Selection) -> list[_Measured]:
+        """One ``_Measured`` per image of ``images``."""
+        names, raw, regions = _details(ctx, config)
+        out = []
+        for x, image_id in zip(images.x, images.ids):
+            inp = _Inputs.build(x, raw)
+            measurable = inp.kept(raw) >= CLIPPED_AWAY
+            out.append(_measure(subject, ctx, inp, regions, measurable, image_id, names))
+        return out
 
+    def decide(
+        self, ctx: AuditContext, config: StructuralConfig, images: Selection, measured: Mapping[str, list[_Measured]],
+        compared: None,
+    ) -> CheckResult:
+        names, raw, regions = _details(ctx, config)
+        specs = details_from_config(config, tuple(ctx.operator.image_shape))
+        ids = images.ids
         inputs = [_Inputs.build(x, raw) for x in images.x]
         kept = torch.stack([inp.kept(raw) for inp in inputs])  # (N, K)
-        measured: dict[str, list[_Measured]] = {}
-        with ctx.progress.task("structural: details", total=2 * len(ids)) as task:
-            for subject in ctx.subjects():
-                measured[subject.key] = []
-                for inp, image_id, kept_i in zip(inputs, ids, kept):
-                    measurable = kept_i >= CLIPPED_AWAY
-                    measured[subject.key].append(_measure(subject, ctx, inp, regions, measurable, image_id, names))
-                    task.advance()
-
+        measured = dict(measured)
         criteria, notes = _criteria(measured, ids, names, config)
         return self.result(
             ctx,
@@ -238,6 +238,15 @@ class StructuralCheck(Check[StructuralConfig]):
             arrays=lambda: _arrays(inputs, measured, raw, regions, names, ids),
             reason=None if criteria else "no detail could be measured on any image (every detail was clipped away)",
         )
+
+
+def _details(ctx: AuditContext, config: StructuralConfig) -> tuple[list[str], torch.Tensor, torch.Tensor]:
+    """The details' names, their renderings (K, H, W) and their dilated regions (K, H, W)."""
+    shape = tuple(ctx.operator.image_shape)
+    specs = details_from_config(config, shape)
+    raw = torch.stack([s.render(shape) for s in specs]).to(dtype=ctx.images.dtype, device=ctx.images.device)
+    regions = torch.stack([detail_region(d, REGION_DILATION) for d in raw.cpu()]).to(raw.device)
+    return [s.name for s in specs], raw, regions
 
 
 def _clipping_notes(kept: np.ndarray, ids: list[str], names: list[str]) -> list[str]:

@@ -55,7 +55,7 @@ positive level (batched), plus one forward pass per image and level.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -64,6 +64,7 @@ from auditkit.attacks import evaluate, projected_ascent
 from auditkit.attacks.objective import image_groups, rows_per_call
 from auditkit.checks.base import Arrays, AuditContext, Check, Selection, Subject, effective_parameters, guarded_recon, quick_cap, setting_key, start_fresh
 from auditkit.checks.result import CheckResult, Criterion, SubjectResult
+from auditkit.checks.units import first_image
 from auditkit.manifest.models import TradeoffConfig
 from auditkit.metrics import relative_error
 from auditkit.stats import spread
@@ -122,8 +123,8 @@ class Curve:
     errors: torch.Tensor  # (N, K) E(η_k), non-decreasing in k
     found_at: torch.Tensor  # (N, K) the level whose search supplied E(η_k) (0.0: e = 0)
     restart: torch.Tensor  # (N, K) the restart of that search (−1: e = 0)
-    example_clean: torch.Tensor  # (H, W) f(A x₀)
-    example_worst: torch.Tensor  # (H, W) f(A x₀ + e) at the largest level's kept e
+    example_clean: torch.Tensor = first_image()  # (H, W) f(A x₀)
+    example_worst: torch.Tensor = first_image()  # (H, W) f(A x₀ + e) at the largest level's kept e
 
 
 class TradeoffCheck(Check[TradeoffConfig]):
@@ -132,11 +133,15 @@ class TradeoffCheck(Check[TradeoffConfig]):
     name = CHECK_NAME
     title = "Accuracy–stability trade-off"
 
-    def run_logic(self, ctx: AuditContext, config: TradeoffConfig) -> CheckResult:
+    def measure(self, ctx: AuditContext, config: TradeoffConfig, subject: Subject, images: Selection) -> Curve:
+        return _curve(subject, ctx, images, Settings.from_config(config, ctx.quick))
+
+    def decide(
+        self, ctx: AuditContext, config: TradeoffConfig, images: Selection, measured: Mapping[str, Curve], compared: None
+    ) -> CheckResult:
         s = Settings.from_config(config, ctx.quick)
-        images = self.select(ctx)
         ids = images.ids
-        curves = {subject.key: _curve(subject, ctx, images, s) for subject in ctx.subjects()}
+        curves = dict(measured)
         return self.result(
             ctx,
             criteria=_criteria(curves["network"], curves["baseline"], s),

@@ -49,9 +49,10 @@ INPUTS = "inputs"
 FOLDERS: frozenset[str] = frozenset({ARRAYS, FIGURES, INPUTS})
 
 #: In the staging folder while a run is under way, removed before publishing: the run's
-#: fingerprint and id, and each finished check's checkpoint.
+#: fingerprint and id, each finished check's checkpoint and each finished work unit's result.
 RUN_STATE = "run.json"
 CHECKPOINTS = "checkpoints"
+UNITS = "units"
 
 
 def staging_dir(out: Path | str) -> Path:

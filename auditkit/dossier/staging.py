@@ -41,4 +41,5 @@ def clear_run_state(stage: Path) -> None:
         debris.unlink(missing_ok=True)
     (stage / layout.RUN_STATE).unlink(missing_ok=True)
     shutil.rmtree(stage / layout.CHECKPOINTS, ignore_errors=True)
+    shutil.rmtree(stage / layout.UNITS, ignore_errors=True)
     shutil.rmtree(stage / CRASH_FOLDER, ignore_errors=True)

@@ -172,7 +172,7 @@ def test_selected_images_and_disabled(mri):
     op, baseline, images = mri
     zf = ZeroFilled(op)
     with pytest.raises(ValueError, match="images: index 5"):
-        AdversarialCheck().run_logic(audit_context(op, zf, baseline, images), _config(images=[0, 5]))
+        AdversarialCheck().plan(audit_context(op, zf, baseline, images), _config(images=[0, 5]))
     result = AdversarialCheck().run(audit_context(op, zf, baseline, images), _config(enabled=False))
     assert result.verdict is Verdict.NOT_RUN and "disabled" in result.reason
 

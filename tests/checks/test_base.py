@@ -41,8 +41,14 @@ class _Boom(Check):
     def __init__(self, exc):
         self.exc = exc
 
-    def run_logic(self, ctx, config) -> CheckResult:
+    def precondition(self, ctx, config):
         raise self.exc
+
+    def measure(self, ctx, config, subject, images):
+        raise AssertionError("not reached")
+
+    def decide(self, ctx, config, images, measured, compared) -> CheckResult:
+        raise AssertionError("not reached")
 
 
 def test_execute_turns_failures_into_error_verdicts():

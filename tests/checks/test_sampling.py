@@ -55,7 +55,7 @@ class Filtered:
 
 
 class NaNAt:
-    """A* y, with NaN in the second image whenever the ratio exceeds ``above``."""
+    """A* y, with NaN in the last image of the batch whenever the ratio exceeds ``above``."""
 
     name = "nan"
 
@@ -66,7 +66,7 @@ class NaNAt:
         out = self.operator.adjoint(y)
         if self.operator.sampling_ratio > self.above:
             out = out.clone()
-            out[1, 0, 0] = float("nan")
+            out[-1, 0, 0] = float("nan")
         return out
 
 
@@ -175,7 +175,8 @@ def test_nan_output_is_an_error_naming_image_and_ratio(images):
         context(images, subject("network", lambda op: NaNAt(op, 0.3))), SamplingConfig(ratios=RATIOS)
     )
     assert result.verdict is Verdict.ERROR and not result.internal_error
-    assert "sampling: network output contains NaN or Inf for image(s) ellipses (ratio 0.5)" in result.reason
+    # each image is its own unit (a batch of one), so the first image in plan order is the one named
+    assert "sampling: network output contains NaN or Inf for image(s) shepp_logan (ratio 0.5)" in result.reason
 
 
 def test_network_that_cannot_change_ratio_is_not_run(images):

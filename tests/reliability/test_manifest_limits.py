@@ -105,7 +105,7 @@ def test_memory_is_checked_at_the_start_of_run_before_the_operator(submission, m
         raise AssertionError("the operator was built")
 
     monkeypatch.setattr(factory, "build_operator", refuse)
-    monkeypatch.setattr("auditkit.pipeline.build_operator", refuse)
+    monkeypatch.setattr("auditkit.preparation.build_operator", refuse)
     monkeypatch.setattr(memory, "available_memory_bytes", lambda: memory.GIB // 4)  # the runtime alone needs 0.5
     out = tmp_path / "out"
     result = CliRunner().invoke(cli.app, ["run", str(submission / "valid.yaml"), "--out", str(out)])
