@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
 import shutil
 import time
 import uuid
@@ -50,7 +49,7 @@ from auditkit.execution.store import UnitStore
 from auditkit.fileio import sha256_bytes, sha256_file, write_atomic
 from auditkit.manifest import Manifest
 from auditkit.networks.adapter import precision_note
-from auditkit.preparation import Prepared, input_paths, prepare
+from auditkit.preparation import Prepared, input_tree, prepare
 from auditkit.progress import Progress
 
 
@@ -76,15 +75,14 @@ class RunOptions:
 
 
 def archive_inputs(prepared: Prepared, stage: Path) -> str:
-    """Copy every input under ``stage/inputs/``, keeping their layout relative to a common folder,
-    so the archived manifest's relative paths still resolve; returns the manifest's path there."""
-    paths = input_paths(prepared.manifest, prepared.manifest_path)
-    common = Path(os.path.commonpath([str(p.parent) for _, p in paths]))
-    for _, src in paths:
-        dst = stage / layout.INPUTS / src.relative_to(common)
+    """Copy every input under ``stage/inputs/`` in the layout of ``input_tree``, so the archived manifest's
+    relative paths still resolve; returns the manifest's path there."""
+    tree, manifest = input_tree(prepared.manifest, prepared.manifest_path)
+    for rel, src in tree.items():
+        dst = stage / layout.INPUTS / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, dst)
-    return (Path(layout.INPUTS) / prepared.manifest_path.resolve().relative_to(common)).as_posix()
+    return f"{layout.INPUTS}/{manifest}"
 
 
 def file_hashes(stage: Path, folders: tuple[str, ...] = (layout.ARRAYS, layout.INPUTS)) -> dict[str, str]:
@@ -173,22 +171,27 @@ def run_checks(
             results[name] = load_check(name).not_run(DISABLED, config)
         elif crash is not None:  # the network ended the process during this check (auditkit.supervisor)
             results[name] = load_check(name)().error(crash.reason, config)
+            results[name].seed = ctx.seed
         else:
             pending.append(load_check(name)())
     ordered: list[CheckResult] = []
 
-    def finished(result: CheckResult) -> None:
-        results[result.name] = result
+    def flush() -> None:
+        """Checkpoint and report every result that is next in the canonical order."""
         while len(ordered) < len(names) and names[len(ordered)] in results:
             done = results[names[len(ordered)]]
-            if done.verdict is not Verdict.NOT_RUN or done.reason != DISABLED:
-                done.seed = ctx.seed
             write_atomic(ckpt_dir / f"{done.name}.json",
                          json.dumps({"fingerprint": fp, "result": done.model_dump(mode="json")}, indent=1))
             ordered.append(done)
             if on_result:
                 on_result(done)
 
+    def finished(result: CheckResult) -> None:
+        result.seed = ctx.seed
+        results[result.name] = result
+        flush()
+
+    flush()  # the checks settled before any unit ran, as far as they come first
     if pending:
         run_units(
             ctx, manifest, pending, UnitStore(stage),
@@ -196,8 +199,6 @@ def run_checks(
             executor=lambda: make_executor(prepared, options, fp),
             progress=ctx.progress, on_result=finished,
         )
-    else:
-        finished(results[names[0]])
     return ordered
 
 

@@ -129,6 +129,14 @@ def input_paths(manifest: Manifest, manifest_path: Path) -> list[tuple[str, Path
     return paths
 
 
+def input_tree(manifest: Manifest, manifest_path: Path) -> tuple[dict[str, Path], str]:
+    """Every input file (``input_paths``) by its POSIX path relative to the folder that holds them all, and the
+    manifest's path in that tree: copied anywhere in this layout, the manifest's relative paths still resolve."""
+    paths = [p for _, p in input_paths(manifest, manifest_path)]
+    common = Path(os.path.commonpath([str(p.parent) for p in paths]))
+    return {p.relative_to(common).as_posix(): p for p in paths}, manifest_path.resolve().relative_to(common).as_posix()
+
+
 def input_records(manifest: Manifest, manifest_path: Path) -> list[InputRecord]:
     """Every file the audit read, with its sha256, by path relative to the manifest's folder."""
     folder = manifest_path.parent.resolve()

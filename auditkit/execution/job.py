@@ -1,7 +1,7 @@
 """What a worker process needs to run an audit's units, and running one unit there.
 
 A ``Job`` carries the audit's input files themselves (manifest, network, images, mask, coil
-maps: the files ``auditkit.preparation.input_paths`` lists, a few megabytes), so a worker on
+maps: ``auditkit.preparation.input_tree``, a few megabytes), so a worker on
 another machine needs no shared file system: it writes them into a private folder once and
 builds the same ``AuditContext`` from them with ``prepare``, keeps it for the job's further
 units, and returns each unit's result encoded (``auditkit.payload``).
@@ -24,7 +24,7 @@ from auditkit.checks.base import AuditContext
 from auditkit.checks.units import Unit
 from auditkit.manifest import Manifest
 from auditkit.payload import decode, encode
-from auditkit.preparation import Prepared, input_paths, prepare
+from auditkit.preparation import Prepared, input_tree, prepare
 
 
 @dataclass(frozen=True)
@@ -41,11 +41,8 @@ class Job:
     @classmethod
     def of(cls, prepared: Prepared, *, quick: bool, threads: int, fingerprint: str) -> "Job":
         """The job of a prepared audit: its input files read into memory, keeping their layout."""
-        paths = [p for _, p in input_paths(prepared.manifest, prepared.manifest_path)]
-        common = Path(os.path.commonpath([str(p.parent) for p in paths]))
-        files = {p.relative_to(common).as_posix(): p.read_bytes() for p in paths}
-        manifest = prepared.manifest_path.resolve().relative_to(common).as_posix()
-        return cls(files, manifest, quick, threads, fingerprint)
+        tree, manifest = input_tree(prepared.manifest, prepared.manifest_path)
+        return cls({rel: path.read_bytes() for rel, path in tree.items()}, manifest, quick, threads, fingerprint)
 
 
 #: The prepared audits of this worker process, by fingerprint (a worker runs many units of one job).
