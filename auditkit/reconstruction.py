@@ -9,7 +9,8 @@ differentiable in y: the adversarial checks back-propagate through it.
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from contextlib import nullcontext
+from typing import ContextManager, Protocol, runtime_checkable
 
 import torch
 
@@ -26,3 +27,10 @@ class ReconstructionMap(Protocol):
     operator: ForwardOperator
 
     def __call__(self, y: torch.Tensor) -> torch.Tensor: ...
+
+
+def starting_at(fmap: ReconstructionMap, image: torch.Tensor, y: torch.Tensor) -> ContextManager[object]:
+    """A block in which ``fmap``'s solves start from ``image``, its solution for measurements ``y`` (*meas),
+    when it is iterative (a map with a ``starting_at`` method, i.e. the baselines); other maps are unaffected."""
+    start = getattr(fmap, "starting_at", None)
+    return start(image, y) if start is not None else nullcontext()

@@ -32,6 +32,9 @@ DEFAULT_RTOL = 1e-3
 DEFAULT_ATOL = 1e-6
 #: Evidence fields that legitimately differ between runs (timings, clocks, where it ran).
 IGNORED_KEYS = frozenset({"wall_time_s", "started_at", "environment", "files", "archived_manifest"})
+#: Fields of a check's work-unit records (``units[i]``) that differ between runs: computed here or reused
+#: from the baseline cache, and the unit's seconds.
+IGNORED_UNIT_KEYS = frozenset({"source", "seconds"})
 #: Environment entries that must agree for an exact comparison: every package, the CPU (model, flags and the
 #: kernels torch dispatches to), the BLAS, the intra-op thread count (it sets the order of summation) and the device.
 #: The lock file's hash and the interop thread count are reported when they differ but do not change the bits.
@@ -82,11 +85,18 @@ def _same_machine(changes: list[EnvironmentChange]) -> bool:
     return not any(change.key in SAME_MACHINE_KEYS for change in changes)
 
 
+def comparable(evidence: dict[str, Any]) -> dict[str, Any]:
+    """Every leaf of an evidence file that two runs of the same audit must agree on, by dotted path."""
+    return dict(_leaves(evidence, ""))
+
+
 def _leaves(value: Any, where: str) -> Iterator[tuple[str, Any]]:
-    """Every leaf of a JSON value with its dotted path; ignored keys are skipped at any depth."""
+    """Every leaf of a JSON value with its dotted path; ignored keys are skipped at any depth, ignored
+    unit keys inside a ``units`` list."""
     if isinstance(value, dict):
+        in_unit = where.rpartition(".")[2].startswith("units[")
         for key in sorted(value):
-            if key not in IGNORED_KEYS:
+            if key not in IGNORED_KEYS and not (in_unit and key in IGNORED_UNIT_KEYS):
                 yield from _leaves(value[key], f"{where}.{key}" if where else str(key))
     elif isinstance(value, list):
         for i, item in enumerate(value):
@@ -105,8 +115,8 @@ def _close(a: Any, b: Any, rtol: float, atol: float) -> bool:
 
 def compare_evidence(archived: Evidence, reproduced: Evidence, rtol: float, atol: float) -> tuple[int, list[Difference]]:
     """Compare every leaf of the two records (timings and environment excluded); (count, differences)."""
-    old = dict(_leaves(archived.model_dump(mode="json"), ""))
-    new = dict(_leaves(reproduced.model_dump(mode="json"), ""))
+    old = comparable(archived.model_dump(mode="json"))
+    new = comparable(reproduced.model_dump(mode="json"))
     diffs = [
         Difference(k, old.get(k), new.get(k))
         for k in sorted(old.keys() | new.keys())

@@ -27,16 +27,22 @@ TARGETS_S = {"quick": 120.0, "default": 900.0}
 def measure(manifest: Path, checks: str, quick: bool) -> dict[str, float]:
     """Run one audit in a fresh process; wall, CPU (user+sys of the child) and peak RSS in MiB."""
     with tempfile.TemporaryDirectory(prefix="bench-run-") as tmp:
-        cmd = [str(ROOT / ".venv" / "bin" / "auditkit"), "run", str(manifest), "--out", f"{tmp}/out", "--checks", checks]
-        if quick:
-            cmd.append("--quick")
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        t0 = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        wall = time.perf_counter() - t0
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return run_child(manifest, Path(tmp) / "out", quick, "--checks", checks)
+
+
+def run_child(manifest: Path, out: Path, quick: bool, *extra: str) -> dict[str, float]:
+    """`auditkit run MANIFEST --out OUT [--quick] EXTRA…` in a child process: wall and CPU seconds (user+sys),
+    peak RSS (MiB) and exit code; exits with the command's stderr when it failed (exit other than 0 or 1)."""
+    cmd = [str(ROOT / ".venv" / "bin" / "auditkit"), "run", str(manifest), "--out", str(out), *extra]
+    if quick:
+        cmd.append("--quick")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode not in (0, 1):
-        sys.exit(f"auditkit run failed (exit {proc.returncode}):\n{proc.stderr[-2000:]}")
+        sys.exit(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return {"wall_s": wall, "cpu_s": cpu, "peak_rss_mib": after.ru_maxrss / 1024.0, "exit": proc.returncode}
 

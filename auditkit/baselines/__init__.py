@@ -46,7 +46,7 @@ METHODS = ("l1_wavelet", "sqrt_lasso", "tv")
 MODALITIES = ("mri_singlecoil", "mri_multicoil", "ct_parallel", "hadamard")
 
 #: driver parameters every method takes (see ``BaselineMap``)
-_DRIVER_KEYS = ("max_iter", "tol", "unrolled_iters", "checkpoint_segment", "gradient", "gradient_iters", "name")
+_DRIVER_KEYS = ("max_iter", "tol", "unrolled_iters", "checkpoint_segment", "gradient", "gradient_iters", "gradient_tol", "name")
 #: solver parameters of each method (passed to its Scheme)
 _SCHEME_KEYS = {
     "l1_wavelet": ("lam", "wavelet", "levels", "restart", "lipschitz", "warm_start"),

@@ -61,16 +61,24 @@ class L1WaveletFISTA(Scheme):
             raise ValueError(f"lipschitz: must be > 0, got {lipschitz}")
         self.lipschitz = float(lipschitz)
 
-    def init(self, y: torch.Tensor) -> tuple[State, State]:
+    def init(self, y: torch.Tensor, start: torch.Tensor | None = None) -> tuple[State, State]:
         op = self.operator
-        x0 = self.initial_image(y)
+        x0 = self.initial_image(y, start)
         t0 = torch.ones(y.shape[0], dtype=op.real_dtype, device=x0.device)
-        return (x0, x0, t0), (y, op.adjoint(y))
+        return (x0, x0, t0), self.context(y)
 
-    def resume(self, state: State) -> State:
-        """(x, x, 1): keep the image, reset FISTA's momentum."""
-        x = state[0]
-        return (x, x, torch.ones_like(state[2]))
+    def context(self, y: torch.Tensor) -> State:
+        """(y, A*y)."""
+        return (y, self.operator.adjoint(y))
+
+    def variables(self, state: State) -> State:
+        """(x,): with momentum at rest (v = x, t = 1) a step depends on the image alone."""
+        return (state[0],)
+
+    def from_variables(self, variables: State, like: State) -> State:
+        """(x, x, 1)."""
+        (x,) = variables
+        return (x, x, torch.ones_like(like[2]))
 
     def prox(self, z: torch.Tensor, tau: float) -> torch.Tensor:
         """prox of τλ‖W·‖₁ = W* soft(Wz, τλ) (exact because W is orthogonal)."""

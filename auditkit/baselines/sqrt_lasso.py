@@ -66,8 +66,8 @@ class SqrtLassoPrimalDual(Scheme):
         self.tau = base * ratio
         self.sigma = base / ratio
 
-    def init(self, y: torch.Tensor) -> tuple[State, State]:
-        z0 = self.initial_image(y)
+    def init(self, y: torch.Tensor, start: torch.Tensor | None = None) -> tuple[State, State]:
+        z0 = self.initial_image(y, start)
         return (z0, z0, torch.zeros_like(y)), (y,)
 
     def step(self, state: State, context: State, k: int) -> State:

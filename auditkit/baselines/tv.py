@@ -93,8 +93,8 @@ class TVPrimalDual(Scheme):
             self.sigma_a = STEP_PRODUCT / (2.0 * self.tau * norm_sq)
             self.sigma_g = STEP_PRODUCT / (2.0 * self.tau * GRADIENT_NORM_SQ)
 
-    def init(self, y: torch.Tensor) -> tuple[State, State]:
-        z0 = self.initial_image(y)
+    def init(self, y: torch.Tensor, start: torch.Tensor | None = None) -> tuple[State, State]:
+        z0 = self.initial_image(y, start)
         q0 = torch.zeros((z0.shape[0], 2, *z0.shape[1:]), dtype=z0.dtype, device=z0.device)
         if self.exact_data:
             return (z0, z0, q0), (y, self.operator.adjoint(y))

@@ -52,7 +52,7 @@ import torch
 from auditkit.attacks import Ladder, Reconstruct, WorstNoise, evaluate, ladder_ascent, projected_ascent
 from auditkit.attacks.momentum import PATH_SHARE
 from auditkit.attacks.objective import image_groups, rows_per_call
-from auditkit.checks.base import Arrays, AuditContext, Check, Selection, Subject, effective_parameters, guarded_recon, quick_cap, setting_key, start_fresh
+from auditkit.checks.base import Arrays, AuditContext, Check, Selection, Subject, effective_parameters, guarded_recon, quick_cap, setting_key
 from auditkit.checks.result import CheckResult, Criterion, SubjectResult
 from auditkit.manifest.models import AdversarialConfig
 from auditkit.metrics import relative_error
@@ -183,7 +183,6 @@ def _search(subject: Subject, ctx: AuditContext, images: Selection, s: Settings)
     n = x.shape[0]
     clean = evaluate(recon, op.forward(x), torch.arange(n, device=x.device))
     ladder_calls = len(image_groups(n, len(s.budgets), rows)) * (int(s.max_iter * PATH_SHARE) + s.max_iter // len(s.budgets))
-    start_fresh(subject)
     with ctx.progress.task(f"adversarial: {subject.key}, image domain", total=ladder_calls) as task:
         ladder = ladder_ascent(
             recon, op, x, s.budgets, generators=[ctx.generator(IMAGE_SALT, i) for i in indices], lam=s.lam,
@@ -191,7 +190,6 @@ def _search(subject: Subject, ctx: AuditContext, images: Selection, s: Settings)
             on_step=task.advance,
         )
     noise_calls = len(image_groups(n, len(s.etas) * s.restarts, rows)) * s.iterations
-    start_fresh(subject)
     with ctx.progress.task(f"adversarial: {subject.key}, measurement domain", total=noise_calls) as task:
         noise = projected_ascent(
             recon, op, x, s.etas, generators=[ctx.generator(NOISE_SALT, i) for i in indices], restarts=s.restarts,

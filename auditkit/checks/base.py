@@ -146,12 +146,6 @@ def _real_dtype_name(out: torch.Tensor) -> str:
     return str(real).removeprefix("torch.")
 
 
-def start_fresh(subject: Subject) -> None:
-    """Drop whatever an iterative map keeps between gradient calls (the baseline's warm start),
-    so that a search's path, and with it every number it finds, does not depend on what ran before."""
-    getattr(subject.fmap, "forget", lambda: None)()
-
-
 def guarded_recon(
     fmap: ReconstructionMap,
     *,
@@ -291,11 +285,9 @@ class Check(ABC, Generic[ConfigT]):
 
     def compute(self, ctx: AuditContext, config: ConfigT, unit: Unit, inputs: Mapping[Unit, Any]) -> Any:
         """One unit's outcome: its result, or the ``Failure`` it raised. ``inputs`` holds the outcomes of
-        ``unit.needs()``. The subject starts afresh (``start_fresh``), so nothing depends on what ran before."""
+        ``unit.needs()``. Neither subject keeps state between calls, so nothing depends on what ran before."""
         image = self.one_image(ctx, unit)
         try:
-            for subject in ctx.subjects():
-                start_fresh(subject)
             if unit.phase is Phase.MEASURE:
                 subject = ctx.network if unit.subject == ctx.network.key else ctx.baseline
                 return self.measure(ctx, config, subject, image)

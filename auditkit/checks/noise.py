@@ -41,7 +41,10 @@ The surviving fraction and its interval are reported, not judged: for any map th
 is locally linear around x (the baseline, a stable network) the artefact survives
 almost always, so a high value says that the worst case is not a knife-edge, not
 that the method is unstable; the size of the worst case is the adversarial check's
-business. All three reconstructions use the subject's ordinary (no-gradient) path.
+business. All three reconstructions use the subject's ordinary (no-gradient) path; an
+iterative baseline starts the draws' solves from the solution they perturb, f(Ax) for
+the noise draws and f(A(x + r₁)) for the survival draws (``reconstruction.starting_at``),
+which reach the same stopping rule in a fraction of the iterations.
 
 Cost: network/baseline evaluations = images × levels × draws (batched, ``batch_size``
 rows per call, under ``torch.no_grad``) plus, per subject, ``survival_iterations``
@@ -59,18 +62,20 @@ fewer draws the check cannot pass whatever the network does; a note says so.
 from __future__ import annotations
 
 import math
+from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, ContextManager, Mapping, Sequence
 
 import numpy as np
 import torch
 
 from auditkit.attacks.momentum import ladder_ascent
-from auditkit.checks.base import Arrays, AuditContext, Check, Selection, Subject, effective_parameters, guarded_call, guarded_recon, quick_cap, setting_key, start_fresh
+from auditkit.checks.base import Arrays, AuditContext, Check, Selection, Subject, effective_parameters, guarded_call, guarded_recon, quick_cap, setting_key
 from auditkit.checks.result import CheckResult, Criterion, SubjectResult
 from auditkit.manifest.models import ImageDomainAttack, NoiseConfig, fewest_draws
 from auditkit.metrics import norms64
 from auditkit.operators.base import ForwardOperator, batch_norm2
+from auditkit.reconstruction import starting_at
 from auditkit.stats import Proportion, distribution_summary
 
 #: draws per image and level in quick mode: at most the configured draws, at least the fewest that can pass.
@@ -123,6 +128,7 @@ def relative_changes(
     batch_size: int,
     labels: Callable[[int, int], str] = lambda level, draw: f"level {level}, draw {draw}",
     on_batch: Callable[[], None] | None = None,
+    start_at: Callable[[torch.Tensor, torch.Tensor], ContextManager[object]] = lambda image, y: nullcontext(),
 ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
     """(c, f(y), worst) for one measurement vector y (*meas) and draws g (D, *meas).
 
@@ -130,7 +136,9 @@ def relative_changes(
     ``batch_size`` draws per call of f under ``torch.no_grad``; ``worst[l]`` is the
     output (H, W) of the draw with the largest change at level l. ``call(y, labels)``
     reconstructs a batch (labels name its rows for error messages); ``on_batch`` is
-    called after each batch of draws (progress). A zero f(y) makes
+    called after each batch of draws (progress). The draws are reconstructed inside
+    ``start_at(f(y), y)`` (an iterative method starts them from f(y); see
+    ``reconstruction.starting_at``). A zero f(y) makes
     every non-zero change count as +huge (the ratio's denominator is floored at the
     smallest positive float), never NaN.
     """
@@ -142,20 +150,21 @@ def relative_changes(
         ref = max(float(norms64(f0.unsqueeze(0))), np.finfo(np.float64).tiny)
         changes = torch.empty((len(scales), draws), dtype=torch.float64)
         worst: list[torch.Tensor] = []
-        for li, scale in enumerate(scales):
-            best, best_out = -1.0, f0
-            for start in range(0, draws, batch_size):
-                stop = min(start + batch_size, draws)
-                ys = y.unsqueeze(0) + float(scale) * g[start:stop].to(device=y.device, dtype=y.dtype)
-                out = call(ys, [labels(li, d) for d in range(start, stop)])
-                c = (norms64(out - f0.unsqueeze(0)) / ref).cpu()
-                changes[li, start:stop] = c
-                top = int(torch.argmax(c))
-                if float(c[top]) > best:
-                    best, best_out = float(c[top]), out[top].detach().clone()
-                if on_batch is not None:
-                    on_batch()
-            worst.append(best_out)
+        with start_at(f0, y):
+            for li, scale in enumerate(scales):
+                best, best_out = -1.0, f0
+                for start in range(0, draws, batch_size):
+                    stop = min(start + batch_size, draws)
+                    ys = y.unsqueeze(0) + float(scale) * g[start:stop].to(device=y.device, dtype=y.dtype)
+                    out = call(ys, [labels(li, d) for d in range(start, stop)])
+                    c = (norms64(out - f0.unsqueeze(0)) / ref).cpu()
+                    changes[li, start:stop] = c
+                    top = int(torch.argmax(c))
+                    if float(c[top]) > best:
+                        best, best_out = float(c[top]), out[top].detach().clone()
+                    if on_batch is not None:
+                        on_batch()
+                worst.append(best_out)
     return changes, f0.detach(), worst
 
 
@@ -222,7 +231,6 @@ class _Survival:
 def _worst_perturbations(subject: Subject, ctx: AuditContext, images: Selection, budget: float, iters: int) -> torch.Tensor:
     """r₁ (N, H, W) per image: the ladder ascent at the single budget ε₁, with the adversarial defaults."""
     attack = ImageDomainAttack()
-    start_fresh(subject)
     labels = [f"{image_id} (worst-case search)" for image_id in images.ids]
     ladder = ladder_ascent(
         guarded_recon(subject.fmap, check=CHECK_NAME, image_ids=labels, subject=subject.key),
@@ -251,17 +259,20 @@ def _survival(
     with torch.no_grad():
         f0 = call(op.forward(x.unsqueeze(0)), ["no perturbation"])[0]
         ref = max(float(norms64(f0.unsqueeze(0))), np.finfo(np.float64).tiny)
-        f1 = call(op.forward((x + r1).unsqueeze(0)), ["worst case r1"])[0]
+        y1 = op.forward((x + r1).unsqueeze(0))
+        f1 = call(y1, ["worst case r1"])[0]
+        y1 = y1[0]
         worst = float(norms64((f1 - f0).unsqueeze(0))) / ref
         for ri, ratio in enumerate(ratios):
             g = ctx.generator(SALT_SURVIVAL, index, ri)
             v = torch.randn((draws, *x.shape), generator=g, dtype=x.dtype).to(x.device)
             v = v * (ratio * norm_r1 / batch_norm2(v)).reshape(-1, 1, 1).to(v.dtype)
-            for start in range(0, draws, batch_size):
-                stop = min(start + batch_size, draws)
-                ys = op.forward(x + r1 + v[start:stop])
-                out = call(ys, [f"worst case r1 + noise {ratio:g}·‖r1‖, draw {d}" for d in range(start, stop)])
-                change[ri, start:stop] = (norms64(out - f0.unsqueeze(0)) / ref).cpu()
+            with starting_at(subject.fmap, f1, y1):
+                for start in range(0, draws, batch_size):
+                    stop = min(start + batch_size, draws)
+                    ys = op.forward(x + r1 + v[start:stop])
+                    out = call(ys, [f"worst case r1 + noise {ratio:g}·‖r1‖, draw {d}" for d in range(start, stop)])
+                    change[ri, start:stop] = (norms64(out - f0.unsqueeze(0)) / ref).cpu()
     survived = [
         Proportion.of_flags((change[ri] >= SURVIVAL_FRACTION * worst).numpy(), s.confidence) for ri in range(len(ratios))
     ]
@@ -329,6 +340,7 @@ class NoiseCheck(Check[NoiseConfig]):
                 c, f0, worst = relative_changes(
                     _guarded(subject, image_id), y[n], g[n], scales[n], batch_size=s.batch_size,
                     labels=lambda li, d: f"noise level {s.levels[li]:g}, draw {d}", on_batch=task.advance,
+                    start_at=lambda image, meas: starting_at(subject.fmap, image, meas),
                 )
                 changes.append(c)
                 f0s.append(f0)

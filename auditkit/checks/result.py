@@ -88,6 +88,7 @@ class UnitRecord(StrictModel):
     cache_key: str | None = Field(
         default=None, description="For a network-free (baseline) unit, the sha256 key of its cache entry."
     )
+    seconds: float = Field(default=0.0, description="Wall time of the unit where it ran (0 when reused).")
 
 
 class CheckResult(StrictModel):

@@ -62,7 +62,7 @@ import torch
 
 from auditkit.attacks import evaluate, projected_ascent
 from auditkit.attacks.objective import image_groups, rows_per_call
-from auditkit.checks.base import Arrays, AuditContext, Check, Selection, Subject, effective_parameters, guarded_recon, quick_cap, setting_key, start_fresh
+from auditkit.checks.base import Arrays, AuditContext, Check, Selection, Subject, effective_parameters, guarded_recon, quick_cap, setting_key
 from auditkit.checks.result import CheckResult, Criterion, SubjectResult
 from auditkit.checks.units import first_image
 from auditkit.manifest.models import TradeoffConfig
@@ -173,7 +173,6 @@ def _curve(subject: Subject, ctx: AuditContext, images: Selection, s: Settings) 
     worst_outputs = [clean]
     if positive:
         calls = len(image_groups(n, len(positive) * s.restarts, max_rows)) * s.iterations
-        start_fresh(subject)
         with ctx.progress.task(f"{CHECK_NAME}: {subject.key}, projected attack", total=calls) as task:
             noise = projected_ascent(
                 recon, op, x, positive, generators=[ctx.generator(SALT, i) for i in indices], restarts=s.restarts,

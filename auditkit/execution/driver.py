@@ -123,7 +123,7 @@ def _settle(planned: _Planned, ctx: AuditContext, store: UnitStore) -> CheckResu
     entries = {u: store.entry(u) for u in planned.units}
     result.units = [
         UnitRecord(unit=u.id, subject=u.subject, image=u.image_id, source=e.source if e else COMPUTED,
-                   cache_key=e.cache_key if e else None)
+                   cache_key=e.cache_key if e else None, seconds=e.seconds if e else 0.0)
         for u, e in entries.items()
     ]
     unit_seconds = sum(e.seconds for e in entries.values() if e is not None)

@@ -12,11 +12,13 @@ C·P for C coils, n_angles·D for CT with D = ⌈√2·max(H, W)⌉ detector bin
 
 - one solver iteration of one batch row keeps S = b·(12·P + 2·M) bytes (about 12 image-sized and
   2 measurement-sized tensors: 1.8 MB at 128² single-coil, the 1.7 MB auditkit.baselines.base states);
-- searches differentiate K = 30 baseline steps (its ``gradient_iters``) for G rows at once, G the
-  largest batch of a search: images × rows per image (image-domain budgets; measurement-domain
-  η × restarts; trade-off positive η × restarts; one survival ascent), capped at
-  max(rows per image, 2²² / P) rows per call as auditkit.attacks.objective splits them: K·G·S;
-- evaluations without a graph take E = max(noise batch_size, min(n, 2²² / P)) rows: E·S;
+- every check runs one test image per work unit (auditkit.checks.units), so a search's batch is
+  G rows, the most rows per image of any search (image-domain budgets; measurement-domain
+  η × restarts; trade-off positive η × restarts; one survival ascent); per row it keeps one
+  differentiated baseline step S and the K + 1 = 31 Krylov vectors of the implicit gradient
+  (K = the baseline's ``gradient_iters``), each at most a solver state without its temporaries,
+  V = b·(4·P + M): G·(S + (K + 1)·V);
+- evaluations without a graph take E = noise batch_size rows: E·S;
 - the test images with their measurements and outputs: 4·n·b·(P + M);
 - the operator: for CT the sparse system matrix A and its transpose, 3·P·n_max slots of 40 bytes
   (float64 values and int64 indices kept by scipy, float32 values for torch), n_max the most angles
@@ -24,11 +26,9 @@ C·P for C coils, n_angles·D for CT with D = ⌈√2·max(H, W)⌉ detector bin
   coil maps, 8·C·P;
 - the runtime (Python, torch, the network): 0.5 GiB.
 
-peak ≈ runtime + operator + images + max(K·G·S, E·S).
+peak ≈ runtime + operator + images + max(G·(S + (K + 1)·V), E·S).
 
-On the sample mri_unet (128², 9 images, default settings) this gives 4.2 GiB (4.5 GB) against the
-4.9 GB measured for its default audit. The smaller settings of ``--quick`` are not taken into
-account. The comparison is with host memory;
+The smaller settings of ``--quick`` are not taken into account. The comparison is with host memory;
 on a CUDA device the same tensors live in its memory, which is not checked.
 """
 
@@ -42,10 +42,10 @@ from pathlib import Path
 from auditkit.manifest.models import Checks, Data, Modality
 
 GIB = 1 << 30
-#: Pixels per call of f beyond which the searches split a batch (auditkit.attacks.objective.PIXELS_PER_CALL).
-PIXELS_PER_CALL = 1 << 22
-#: Baseline steps differentiated per search step (auditkit.baselines.base.BaselineMap's gradient_iters).
-DIFFERENTIATED_STEPS = 30
+#: Krylov iterations of the baseline's implicit gradient (auditkit.baselines.base.BaselineMap's gradient_iters).
+KRYLOV_ITERATIONS = 30
+#: Image-sized and measurement-sized tensors in one Krylov vector (at most a solver state: z, z̄, q (2), p).
+IMAGE_TENSORS_PER_VECTOR, MEASUREMENT_TENSORS_PER_VECTOR = 4, 1
 #: Image-sized and measurement-sized tensors one solver iteration keeps per batch row.
 IMAGE_TENSORS_PER_STEP, MEASUREMENT_TENSORS_PER_STEP = 12, 2
 #: Copies of each test image and its measurements kept through the audit (x, y, f(y), outputs).
@@ -93,16 +93,15 @@ def estimate_memory(modality: Modality, data: Data, checks: Checks, trained_n_an
     value_bytes = 4 if modality.kind in ("ct_parallel", "hadamard") else 8
     measurements = _measurements_per_image(modality)
     step = value_bytes * (IMAGE_TENSORS_PER_STEP * pixels + MEASUREMENT_TENSORS_PER_STEP * measurements)
-    rows_cap = max(1, PIXELS_PER_CALL // pixels)
+    vector = value_bytes * (IMAGE_TENSORS_PER_VECTOR * pixels + MEASUREMENT_TENSORS_PER_VECTOR * measurements)
     n = data.n_images
-    search_rows = max((min(images * per_image, max(per_image, rows_cap)) for images, per_image in _searches(checks, n)),
-                      default=0)
-    eval_rows = max(checks.noise.batch_size if checks.noise.enabled else 0, min(n, rows_cap))
+    search_rows = max(_search_rows(checks), default=0)
+    eval_rows = max(checks.noise.batch_size if checks.noise.enabled else 0, 1)
     return MemoryEstimate(
         runtime=RUNTIME_BYTES,
         operator=_operator_bytes(modality, checks, trained_n_angles),
         images=KEPT_COPIES * n * value_bytes * (pixels + measurements),
-        searches=DIFFERENTIATED_STEPS * search_rows * step,
+        searches=search_rows * (step + (KRYLOV_ITERATIONS + 1) * vector),
         evaluations=eval_rows * step,
     )
 
@@ -122,20 +121,19 @@ def _detector_bins(height: int, width: int) -> int:
     return math.ceil(math.sqrt(2.0) * max(height, width))
 
 
-def _searches(checks: Checks, n_images: int) -> list[tuple[int, int]]:
-    """(images, rows per image) of every gradient search the enabled checks run."""
-    searches: list[tuple[int, int]] = []
+def _search_rows(checks: Checks) -> list[int]:
+    """Rows per image of every gradient search the enabled checks run (one image per work unit)."""
+    rows: list[int] = []
     adversarial = checks.adversarial
     if adversarial.enabled:
-        attacked = len(adversarial.images) if adversarial.images is not None else n_images
-        searches.append((attacked, len(adversarial.image_domain.budgets)))
-        searches.append((attacked, len(adversarial.measurement_domain.etas) * adversarial.measurement_domain.restarts))
+        rows.append(len(adversarial.image_domain.budgets))
+        rows.append(len(adversarial.measurement_domain.etas) * adversarial.measurement_domain.restarts)
     tradeoff = checks.tradeoff
     if tradeoff.enabled:
-        searches.append((n_images, sum(1 for eta in tradeoff.etas if eta > 0) * tradeoff.restarts))
+        rows.append(sum(1 for eta in tradeoff.etas if eta > 0) * tradeoff.restarts)
     if checks.noise.enabled and checks.noise.survival_ratios:
-        searches.append((n_images, 1))
-    return searches
+        rows.append(1)
+    return rows
 
 
 def _operator_bytes(modality: Modality, checks: Checks, trained_n_angles: int | None) -> int:

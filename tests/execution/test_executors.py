@@ -8,25 +8,16 @@ from pathlib import Path
 import pytest
 
 from auditkit.pipeline import RunOptions, run_audit
-from auditkit.reproduce import IGNORED_KEYS
+from auditkit.reproduce import comparable
 
 pytest.importorskip("ray")
-
-
-def _without_run_facts(value):
-    """The evidence with what legitimately differs between runs removed (times, clocks, the environment)."""
-    if isinstance(value, dict):
-        return {k: _without_run_facts(v) for k, v in value.items() if k not in IGNORED_KEYS}
-    if isinstance(value, list):
-        return [_without_run_facts(v) for v in value]
-    return value
 
 
 def _run(manifest: Path, out: Path, **options) -> tuple[bytes, dict[str, bytes]]:
     run_audit(manifest, RunOptions(out=out, quick=True, **options), render=False)
     evidence = json.loads((out / "evidence.json").read_text(encoding="utf-8"))
     arrays = {p.name: p.read_bytes() for p in sorted((out / "arrays").iterdir())}
-    return json.dumps(_without_run_facts(evidence), sort_keys=True).encode(), arrays
+    return json.dumps(comparable(evidence), sort_keys=True).encode(), arrays
 
 
 def test_ray_workers_give_the_evidence_of_this_process(tiny_manifest: Path, tmp_path: Path):
