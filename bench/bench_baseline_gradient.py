@@ -10,8 +10,8 @@ An attack on the baseline needs ∇_y ⟨w, f(y)⟩ many times. Two ways (``Base
 
 Printed, for each modality's default ℓ1-wavelet baseline on Shepp–Logan plus one random-ellipse
 image (a batch of 2): the time of one value-and-gradient evaluation (shortest of ``--repeats``,
-measured alternately in this one run) of the unrolled map and of the fixed-point map at K = 10, 20
-and the default 30 GMRES iterations, the speed-ups over the unrolled map, and how close each gradient
+measured alternately in this one run) of the unrolled map and of the fixed-point map at K = 10, the
+default 20, and 30 GMRES iterations, the speed-ups over the unrolled map, and how close each gradient
 is to the implicit gradient solved to a relative residual of 1e-6 at the same solution (cosine
 similarity): what the speed costs in accuracy.
 

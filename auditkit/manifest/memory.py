@@ -15,7 +15,7 @@ C·P for C coils, n_angles·D for CT with D = ⌈√2·max(H, W)⌉ detector bin
 - every check runs one test image per work unit (auditkit.checks.units), so a search's batch is
   G rows, the most rows per image of any search (image-domain budgets; measurement-domain
   η × restarts; trade-off positive η × restarts; one survival ascent); per row it keeps one
-  differentiated baseline step S and the K + 1 = 31 Krylov vectors of the implicit gradient
+  differentiated baseline step S and the K + 1 = 21 Krylov vectors of the implicit gradient
   (K = the baseline's ``gradient_iters``), each at most a solver state without its temporaries,
   V = b·(4·P + M): G·(S + (K + 1)·V);
 - evaluations without a graph take E = noise batch_size rows: E·S;
@@ -43,7 +43,7 @@ from auditkit.manifest.models import Checks, Data, Modality
 
 GIB = 1 << 30
 #: Krylov iterations of the baseline's implicit gradient (auditkit.baselines.base.BaselineMap's gradient_iters).
-KRYLOV_ITERATIONS = 30
+KRYLOV_ITERATIONS = 20
 #: Image-sized and measurement-sized tensors in one Krylov vector (at most a solver state: z, z̄, q (2), p).
 IMAGE_TENSORS_PER_VECTOR, MEASUREMENT_TENSORS_PER_VECTOR = 4, 1
 #: Image-sized and measurement-sized tensors one solver iteration keeps per batch row.

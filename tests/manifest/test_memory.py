@@ -35,12 +35,12 @@ def test_the_sample_estimate_does_not_exceed_the_measured_peak():
 
 
 def test_search_term_is_rows_times_step_and_krylov_vectors():
-    """S = b·(12·P + 2·M), V = b·(4·P + M); searches G·(S + 31·V) with G the most rows per image
+    """S = b·(12·P + 2·M), V = b·(4·P + M); searches G·(S + 21·V) with G the most rows per image
     of any search (here the trade-off: 4 η × 2 restarts), whatever the number of images."""
     state, vector = 8 * (12 + 2) * 128 * 128, 8 * (4 + 1) * 128 * 128
     for n in (1, 9, 100):
         e = estimate_memory(modality(), data(n), Checks())
-        assert e.searches == (4 * 2) * (state + 31 * vector)
+        assert e.searches == (4 * 2) * (state + 21 * vector)
         assert e.evaluations == 50 * state  # the noise batch
         assert e.total == e.runtime + e.operator + e.images + e.searches
 
@@ -48,7 +48,7 @@ def test_search_term_is_rows_times_step_and_krylov_vectors():
 def test_large_images_are_refused_by_the_estimate():
     """At 4096² one image's searches alone need hundreds of GiB: no machine here audits it."""
     e = estimate_memory(modality(shape=(4096, 4096)), data(9), Checks())
-    assert e.searches == 8 * 8 * (14 + 31 * 5) * 4096 * 4096
+    assert e.searches == 8 * 8 * (14 + 21 * 5) * 4096 * 4096
     assert e.total > 100 * GIB
 
 
