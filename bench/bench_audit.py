@@ -14,7 +14,7 @@ peak resident memory of the child, then the ratios the targets are about:
 
 Peak memory is that of the audit process (the local executor; Ray's workers are not its children).
 
-    .venv/bin/python bench/bench_audit.py [--quick] [--targets reaudit,ray] [--manifest M]
+    .venv/bin/python bench/bench_audit.py [--quick] [--images N] [--targets reaudit,ray] [--manifest M]
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from pathlib import Path
 
 import yaml
 from bench_run import run_child
+from profile_run import cut_manifest
 from safetensors.torch import load_file, save_file
 
 from auditkit.reproduce import comparable
@@ -47,14 +48,13 @@ def audit(manifest: Path, out: Path, quick: bool, *extra: str) -> dict[str, floa
 
 
 def retrained(manifest: Path, folder: Path) -> Path:
-    """A copy of the submission whose weights are all scaled by 1.001 (a 'retrained' network), sha256 updated."""
+    """A copy of the submission (one whose image files are named by absolute path) whose weights are all scaled
+    by 1.001 (a 'retrained' network), sha256 updated."""
     copy = Path(shutil.copytree(manifest.parent, folder / manifest.parent.name))
     data = yaml.safe_load(manifest.read_text(encoding="utf-8"))
     weights = copy / data["network"]["weights"]
     save_file({k: v * 1.001 for k, v in load_file(weights).items()}, weights)
     data["network"]["sha256"][data["network"]["weights"]] = hashlib.sha256(weights.read_bytes()).hexdigest()
-    for item in data["data"].get("images", []):
-        item["file"] = str((manifest.parent / item["file"]).resolve())
     path = copy / manifest.name
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return path
@@ -78,16 +78,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--manifest", type=Path, default=ROOT / "sample_submissions" / "mri_unet" / "manifest.yaml")
     parser.add_argument("--quick", action="store_true", help="quick audits (the default is the default audit)")
+    parser.add_argument("--images", type=int, default=None, help="audit only the manifest's first N test images")
     parser.add_argument("--targets", default=",".join(TARGETS), help=f"comma-separated, of {', '.join(TARGETS)}")
     args = parser.parse_args()
     chosen = [t for t in args.targets.split(",") if t]
     if unknown := [t for t in chosen if t not in TARGETS]:
         sys.exit(f"--targets: unknown {', '.join(unknown)} (choose from {', '.join(TARGETS)})")
-    manifest = args.manifest.resolve()
-    print(f"{manifest.parent.name}, {'quick' if args.quick else 'default'} audit; {os.cpu_count()} CPUs; "
+    print(f"{args.manifest.parent.name} ({args.images or 'all'} images), {'quick' if args.quick else 'default'} audit; "
+          f"{os.cpu_count()} CPUs; "
           f"load average {os.getloadavg()[0]:.1f}", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-audit-") as tmp_name:
         tmp = Path(tmp_name)
+        manifest = cut_manifest(args.manifest.resolve(), args.images, tmp / "submission")
         if "reaudit" in chosen:
             print("reaudit: fresh audit filling an empty cache, then a retrained network against it")
             cache = tmp / "cache"

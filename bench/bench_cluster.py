@@ -31,6 +31,9 @@ from bench_audit import same_evidence
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = ROOT / ".venv" / "bin"
+#: Ray ≥ 2.59 starts a head with token authentication (the token in ~/.ray/auth_token); a joining node and
+#: a client on this machine read it when told the cluster uses tokens.
+TOKEN_ENV = {**os.environ, "RAY_AUTH_MODE": "token"}
 
 
 def free_port() -> int:
@@ -39,8 +42,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def ray(*args: str) -> None:
-    subprocess.run([str(BIN / "ray"), *args], check=True, capture_output=True, text=True)
+def ray(*args: str, env: dict[str, str] | None = None) -> None:
+    proc = subprocess.run([str(BIN / "ray"), *args], capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        sys.exit(f"ray {' '.join(args)} failed:\n{proc.stderr[-2000:]}")
 
 
 def command(manifest: Path, out: Path, quick: bool, *extra: str) -> list[str]:
@@ -49,7 +54,7 @@ def command(manifest: Path, out: Path, quick: bool, *extra: str) -> list[str]:
 
 def run(cmd: list[str]) -> tuple[int, float, str]:
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=TOKEN_ENV)
     return proc.returncode, time.perf_counter() - t0, proc.stderr + proc.stdout
 
 
@@ -62,7 +67,7 @@ def unit_workers() -> list[int]:
 def run_and_kill(cmd: list[str], delay: float) -> tuple[int, float, str, int | None]:
     """Run ``cmd``; ``delay`` s after a unit starts on a worker, kill that worker with SIGKILL."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=TOKEN_ENV)
     killed = None
     seen = None
     while proc.poll() is None and killed is None:
@@ -88,7 +93,7 @@ def main() -> None:
     address = f"127.0.0.1:{port}"
     ray("start", "--head", "--num-cpus", "1", "--port", str(port), "--include-dashboard", "false")
     try:
-        ray("start", "--address", address, "--num-cpus", "1")
+        ray("start", "--address", address, "--num-cpus", "1", env=TOKEN_ENV)
         print(f"cluster at {address}: two nodes of 1 CPU; {'quick' if quick else 'default'} audits", flush=True)
         with tempfile.TemporaryDirectory(prefix="bench-cluster-") as tmp_name:
             tmp = Path(tmp_name)

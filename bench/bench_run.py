@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -32,19 +31,21 @@ def measure(manifest: Path, checks: str, quick: bool) -> dict[str, float]:
 
 def run_child(manifest: Path, out: Path, quick: bool, *extra: str) -> dict[str, float]:
     """`auditkit run MANIFEST --out OUT [--quick] EXTRA…` in a child process: wall and CPU seconds (user+sys),
-    peak RSS (MiB) and exit code; exits with the command's stderr when it failed (exit other than 0 or 1)."""
+    peak RSS (MiB) and exit code; exits with the end of its output when it failed (exit other than 0 or 1)."""
     cmd = [str(ROOT / ".venv" / "bin" / "auditkit"), "run", str(manifest), "--out", str(out), *extra]
     if quick:
         cmd.append("--quick")
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if proc.returncode not in (0, 1):
-        sys.exit(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"wall_s": wall, "cpu_s": cpu, "peak_rss_mib": after.ru_maxrss / 1024.0, "exit": proc.returncode}
+    with tempfile.TemporaryFile() as log:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)  # this child's own usage (its waited-for descendants included)
+        wall = time.perf_counter() - t0
+        code = proc.returncode = os.waitstatus_to_exitcode(status)
+        if code not in (0, 1):
+            log.seek(0)
+            sys.exit(f"{' '.join(cmd)} failed (exit {code}):\n{log.read().decode(errors='replace')[-3000:]}")
+    cpu = usage.ru_utime + usage.ru_stime
+    return {"wall_s": wall, "cpu_s": cpu, "peak_rss_mib": usage.ru_maxrss / 1024.0, "exit": code}
 
 
 def main() -> None:

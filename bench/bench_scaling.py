@@ -13,7 +13,7 @@ prediction leaves out what does not scale with the units: preparing the run (the
 images, the network's load) and assembling the evidence; it is a lower bound for real clusters,
 where a unit also pays for moving its inputs.
 
-    .venv/bin/python bench/bench_scaling.py --run [--quick]        # measure, then predict
+    .venv/bin/python bench/bench_scaling.py --run [--quick] [--measure-images 1]   # measure, then predict
     .venv/bin/python bench/bench_scaling.py --evidence out/evidence.json --images 100
 """
 
@@ -27,6 +27,8 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from profile_run import cut_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKERS = (1, 2, 8, 32, 128)
@@ -102,10 +104,12 @@ def schedule(jobs: list[Job], workers: int) -> float:
     return clock
 
 
-def run_sample(quick: bool) -> dict:
-    """Audit the mri_unet sample in a child process (local executor, no cache) and return its evidence."""
+def run_sample(quick: bool, images: int | None) -> dict:
+    """Audit the mri_unet sample (its first ``images`` test images, all when None) in a child process (local
+    executor, no cache) and return its evidence."""
     with tempfile.TemporaryDirectory(prefix="bench-scaling-") as tmp:
-        cmd = [str(ROOT / ".venv" / "bin" / "auditkit"), "run", str(ROOT / "sample_submissions" / "mri_unet" / "manifest.yaml"),
+        manifest = cut_manifest(ROOT / "sample_submissions" / "mri_unet" / "manifest.yaml", images, Path(tmp))
+        cmd = [str(ROOT / ".venv" / "bin" / "auditkit"), "run", str(manifest),
                "--out", f"{tmp}/out", "--no-cache"] + (["--quick"] if quick else [])
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode not in (0, 1):
@@ -119,9 +123,10 @@ def main() -> None:
     source.add_argument("--evidence", type=Path, help="evidence.json of a finished run")
     source.add_argument("--run", action="store_true", help="audit the mri_unet sample first")
     parser.add_argument("--quick", action="store_true", help="with --run: a quick audit")
+    parser.add_argument("--measure-images", type=int, default=None, help="with --run: audit only the first N test images")
     parser.add_argument("--images", type=int, default=100, help="images of the projected audit")
     args = parser.parse_args()
-    evidence = run_sample(args.quick) if args.run else json.loads(args.evidence.read_text(encoding="utf-8"))
+    evidence = run_sample(args.quick, args.measure_images) if args.run else json.loads(args.evidence.read_text(encoding="utf-8"))
     units, images = measured_units(evidence)
     jobs = project(units, images, args.images)
     work = sum(j.seconds for j in jobs)

@@ -43,8 +43,11 @@ def cut_manifest(manifest: Path, images: int | None, folder: Path) -> Path:
     """A copy of the submission folder whose manifest keeps only its first ``images`` test images."""
     copy = Path(shutil.copytree(manifest.parent, folder / manifest.parent.name))
     data = yaml.safe_load(manifest.read_text(encoding="utf-8"))
+    if data["data"].get("images"):  # the copy lives elsewhere: image files by absolute path
+        data["data"]["images"] = [dict(item, file=str((manifest.parent / item["file"]).resolve()))
+                                  for item in data["data"]["images"]]
     if images is not None:
-        files = [dict(item, file=str((manifest.parent / item["file"]).resolve())) for item in data["data"].get("images", [])]
+        files = data["data"].get("images", [])
         data["data"]["images"] = files[:images]
         left = images - len(data["data"]["images"])
         phantoms = []

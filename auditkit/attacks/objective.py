@@ -11,11 +11,10 @@ its images, and how it keeps the best iterate found.
 
 Inside a search, outputs are computed with gradient tracking on the input, also
 where no gradient is taken (``outputs``), so that a search compares a method with
-itself along its path (the baseline's gradient path warm-starts from its previous
-call and may unroll a fixed count). What a check reports is ``evaluate``: f(y)
-without gradient tracking, the map's own value, which for an iterative baseline
-is a fresh solve from its usual start and so does not depend on which searches
-ran before.
+itself along its path (a baseline configured to unroll a fixed count of iterations
+for its gradient evaluates that unroll there). What a check reports is
+``evaluate``: f(y) without gradient tracking, the map's own value; for the default
+baseline the two are the same solve.
 """
 
 from __future__ import annotations

@@ -98,8 +98,7 @@ def test_arrays_hold_every_reconstruction_for_the_figures(baseline_as_network):
 
 
 def test_reported_reconstructions_are_the_maps_own_values(mri, baseline_as_network):
-    """The baseline's search warm-starts from its previous call and runs K differentiated steps;
-    what is reported must still be f itself, a fresh solve, whatever the searches did before."""
+    """What is reported for the baseline is f itself, a fresh solve, whatever the searches did before."""
     op, baseline, _ = mri
     result, root = baseline_as_network
     image = load_npz(root / result.arrays[0])
