@@ -37,7 +37,16 @@ def default_cache_dir() -> Path:
 
 
 def tensor_sha256(t: torch.Tensor) -> str:
-    """sha256 of a tensor's dtype, shape and bytes (complex as (re, im) pairs)."""
+    """sha256 of a tensor's dtype, shape and bytes (complex as (re, im) pairs); a sparse tensor (the CT system
+    matrix) by its layout and the hashes of its index and value tensors."""
+    if t.layout in (torch.sparse_csr, torch.sparse_csc):
+        parts = (t.crow_indices(), t.col_indices()) if t.layout == torch.sparse_csr else (t.ccol_indices(), t.row_indices())
+        return sha256_bytes(f"{t.layout}|{tuple(t.shape)}|".encode()
+                            + "|".join(tensor_sha256(p) for p in (*parts, t.values())).encode())
+    if t.layout == torch.sparse_coo:
+        t = t.coalesce()
+        return sha256_bytes(f"{t.layout}|{tuple(t.shape)}|".encode()
+                            + "|".join(tensor_sha256(p) for p in (t.indices(), t.values())).encode())
     t = t.detach().cpu().contiguous()
     raw = torch.view_as_real(t) if t.is_complex() else t
     head = f"{t.dtype}|{tuple(t.shape)}|".encode()

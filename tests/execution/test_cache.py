@@ -117,3 +117,18 @@ def test_a_damaged_entry_is_recomputed(tiny_manifest: Path, tmp_path: Path, dama
     run_audit(tiny_manifest, RunOptions(out=tmp_path / "b", **options), render=False)
     assert all(u["source"] == "computed" for u in _units(tmp_path / "b").values())
     assert UnitCache(cache).get(entries[0].stem) is not None  # written again
+
+
+def test_sparse_operator_tensors_are_hashed_by_their_entries():
+    """The CT system matrix is sparse CSR: its key follows its entries (a changed value changes it)."""
+    import torch
+
+    from auditkit.execution.cache import tensor_sha256
+
+    dense = torch.tensor([[0.0, 1.0, 0.0], [2.0, 0.0, 3.0]])
+    csr = dense.to_sparse_csr()
+    assert tensor_sha256(csr) == tensor_sha256(dense.to_sparse_csr())
+    changed = dense.clone()
+    changed[1, 2] = 4.0
+    assert tensor_sha256(changed.to_sparse_csr()) != tensor_sha256(csr)
+    assert tensor_sha256(dense.to_sparse()) != tensor_sha256(dense)
