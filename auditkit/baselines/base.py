@@ -129,9 +129,10 @@ class Scheme(ABC):
     def init(self, y: torch.Tensor, start: torch.Tensor | None = None) -> tuple[State, State]:
         """Initial state (from ``initial_image``, duals and momentum at rest) and the per-call context."""
 
+    @abstractmethod
     def context(self, y: torch.Tensor) -> State:
-        """The per-call constants of ``init`` alone (the implicit gradient rebuilds them with a graph)."""
-        return self.init(y)[1]
+        """The per-call constants (y, A*y, ...) that ``init`` returns beside the state; the implicit gradient
+        rebuilds them alone, with a graph, without computing a start image."""
 
     @abstractmethod
     def step(self, state: State, context: State, k: int) -> State:

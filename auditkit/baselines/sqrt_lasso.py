@@ -68,7 +68,11 @@ class SqrtLassoPrimalDual(Scheme):
 
     def init(self, y: torch.Tensor, start: torch.Tensor | None = None) -> tuple[State, State]:
         z0 = self.initial_image(y, start)
-        return (z0, z0, torch.zeros_like(y)), (y,)
+        return (z0, z0, torch.zeros_like(y)), self.context(y)
+
+    def context(self, y: torch.Tensor) -> State:
+        """(y,)."""
+        return (y,)
 
     def step(self, state: State, context: State, k: int) -> State:
         z, z_bar, p = state

@@ -97,8 +97,12 @@ class TVPrimalDual(Scheme):
         z0 = self.initial_image(y, start)
         q0 = torch.zeros((z0.shape[0], 2, *z0.shape[1:]), dtype=z0.dtype, device=z0.device)
         if self.exact_data:
-            return (z0, z0, q0), (y, self.operator.adjoint(y))
-        return (z0, z0, q0, torch.zeros_like(y)), (y,)
+            return (z0, z0, q0), self.context(y)
+        return (z0, z0, q0, torch.zeros_like(y)), self.context(y)
+
+    def context(self, y: torch.Tensor) -> State:
+        """(y, A*y) when the data term is in G (A A* = I), else (y,)."""
+        return (y, self.operator.adjoint(y)) if self.exact_data else (y,)
 
     def step(self, state: State, context: State, k: int) -> State:
         op = self.operator

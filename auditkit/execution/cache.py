@@ -39,18 +39,25 @@ def default_cache_dir() -> Path:
 def tensor_sha256(t: torch.Tensor) -> str:
     """sha256 of a tensor's dtype, shape and bytes (complex as (re, im) pairs); a sparse tensor (the CT system
     matrix) by its layout and the hashes of its index and value tensors."""
-    if t.layout in (torch.sparse_csr, torch.sparse_csc):
-        parts = (t.crow_indices(), t.col_indices()) if t.layout == torch.sparse_csr else (t.ccol_indices(), t.row_indices())
-        return sha256_bytes(f"{t.layout}|{tuple(t.shape)}|".encode()
-                            + "|".join(tensor_sha256(p) for p in (*parts, t.values())).encode())
-    if t.layout == torch.sparse_coo:
-        t = t.coalesce()
-        return sha256_bytes(f"{t.layout}|{tuple(t.shape)}|".encode()
-                            + "|".join(tensor_sha256(p) for p in (t.indices(), t.values())).encode())
+    if t.layout != torch.strided:
+        parts = _sparse_parts(t)
+        return sha256_bytes(f"{t.layout}|{tuple(t.shape)}|".encode() + "|".join(map(tensor_sha256, parts)).encode())
     t = t.detach().cpu().contiguous()
     raw = torch.view_as_real(t) if t.is_complex() else t
     head = f"{t.dtype}|{tuple(t.shape)}|".encode()
     return sha256_bytes(head + raw.numpy().tobytes())
+
+
+def _sparse_parts(t: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """The index and value tensors that determine a sparse tensor (COO coalesced first)."""
+    if t.layout == torch.sparse_csr:
+        return t.crow_indices(), t.col_indices(), t.values()
+    if t.layout == torch.sparse_csc:
+        return t.ccol_indices(), t.row_indices(), t.values()
+    if t.layout == torch.sparse_coo:
+        t = t.coalesce()
+        return t.indices(), t.values()
+    raise ValueError(f"cannot hash a tensor of layout {t.layout}")
 
 
 def operator_spec(modality: Modality, op: Any) -> dict[str, Any]:
