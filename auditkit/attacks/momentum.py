@@ -20,10 +20,11 @@ keeps the iterates whose size ‖r‖/‖x‖ first crosses each budget ε_j. He
    with momentum on normalised gradients (``geometry.normalised_ascent_step``, step
    ``REFINE_STEP`` radii, momentum ``REFINE_MOMENTUM``): for a linear map f(y) = By
    this is power iteration on (BA)ᵀBA and reaches σ_max(BA), the ceiling of any
-   attack. On a sphere the penalty (λ/2)‖r‖² is constant and drops out. Each image's remaining evaluations are split evenly among its budgets;
+   attack. On a sphere the penalty (λ/2)‖r‖² is constant and drops out. Each image's remaining evaluations are split evenly among its budgets
+   (the first budgets taking the remainder);
    the best iterate is kept, so a refined rung is never worse than the path's.
 
-Cost: at most ``max_iter`` network gradient evaluations (one forward and one
+Cost: exactly ``max_iter`` network gradient evaluations (one forward and one
 backward pass of f for one row) per image, path and refinement together, and
 one forward pass per budget for the refinement's last iterate.
 """
@@ -143,9 +144,9 @@ def _ladder_group(
     rungs, crossed, evals = _path(
         recon, operator, x, f0, r0, rows, eps, lam=lam, step=step, momentum=momentum, cap=path_cap, on_step=on_step
     )
-    refine_iters = torch.div(max_iter - evals, len(eps), rounding_mode="floor")
+    refine_iters = _split_evenly(max_iter - evals, len(eps))
     best, change, path_change = _refine(recon, operator, x, f0, rungs, rows, eps, refine_iters, on_step=on_step)
-    evals = evals + refine_iters * len(eps)
+    evals = evals + refine_iters.sum(dim=1)
     norm_x = batch_norm2(x)
     return Ladder(
         budgets=tuple(float(e) for e in eps),
@@ -155,6 +156,14 @@ def _ladder_group(
         crossed_at=crossed.cpu(),
         evaluations=evals.cpu(),
     )
+
+
+def _split_evenly(left: torch.Tensor, parts: int) -> torch.Tensor:
+    """(N, parts) iterations: each image's ``left`` split as evenly as possible, the first budgets taking the
+    remainder, so that path and refinement together use exactly ``max_iter`` evaluations."""
+    base = torch.div(left, parts, rounding_mode="floor")
+    extra = (torch.arange(parts, device=left.device)[None, :] < (left - base * parts)[:, None]).long()
+    return base[:, None] + extra
 
 
 def _path(
@@ -202,12 +211,12 @@ def _refine(
     recon: Reconstruct, operator: ForwardOperator, x: torch.Tensor, f0: torch.Tensor, rungs: torch.Tensor,
     rows: torch.Tensor, eps: torch.Tensor, iters: torch.Tensor, *, on_step: Callable[[], None] | None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Sphere ascent from every rung; returns (best r (N, J, H, W), its ‖Δf‖ (N, J), the rung's ‖Δf‖ (N, J))."""
+    """Sphere ascent from every rung, ``iters`` (N, J) steps each; returns (best r (N, J, H, W), its ‖Δf‖ (N, J), the rung's ‖Δf‖ (N, J))."""
     n, n_budgets = x.shape[0], eps.numel()
     radius = (eps[None, :] * batch_norm2(x)[:, None]).reshape(-1)
     u = scale_items(rungs.reshape(n * n_budgets, *x.shape[1:]), 1.0 / radius)
     x_rows, f0_rows = x.repeat_interleave(n_budgets, 0), f0.repeat_interleave(n_budgets, 0)
-    image_rows, row_iters = rows.repeat_interleave(n_budgets), iters.repeat_interleave(n_budgets)
+    image_rows, row_iters = rows.repeat_interleave(n_budgets), iters.reshape(-1)
     best_u, direction = u.clone(), torch.zeros_like(u)
     best = torch.full((n * n_budgets,), -1.0, dtype=x.dtype, device=x.device)
     first = torch.zeros_like(best)

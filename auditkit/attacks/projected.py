@@ -1,4 +1,8 @@
-"""Measurement-domain worst-case noise: projected ascent on ‖f(Ax + e) − x‖ over ‖e‖ ≤ η‖Ax‖, worst of restarts.
+"""Measurement-domain worst-case noise: projected ascent on ‖f(Ax + e) − t‖ over ‖e‖ ≤ η‖Ax‖, worst of restarts.
+
+The target t is x by default (the worst error, what the trade-off check reports) or the
+clean reconstruction f(Ax) (the worst change, what the adversarial check reports): the
+search maximises the very quantity a criterion judges.
 
 Scale-free parameterisation: e = η‖y‖·u with ‖u‖ ≤ 1 (y = Ax; u complex for MRI,
 real for CT), so the step ``lr`` is in units of the ball's radius and means the
@@ -47,7 +51,7 @@ class WorstNoise:
     etas: tuple[float, ...]
     #: (N, K, *measurement_shape), ‖e_ik‖ ≤ η_k‖A x_i‖
     perturbations: torch.Tensor
-    #: (N, K) ‖f(A x_i + e_ik) − x_i‖ / ‖x_i‖ at the kept e, as evaluated in the search
+    #: (N, K) ‖f(A x_i + e_ik) − t_i‖ / ‖x_i‖ at the kept e (t the search's target), as evaluated in the search
     error: torch.Tensor
     #: (N, K) the restart that gave the kept e
     restart: torch.Tensor
@@ -67,8 +71,11 @@ def projected_ascent(
     lr: float,
     max_rows: int | None = None,
     on_step: Callable[[], None] | None = None,
+    target: torch.Tensor | None = None,
 ) -> WorstNoise:
     """The worst noise e_ik with ‖e_ik‖ ≤ η_k‖A x_i‖ for images x (N, H, W), all levels and restarts batched.
+
+    "Worst" maximises ‖f(A x_i + e_ik) − t_i‖ with t = ``target`` (N, H, W), x when None.
 
     ``restarts``, ``iterations`` and ``lr`` are the search's settings (no defaults here: the
     manifest's ``MeasurementDomainAttack`` and ``TradeoffConfig`` hold them); ``generators[i]``
@@ -76,6 +83,11 @@ def projected_ascent(
     caps the rows per call of f; ``on_step`` is called after every call of f with a gradient.
     """
     levels = _check_inputs(x, etas, generators, restarts=restarts, iterations=iterations, lr=lr)
+    if target is None:
+        target = x
+    elif target.shape != x.shape:
+        raise ValueError(f"target: expected the images' shape {tuple(x.shape)}, got {tuple(target.shape)}")
+    target = target.detach()
     y = operator.forward(x).detach()
     k = levels.numel()
     starts = torch.stack([
@@ -85,7 +97,7 @@ def projected_ascent(
     rows = torch.arange(x.shape[0], device=x.device)
     parts = [
         _search_group(
-            recon, x[list(g)], y[list(g)], starts[list(g)].reshape(len(g), k * restarts, *y.shape[1:]),
+            recon, x[list(g)], target[list(g)], y[list(g)], starts[list(g)].reshape(len(g), k * restarts, *y.shape[1:]),
             rows[list(g)], levels,
             restarts=restarts, iterations=iterations, lr=lr, on_step=on_step,
         )
@@ -129,7 +141,7 @@ def _unit_starts(y: torch.Tensor, count: int, generator: torch.Generator) -> tor
 
 
 def _search_group(
-    recon: Reconstruct, x: torch.Tensor, y: torch.Tensor, starts: torch.Tensor, rows: torch.Tensor,
+    recon: Reconstruct, x: torch.Tensor, target: torch.Tensor, y: torch.Tensor, starts: torch.Tensor, rows: torch.Tensor,
     levels: torch.Tensor, *, restarts: int, iterations: int, lr: float, on_step: Callable[[], None] | None,
 ) -> WorstNoise:
     """All levels and restarts of a batch of images as one batch of rows (image-major, then η, then restart)."""
@@ -137,18 +149,18 @@ def _search_group(
     per_image = k * restarts
     u = starts.reshape(n * per_image, *y.shape[1:])
     radius = (levels[None, :] * batch_norm2(y)[:, None]).repeat_interleave(restarts, dim=1).reshape(-1)
-    y_rows, x_rows = y.repeat_interleave(per_image, 0), x.repeat_interleave(per_image, 0)
+    y_rows, t_rows = y.repeat_interleave(per_image, 0), target.repeat_interleave(per_image, 0)
     image_rows = rows.repeat_interleave(per_image)
     best_u, direction = u.clone(), torch.zeros_like(u)
     best = torch.full((n * per_image,), -1.0, dtype=x.dtype, device=x.device)
     for _ in range(iterations):
-        _, dist, grad = distance_gradient(recon, lambda w: y_rows + scale_items(w, radius), u, image_rows, x_rows)
+        _, dist, grad = distance_gradient(recon, lambda w: y_rows + scale_items(w, radius), u, image_rows, t_rows)
         best = keep_better(best, best_u, dist, u)
         u, direction = normalised_ascent_step(u, grad, direction, momentum=MOMENTUM, step=lr)
         if on_step is not None:
             on_step()
     # the last step's iterate, by a forward pass only
-    dist = batch_norm2(outputs(recon, y_rows + scale_items(u, radius), image_rows) - x_rows)
+    dist = batch_norm2(outputs(recon, y_rows + scale_items(u, radius), image_rows) - t_rows)
     best = keep_better(best, best_u, dist, u).reshape(n, k, restarts)
     worst, which = best.max(dim=2)
     dev = best_u.device

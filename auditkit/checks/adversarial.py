@@ -6,9 +6,12 @@ Two searches per subject (network and baseline), on the same images with the sam
   perturbation r of the image, ‖r‖ = ε‖x‖ exactly, that maximises the change
   ‖f(A(x+r)) − f(Ax)‖ (the ladder r₁ < r₂ < r₃ of one momentum ascent, refined
   at each rung);
-- measurement domain (``auditkit.attacks.projected_ascent``): for each η the
-  noise e, ‖e‖ ≤ η‖Ax‖, that maximises the error ‖f(Ax + e) − x‖, worst of
-  several restarts.
+- measurement domain (``auditkit.attacks.projected_ascent`` with target f(Ax)):
+  for each η the noise e, ‖e‖ ≤ η‖Ax‖, that maximises the change
+  ‖f(Ax + e) − f(Ax)‖, worst of several restarts. Both searches maximise the
+  quantity their criteria judge; the worst *error* ‖f(Ax + e) − x‖ over the same
+  balls is the trade-off check's search (a different problem: the error adds
+  the clean reconstruction's own error, which a change does not).
 
 The network's worst r and e are also given to the baseline, so the reader sees
 whether the same perturbation troubles a stable method (the problem) or only the
@@ -54,6 +57,7 @@ from auditkit.attacks.momentum import PATH_SHARE
 from auditkit.attacks.objective import image_groups, rows_per_call
 from auditkit.checks.base import Arrays, AuditContext, Check, Selection, Subject, effective_parameters, guarded_recon, quick_cap, setting_key
 from auditkit.checks.result import CheckResult, Criterion, SubjectResult
+from auditkit.checks.units import Phase, Unit
 from auditkit.manifest.models import AdversarialConfig
 from auditkit.metrics import relative_error
 from auditkit.operators.base import ForwardOperator, batch_norm2
@@ -144,6 +148,13 @@ class AdversarialCheck(Check[AdversarialConfig]):
     def measure(self, ctx: AuditContext, config: AdversarialConfig, subject: Subject, images: Selection) -> Found:
         return _search(subject, ctx, images, Settings.from_config(config, ctx.quick))
 
+    def gradient_evaluations(self, ctx: AuditContext, config: AdversarialConfig, unit: Unit) -> int:
+        """A measure unit: the ladder's ``max_iter``, plus ``restarts × iterations`` per measurement-domain level."""
+        if unit.phase is not Phase.MEASURE:
+            return 0
+        s = Settings.from_config(config, ctx.quick)
+        return s.max_iter + len(s.etas) * s.restarts * s.iterations
+
     def compare(
         self, ctx: AuditContext, config: AdversarialConfig, images: Selection, measured: Mapping[str, Found]
     ) -> Crossed:
@@ -193,7 +204,7 @@ def _search(subject: Subject, ctx: AuditContext, images: Selection, s: Settings)
     with ctx.progress.task(f"adversarial: {subject.key}, measurement domain", total=noise_calls) as task:
         noise = projected_ascent(
             recon, op, x, s.etas, generators=[ctx.generator(NOISE_SALT, i) for i in indices], restarts=s.restarts,
-            iterations=s.iterations, lr=s.lr, max_rows=rows, on_step=task.advance,
+            iterations=s.iterations, lr=s.lr, max_rows=rows, on_step=task.advance, target=clean,
         )
     return Found(
         clean=clean,
@@ -269,7 +280,7 @@ def _criteria(net: Found, base: Found, s: Settings) -> list[Criterion]:
         key = setting_key(eta)
         criteria.append(Criterion.evaluate(
             f"adversarial.measurement_change_vs_baseline[eta={key}]",
-            f"Measurement noise with ‖e‖ ≤ {key}·‖Ax‖ chosen to maximise the error ‖f(Ax + e) − x‖: the "
+            f"Measurement noise with ‖e‖ ≤ {key}·‖Ax‖ chosen to maximise the change ‖f(Ax + e) − f(Ax)‖: the "
             f"network's worst change Δ = ‖f(Ax + e) − f(Ax)‖/‖x‖ over the images must be at most "
             f"{k:g} · max(Δ_baseline, {key}), where Δ_baseline = {d_base:.4g} is the baseline's worst change "
             f"under its own worst noise of the same size.",

@@ -283,6 +283,11 @@ class Check(ABC, Generic[ConfigT]):
             units += [Unit(self.name, Phase.COMPARE, BOTH, i, image_id) for i, image_id in zip(images.indices, images.ids)]
         return units
 
+    def gradient_evaluations(self, ctx: AuditContext, config: ConfigT, unit: Unit) -> int:
+        """How many gradient evaluations of its subject (one forward and one backward pass for one row) ``unit``
+        makes, as its settings fix them: the plan's cost, which a run must match. 0 for a check without searches."""
+        return 0
+
     def compute(self, ctx: AuditContext, config: ConfigT, unit: Unit, inputs: Mapping[Unit, Any]) -> Any:
         """One unit's outcome: its result, or the ``Failure`` it raised. ``inputs`` holds the outcomes of
         ``unit.needs()``. Neither subject keeps state between calls, so nothing depends on what ran before."""

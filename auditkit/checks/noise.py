@@ -72,6 +72,7 @@ import torch
 from auditkit.attacks.momentum import ladder_ascent
 from auditkit.checks.base import Arrays, AuditContext, Check, Selection, Subject, effective_parameters, guarded_call, guarded_recon, quick_cap, setting_key
 from auditkit.checks.result import CheckResult, Criterion, SubjectResult
+from auditkit.checks.units import Unit
 from auditkit.manifest.models import ImageDomainAttack, NoiseConfig, fewest_draws
 from auditkit.metrics import norms64
 from auditkit.operators.base import ForwardOperator, batch_norm2
@@ -299,6 +300,11 @@ class NoiseCheck(Check[NoiseConfig]):
 
     name = CHECK_NAME
     title = "Random noise (not rare events)"
+
+    def gradient_evaluations(self, ctx: AuditContext, config: NoiseConfig, unit: Unit) -> int:
+        """The survival part's worst-case search (``survival_iterations``), when it runs; the draws need none."""
+        s = _Settings.of(config, ctx.quick)
+        return s.survival_iterations if s.survival_ratios else 0
 
     def measure(self, ctx: AuditContext, config: NoiseConfig, subject: Subject, images: Selection) -> _Measured:
         s = _Settings.of(config, ctx.quick)

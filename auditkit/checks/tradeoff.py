@@ -64,7 +64,7 @@ from auditkit.attacks import evaluate, projected_ascent
 from auditkit.attacks.objective import image_groups, rows_per_call
 from auditkit.checks.base import Arrays, AuditContext, Check, Selection, Subject, effective_parameters, guarded_recon, quick_cap, setting_key
 from auditkit.checks.result import CheckResult, Criterion, SubjectResult
-from auditkit.checks.units import first_image
+from auditkit.checks.units import Unit, first_image
 from auditkit.manifest.models import TradeoffConfig
 from auditkit.metrics import relative_error
 from auditkit.stats import spread
@@ -132,6 +132,11 @@ class TradeoffCheck(Check[TradeoffConfig]):
 
     name = CHECK_NAME
     title = "Accuracy–stability trade-off"
+
+    def gradient_evaluations(self, ctx: AuditContext, config: TradeoffConfig, unit: Unit) -> int:
+        """``restarts × iterations`` per positive level (η = 0 needs no search)."""
+        s = Settings.from_config(config, ctx.quick)
+        return len(s.positive) * s.restarts * s.iterations
 
     def measure(self, ctx: AuditContext, config: TradeoffConfig, subject: Subject, images: Selection) -> Curve:
         return _curve(subject, ctx, images, Settings.from_config(config, ctx.quick))

@@ -35,6 +35,25 @@ def test_linear_map_reaches_sigma_max_and_never_exceeds_it(dense_setup):
         x.repeat_interleave(2, 0)), rtol=1e-6)
 
 
+def test_the_search_maximises_the_distance_to_its_target(dense_setup):
+    op, x, f = dense_setup
+    offset = 10.0 * torch.ones_like(x[0])  # f + offset: its error is dominated by the offset, its change is not
+    def g(y):
+        return f(y) + offset
+    y = op.forward(x)
+    clean = g(y)
+    noise = _search(g, op, x, target=clean)
+    e = noise.perturbations.reshape(-1, *op.measurement_shape)
+    rows = y.repeat_interleave(len(ETAS), 0)
+    change = batch_norm2(g(rows + e) - g(rows))
+    sigma = float(torch.linalg.matrix_norm(f.matrix, ord=2))
+    assert float((change / batch_norm2(e)).min()) >= 0.95 * sigma  # the worst change of an affine map: σ_max ‖e‖
+    # what it reports is the distance to the target, relative to ‖x‖
+    assert torch.allclose(noise.error.reshape(-1), change / batch_norm2(x.repeat_interleave(2, 0)), rtol=1e-6)
+    with pytest.raises(ValueError, match="target"):
+        _search(g, op, x, target=clean[:1])
+
+
 def test_small_steps_stay_inside_the_ball(dense_setup):
     op, x, f = dense_setup
     noise = _search(f, op, x, lr=0.05, iterations=5)
