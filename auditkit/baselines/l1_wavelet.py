@@ -22,7 +22,7 @@ import torch
 
 from auditkit.baselines.base import Scheme, State, operator_norm_sq, real_inner, sq_norms
 from auditkit.baselines.proximal import wavelet_soft_threshold
-from auditkit.baselines.wavelets import wavelet_transform
+from auditkit.baselines.wavelets import DEFAULT_BOUNDARY, DEFAULT_LEVELS, DEFAULT_WAVELET, wavelet_transform
 from auditkit.operators.base import ForwardOperator
 
 #: safety factor on the power-iteration estimate of ‖A‖² (which approaches it from below)
@@ -40,8 +40,9 @@ class L1WaveletFISTA(Scheme):
         self,
         operator: ForwardOperator,
         lam: float,
-        wavelet: str = "db4",
-        levels: int = 4,
+        wavelet: str = DEFAULT_WAVELET,
+        levels: int = DEFAULT_LEVELS,
+        boundary: str = DEFAULT_BOUNDARY,
         restart: bool = True,
         lipschitz: float | None = None,
         warm_start: str = "pinv",
@@ -53,7 +54,7 @@ class L1WaveletFISTA(Scheme):
         self.lam = float(lam)
         self.restart = bool(restart)
         self.wavelet = wavelet_transform(
-            operator.image_shape, wavelet, levels, operator.real_dtype, operator.device
+            operator.image_shape, wavelet, levels, operator.real_dtype, operator.device, boundary
         )
         if lipschitz is None:
             lipschitz = 1.0 if operator.has_orthonormal_rows else operator_norm_sq(operator) * LIPSCHITZ_MARGIN

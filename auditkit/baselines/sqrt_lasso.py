@@ -28,7 +28,7 @@ import torch
 
 from auditkit.baselines.base import Scheme, State, operator_norm_sq, sq_norms
 from auditkit.baselines.proximal import project_item_ball, wavelet_soft_threshold
-from auditkit.baselines.wavelets import wavelet_transform
+from auditkit.baselines.wavelets import DEFAULT_BOUNDARY, DEFAULT_LEVELS, DEFAULT_WAVELET, wavelet_transform
 from auditkit.operators.base import ForwardOperator
 
 #: τσ‖A‖² = STEP_PRODUCT < 1 (with ‖A‖² from power iteration, kept a little below 1)
@@ -42,8 +42,9 @@ class SqrtLassoPrimalDual(Scheme):
         self,
         operator: ForwardOperator,
         lam: float,
-        wavelet: str = "db4",
-        levels: int = 4,
+        wavelet: str = DEFAULT_WAVELET,
+        levels: int = DEFAULT_LEVELS,
+        boundary: str = DEFAULT_BOUNDARY,
         primal_scale: float = 0.5,
         lipschitz: float | None = None,
         warm_start: str = "pinv",
@@ -56,7 +57,7 @@ class SqrtLassoPrimalDual(Scheme):
         self._set_warm_start(warm_start)
         self.lam = float(lam)
         self.wavelet = wavelet_transform(
-            operator.image_shape, wavelet, levels, operator.real_dtype, operator.device
+            operator.image_shape, wavelet, levels, operator.real_dtype, operator.device, boundary
         )
         norm_sq = operator_norm_sq(operator) if lipschitz is None else float(lipschitz)
         if not norm_sq > 0:

@@ -3,14 +3,28 @@
 W maps an image (B, H, W) to a coefficient image of the same shape in the
 usual Mallat layout (coarsest approximation top-left, then the detail bands of
 each level). Each level applies a 1-D analysis matrix along rows and one along
-columns to the current approximation block: C = A_h · X · A_wᵀ. The 1-D
-matrices are ptwt's boundary-wavelet filter matrices, whose boundary rows are
-orthogonalised (QR or Gram–Schmidt), so every A is exactly orthogonal and
-therefore W*W = WW* = I and ‖Wx‖ = ‖x‖ to rounding. (ptwt's convolution route
-with "periodization" padding is not available in the installed ptwt, hence the
-matrix route.) The matrices are built once in float64 and cached per
-(shape, wavelet, levels, dtype, device); applying them densely costs a few
-batched GEMMs per level. Complex images are transformed part by part (W is real).
+columns to the current approximation block: C = A_h · X · A_wᵀ. Every A is
+exactly orthogonal, so W*W = WW* = I and ‖Wx‖ = ‖x‖ to rounding. How A treats
+the image's edges (``boundary``):
+
+- ``"periodization"`` (the default): the periodic wavelet basis (PyWavelets'
+  mode of that name), A's rows the filters wrapped around the block. The image
+  is treated as one period of a periodic signal, as the discrete Fourier
+  transform of the MRI operators treats it, so the edges are not special: no
+  basis function is cut at the border, and a perturbation at the border costs
+  the ℓ1 prior what it costs anywhere else;
+- ``"qr"`` / ``"gramschmidt"``: ptwt's boundary-wavelet matrices, whose rows
+  near the edges are orthogonalised boundary filters. Their boundary functions
+  differ from the interior ones, and the baseline's worst-case changes gathered
+  in the outer frame: on the mri_unet sample 64–74 % of their energy lay in the
+  8-pixel frame (23 % of the area), an artefact of the transform, not of the
+  problem (``bench/bench_baseline_border.py``).
+
+(ptwt's convolution route with periodization is not available in the installed
+ptwt, hence the matrix route.) The matrices are built once in float64 and cached
+per (shape, wavelet, levels, dtype, device, boundary); applying them densely
+costs a few batched GEMMs per level. Complex images are transformed part by part
+(W is real).
 """
 
 from __future__ import annotations
@@ -18,13 +32,16 @@ from __future__ import annotations
 import functools
 import warnings
 
+import numpy as np
 import pywt
 import torch
 from ptwt.matmul_transform import construct_boundary_a
 
 DEFAULT_WAVELET = "db4"
 DEFAULT_LEVELS = 4
-ORTHOGONALIZATIONS = ("qr", "gramschmidt")
+#: how the 1-D matrices treat the edges (see the module doc); the first is the default.
+BOUNDARIES = ("periodization", "qr", "gramschmidt")
+DEFAULT_BOUNDARY = BOUNDARIES[0]
 
 
 def _filter_length(wavelet: str) -> int:
@@ -49,6 +66,17 @@ def max_levels(shape: tuple[int, int], wavelet: str = DEFAULT_WAVELET) -> int:
     return levels
 
 
+def analysis_matrix(wavelet: str, n: int, boundary: str = DEFAULT_BOUNDARY) -> torch.Tensor:
+    """The orthogonal (n, n) float64 matrix of one level of the 1-D DWT: approximation rows, then detail rows."""
+    if boundary == "periodization":
+        basis = np.eye(n)
+        columns = [np.concatenate(pywt.dwt(basis[k], wavelet, mode="periodization")) for k in range(n)]
+        return torch.from_numpy(np.stack(columns, axis=1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # ptwt's sparse-tensor beta notices
+        return construct_boundary_a(wavelet, n, orthogonalization=boundary, dtype=torch.float64).to_dense()
+
+
 def split_parts(z: torch.Tensor) -> torch.Tensor:
     """Complex (B, ...) → real (2B, ...): the real parts of the batch, then the imaginary parts."""
     return torch.cat([z.real, z.imag], dim=0)
@@ -70,11 +98,11 @@ class OrthoWavelet2d:
         levels: int = DEFAULT_LEVELS,
         dtype: torch.dtype = torch.float32,
         device: torch.device | str = "cpu",
-        orthogonalization: str = "qr",
+        boundary: str = DEFAULT_BOUNDARY,
     ):
         shape = (int(shape[0]), int(shape[1]))
-        if orthogonalization not in ORTHOGONALIZATIONS:
-            raise ValueError(f"orthogonalization: must be one of {ORTHOGONALIZATIONS}, got {orthogonalization!r}")
+        if boundary not in BOUNDARIES:
+            raise ValueError(f"boundary: must be one of {BOUNDARIES}, got {boundary!r}")
         if dtype not in (torch.float32, torch.float64):
             raise ValueError(f"dtype: wavelet matrices must be float32 or float64, got {dtype}")
         if not isinstance(levels, int) or levels < 1:
@@ -94,19 +122,18 @@ class OrthoWavelet2d:
         self._sizes: list[tuple[int, int]] = []
         self._rows: list[torch.Tensor] = []
         self._cols_t: list[torch.Tensor] = []
+        self.boundary = boundary
         h, w = shape
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # ptwt's sparse-tensor beta notices
-            for _ in range(levels):
-                a_h = construct_boundary_a(wavelet, h, orthogonalization=orthogonalization, dtype=torch.float64)
-                a_w = construct_boundary_a(wavelet, w, orthogonalization=orthogonalization, dtype=torch.float64)
-                self._sizes.append((h, w))
-                self._rows.append(a_h.to_dense().to(device=self.device, dtype=dtype).contiguous())
-                self._cols_t.append(a_w.to_dense().T.to(device=self.device, dtype=dtype).contiguous())
-                h, w = h // 2, w // 2
+        for _ in range(levels):
+            a_h, a_w = analysis_matrix(wavelet, h, boundary), analysis_matrix(wavelet, w, boundary)
+            self._sizes.append((h, w))
+            self._rows.append(a_h.to(device=self.device, dtype=dtype).contiguous())
+            self._cols_t.append(a_w.T.to(device=self.device, dtype=dtype).contiguous())
+            h, w = h // 2, w // 2
 
     def __repr__(self) -> str:
-        return f"OrthoWavelet2d(shape={self.shape}, wavelet={self.wavelet!r}, levels={self.levels}, dtype={self.dtype})"
+        return (f"OrthoWavelet2d(shape={self.shape}, wavelet={self.wavelet!r}, levels={self.levels}, "
+                f"boundary={self.boundary!r}, dtype={self.dtype})")
 
     # -- real-valued core -------------------------------------------------
     def analysis(self, x: torch.Tensor) -> torch.Tensor:
@@ -155,8 +182,8 @@ class OrthoWavelet2d:
 
 
 @functools.lru_cache(maxsize=32)
-def _cached(shape: tuple[int, int], wavelet: str, levels: int, dtype: torch.dtype, device: str, orth: str) -> OrthoWavelet2d:
-    return OrthoWavelet2d(shape, wavelet, levels, dtype, device, orth)
+def _cached(shape: tuple[int, int], wavelet: str, levels: int, dtype: torch.dtype, device: str, boundary: str) -> OrthoWavelet2d:
+    return OrthoWavelet2d(shape, wavelet, levels, dtype, device, boundary)
 
 
 def wavelet_transform(
@@ -165,7 +192,7 @@ def wavelet_transform(
     levels: int = DEFAULT_LEVELS,
     dtype: torch.dtype = torch.float32,
     device: torch.device | str = "cpu",
-    orthogonalization: str = "qr",
+    boundary: str = DEFAULT_BOUNDARY,
 ) -> OrthoWavelet2d:
-    """The cached ``OrthoWavelet2d`` for (shape, wavelet, levels, dtype, device)."""
-    return _cached((int(shape[0]), int(shape[1])), wavelet, levels, dtype, str(torch.device(device)), orthogonalization)
+    """The cached ``OrthoWavelet2d`` for (shape, wavelet, levels, dtype, device, boundary)."""
+    return _cached((int(shape[0]), int(shape[1])), wavelet, levels, dtype, str(torch.device(device)), boundary)

@@ -589,7 +589,7 @@ class Baseline(Section):
     )
     max_iter: Iterations | None = Field(
         default=None,
-        description="Maximum number of iterations (count). Default: null (the method's default, e.g. 300 for l1_wavelet on MRI).",
+        description="Maximum number of iterations (count). Default: null (the method's default, e.g. 500 for l1_wavelet on MRI).",
     )
     tol: PositiveFloat | None = Field(
         default=None,
@@ -849,10 +849,19 @@ class HallucinationConfig(CheckConfig):
         ),
     )
     patch_size: int = Field(default=8, ge=2, le=MAX_IMAGE_SIDE, description="Side of the patches that localise hallucinations (pixels). Default: 8.")
+    border: int = Field(
+        default=8, ge=0, le=MAX_IMAGE_SIDE,
+        description=(
+            "Width of the frame along the image's edges whose patches are reported apart and not judged (pixels): "
+            "there an image that does not vanish at its edges meets its periodic copy (DFT) or the end of the "
+            "field of view with a jump whose unmeasured part every method must fill, so the frame compares edge "
+            "handling, not anatomy. Default: 8 (one default patch)."
+        ),
+    )
     k_baseline: PositiveFloat = Field(
         default=2.0,
         description=(
-            "FAIL when, on some image, the network's largest patch of invented kernel content "
+            "FAIL when, on some image, the network's largest patch of invented kernel content away from the border "
             "I_P = min over 0≤β≤1 of ‖P_N f(Ax) − β P_N x‖² exceeds k_baseline times the baseline's (floored at "
             "1e-4‖x‖²) (dimensionless). Default: 2.0."
         ),

@@ -1,9 +1,11 @@
-"""The orthogonal wavelet transform: exact orthogonality, ptwt layout, complex inputs, level limits."""
+"""The orthogonal wavelet transform: exact orthogonality, ptwt and PyWavelets layouts, complex inputs, level limits."""
 
 from __future__ import annotations
 
+import numpy as np
 import ptwt
 import pytest
+import pywt
 import torch
 
 from auditkit.baselines.wavelets import OrthoWavelet2d, max_levels, wavelet_transform
@@ -16,9 +18,10 @@ def _matrix(w: OrthoWavelet2d) -> torch.Tensor:
     return w.forward(basis).reshape(n, n).T
 
 
+@pytest.mark.parametrize("boundary", ["periodization", "qr"])
 @pytest.mark.parametrize("wavelet,levels,shape", [("db4", 1, (16, 16)), ("db2", 2, (16, 24)), ("haar", 3, (8, 16))])
-def test_matrix_is_orthogonal(wavelet: str, levels: int, shape: tuple[int, int]) -> None:
-    w = OrthoWavelet2d(shape, wavelet, levels, dtype=torch.float64)
+def test_matrix_is_orthogonal(wavelet: str, levels: int, shape: tuple[int, int], boundary: str) -> None:
+    w = OrthoWavelet2d(shape, wavelet, levels, dtype=torch.float64, boundary=boundary)
     m = _matrix(w)
     eye = torch.eye(m.shape[0], dtype=torch.float64)
     assert torch.allclose(m @ m.T, eye, atol=1e-12)
@@ -47,7 +50,7 @@ def test_same_coefficients_as_ptwt_matrix_transform() -> None:
     # size ~1; a misplaced band or boundary treatment differs by O(1).
     close = dict(rtol=1e-12, atol=1e-12)
     x = torch.randn(2, 64, 32, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
-    ours = wavelet_transform((64, 32), "db4", 2, torch.float64).forward(x)
+    ours = wavelet_transform((64, 32), "db4", 2, torch.float64, boundary="qr").forward(x)
     ref = ptwt.MatrixWavedec2("db4", level=2, orthogonalization="qr")(x)
     torch.testing.assert_close(ours[:, :16, :8], ref[0], **close)
     lh, hl, hh = ref[1]
@@ -87,3 +90,21 @@ def test_level_limits_and_errors() -> None:
 def test_transform_is_cached() -> None:
     assert wavelet_transform((32, 32), "db4", 2, torch.float32) is wavelet_transform((32, 32), "db4", 2, torch.float32)
     assert wavelet_transform((32, 32), "db4", 2, torch.float32) is not wavelet_transform((32, 32), "db4", 2, torch.float64)
+
+
+def test_periodization_is_pywavelets_periodic_transform() -> None:
+    # the default boundary: PyWavelets' "periodization" mode, laid out as pywt.coeffs_to_array lays it out
+    x = np.random.default_rng(3).standard_normal((64, 32))
+    ours = wavelet_transform((64, 32), "db4", 2, torch.float64).forward(torch.from_numpy(x)[None])[0].numpy()
+    ref, _ = pywt.coeffs_to_array(pywt.wavedec2(x, "db4", mode="periodization", level=2))
+    np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-12)
+
+
+def test_periodization_has_no_edge() -> None:
+    # a circular shift by 2^levels pixels shifts every band: the image's border is not special
+    w = wavelet_transform((32, 32), "db4", 2, torch.float64)
+    x = torch.randn(1, 32, 32, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
+    shifted = w.forward(torch.roll(x, shifts=(4, 8), dims=(1, 2)))
+    c = w.forward(x)
+    torch.testing.assert_close(shifted[:, 16:, 16:], torch.roll(c[:, 16:, 16:], shifts=(2, 4), dims=(1, 2)))
+    torch.testing.assert_close(shifted[:, :8, :8], torch.roll(c[:, :8, :8], shifts=(1, 2), dims=(1, 2)))

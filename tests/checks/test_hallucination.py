@@ -208,3 +208,19 @@ def test_ct_uses_the_tikhonov_projector():
     assert result.parameters["effective"]["projector"] == "tikhonov" and "Tikhonov" in result.notes[0]
     top = result.subjects["network"].per_image[0]["largest_patches"][0]
     assert top["row"] <= 10 < top["row"] + top["height"] and top["col"] <= 20 < top["col"] + top["width"]
+
+
+def test_content_invented_in_the_border_frame_is_reported_not_judged(mri):
+    op, baseline = mri
+    pattern = op.null_project(_disc(op, centre=(2, 32), radius=3).to(op.image_dtype)[None])[0]
+    net = Map("adds a pattern at the edge", op, lambda y: op.adjoint(y) + pattern)
+    ctx = audit_context(op, net, baseline, ids=["phantom"])
+    framed = HallucinationCheck().run(ctx, HallucinationConfig())
+    judged_everywhere = HallucinationCheck().run(ctx, HallucinationConfig(border=0))
+    assert judged_everywhere.verdict is Verdict.FAIL
+    assert framed.criteria[0].measured < judged_everywhere.criteria[0].measured / 5
+    row = framed.subjects["network"].per_image[0]
+    assert row["largest_border_patch_energy"] > 5 * row["largest_patch_energy"]
+    assert all(p["row"] >= 8 for p in row["largest_patches"])  # the listed patches are the judged ones
+    assert any("frame along the image's edges" in n and n.startswith("network") for n in framed.notes)
+    assert "8 px from the image's edges" in framed.criteria[0].description

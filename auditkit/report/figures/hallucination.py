@@ -125,11 +125,18 @@ def _maps(check: CheckResult, data: dict[str, np.ndarray], n: int, root: Path) -
         f"reconstruction |P_N f(Ax)| (window [0, {content_peak:.3g}], both methods); and the kernel error "
         f"|P_N(f(Ax) − x)| (window [0, {error_peak:.3g}], shared with |P_N x|: a method that invents nothing has "
         f"kernel error −P_N x). x and |f(Ax)| on the {grey_window_text()}; every map black (0) to white. "
-        f"Yellow, numbered: the largest non-overlapping patches ({size}×{size} px, top-left corner at row, col) by "
+        f"Yellow, numbered: the largest non-overlapping patches ({size}×{size} px, top-left corner at row, col"
+        f"{_border_text(data)}) by "
         f"invented energy I_P = min over 0 ≤ β ≤ 1 of ‖P_N f(Ax) − β P_N x‖² on P, in units of ‖x‖² — "
         f"{'; '.join(listed)}. Patches below {NEGLIGIBLE:g}‖x‖² are listed, not outlined."
     )
     return save(fig, root, CHECK, "maps", "What each method put where nothing was measured", caption)
+
+
+def _border_text(data: Any) -> str:
+    """Where the listed patches may lie: away from the judged frame, when there is one."""
+    border = int(np.ravel(data.get("border", [0]))[0])
+    return f"; only patches at least {border} px from the edges are judged and listed" if border else ""
 
 
 def magnitude_window(*images: np.ndarray) -> float:
