@@ -788,11 +788,20 @@ class NoiseConfig(CheckConfig):
         description="Noise levels ‖e‖/‖Ax‖, increasing (dimensionless). Default: [0.01, 0.02, 0.05].",
     )
     draws: int = Field(default=200, ge=1, le=MAX_DRAWS, description="Noise draws per image and level (count). Default: 200.")
-    threshold: PositiveFloat = Field(
-        default=0.2,
+    k_baseline: PositiveFloat = Field(
+        default=2.0,
         description=(
-            "A draw is harmful when ‖f(y+e) − f(y)‖/‖f(y)‖ exceeds threshold (dimensionless). Default: 0.2 (the "
-            "ℓ1-wavelet baseline's change reaches about 2× the noise level at 0.05, so 0.1 would condemn it)."
+            "A draw is harmful when the network's relative change ‖f(y+e) − f(y)‖/‖f(y)‖ exceeds τ = k_baseline × "
+            "max(m, η), m the baseline's median change over the same draws of the same image at the same level η "
+            "(what a provably stable method typically shows under this noise), η the change of a method that passes "
+            "the noise through (dimensionless). Default: 2.0, the factor of every baseline comparison."
+        ),
+    )
+    threshold: PositiveFloat | None = Field(
+        default=None,
+        description=(
+            "An absolute τ instead, the same for every image and level (dimensionless): a risk choice the vendor "
+            "states. Default: null (τ from k_baseline)."
         ),
     )
     max_probability: Fraction01 = Field(

@@ -133,6 +133,27 @@ def test_rank_two_map_fails_where_the_exact_probability_is_high(mri):
     assert by_level["0.01"]["events"] == 0
 
 
+@pytest.mark.parametrize("amplified", [True, False])
+def test_baseline_relative_threshold_fails_a_map_that_amplifies_noise_far_beyond_the_baseline(mri, amplified):
+    """Default τ = 2·max(median baseline change, η). The baseline here is the zero-filled image, whose change is
+    ‖e‖/‖Ax‖ ≈ η: τ ≈ 2η at every level, and the rank-two map's exact exceedance probability at τ is known."""
+    op, _ = mri
+    x = shepp_logan((N, N))
+    m = op.measurement_shape[0]
+    kappa = math.sqrt(2 * m * 4.0) / norm.isf(0.15) if amplified else 0.5  # P ≈ 0.3 at τ = 2η, or ≈ 0
+    net = _RankTwo(op, x, kappa)
+    cfg = NoiseConfig(levels=[0.01, 0.05], draws=400, survival_ratios=[])
+    result = NoiseCheck().run(audit_context(op, net, ZeroFilled(op), ids=["phantom"]), cfg)
+    assert result.verdict is (Verdict.FAIL if amplified else Verdict.PASS), result.criteria
+    for level in (0.01, 0.05):
+        row = result.subjects["network"].per_image[0]["levels"][f"{level:g}"]
+        tau = row["threshold"]
+        assert tau == pytest.approx(2 * level, rel=0.02)  # twice the zero-filled median change
+        exact = exceedance_probability(level, tau, m, kappa)
+        assert row["ci_low"] <= exact <= row["ci_high"], (level, exact, row)
+        assert "2 × max(the baseline's median change" in result.criteria[0].description
+
+
 def test_zero_filled_change_is_the_noise_size_and_passes(mri, tmp_path):
     """A* is an isometry on the measurements and ‖A*Ax‖ = ‖Ax‖, so the relative change is exactly ‖e‖/‖Ax‖."""
     op, baseline = mri
@@ -140,9 +161,11 @@ def test_zero_filled_change_is_the_noise_size_and_passes(mri, tmp_path):
     cfg = NoiseConfig(levels=[0.02, 0.05], draws=80, survival_ratios=[])
     result = NoiseCheck().run(audit_context(op, zf, baseline, ids=["phantom"], arrays=ArraySink(tmp_path)), cfg)
     assert result.verdict is Verdict.PASS, [c for c in result.criteria if not c.passed]
-    assert result.notes == []
+    (note,) = result.notes  # only the smallest probability 80 draws can certify
+    assert "0.0451, the smallest harmful-draw probability this run can certify" in note
     arrays = load_npz(tmp_path / "arrays" / "noise.npz")
     np.testing.assert_allclose(arrays["network_relative_change"], arrays["noise_size"], rtol=1e-5)
+    assert arrays["threshold"].shape == (1, 2) and bool((arrays["threshold"] >= 2 * np.array([0.02, 0.05])).all())
     m = op.measurement_shape[0]
     for li, level in enumerate(cfg.levels):  # realised sizes: mean η, relative spread ≈ 1/(2√m)
         sizes = arrays["noise_size"][0, li] / level

@@ -99,7 +99,7 @@ def test_paths_resolve_against_the_manifest_folder_and_dump_as_written():
                               "'shepp_logan', 'ellipses', 'mni152'"}),
     ({"data__phantoms": [{"kind": "ellipses", "cont": 3}]}, {"data.phantoms.0.cont": "unknown field (did you mean 'count'?)"}),
     ({"checks": {"noise": {"zzz": 1}}},
-     {"checks.noise.zzz": "unknown field (allowed here: batch_size, confidence, draws, enabled, levels, "
+     {"checks.noise.zzz": "unknown field (allowed here: batch_size, confidence, draws, enabled, k_baseline, levels, "
                           "max_probability, survival_budget, survival_iterations, survival_ratios, threshold)"}),
 ])
 def test_field_constraints(changes, expected):
@@ -261,5 +261,5 @@ def test_fewest_draws_is_the_exact_bound_where_the_closed_form_rounds_up():
     config = NoiseConfig(draws=1, confidence=0.9, max_probability=0.95)  # accepted by the manifest
     assert fewest_draws(0.95, 0.9) == 1
     assert clopper_pearson(0, 1, 0.9)[1] <= 0.95  # the interval the criterion judges agrees
-    assert _draws_notes(_Settings.of(config, quick=False)) == []  # and the check does not call it hopeless
+    assert not any("cannot pass" in n for n in _draws_notes(_Settings.of(config, quick=False)))  # not hopeless
     assert _Settings.of(config, quick=True).draws == 1

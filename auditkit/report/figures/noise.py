@@ -90,11 +90,29 @@ def worst_interval(check: CheckResult, subject: str, level: str) -> dict[str, An
     return {**pooled, "image": image}
 
 
-def _threshold(check: CheckResult, data: dict[str, np.ndarray]) -> float | None:
-    value = check.parameters.get("threshold")
-    if value is None and "threshold" in data:
-        value = float(np.ravel(data["threshold"])[0])
-    return None if value is None else float(value)
+def _thresholds(check: CheckResult, data: dict[str, np.ndarray], levels: list[str]) -> list[np.ndarray]:
+    """τ of every image at each level (the arrays' (N, L) ``threshold``; the parameters' fixed τ without arrays)."""
+    saved = data.get("threshold")
+    saved_levels = [f"{v:g}" for v in np.ravel(data.get("levels", np.zeros(0)))]
+    fixed = check.parameters.get("threshold")
+    out = []
+    for level in levels:
+        if saved is not None and np.ndim(saved) == 2 and level in saved_levels:
+            out.append(np.unique(np.asarray(saved, dtype=float)[:, saved_levels.index(level)]))
+        elif saved is not None and np.ndim(saved) == 0:
+            out.append(np.asarray([float(saved)]))
+        else:
+            out.append(np.asarray([] if fixed is None else [float(fixed)]))
+    return out
+
+
+def _tau_rule(check: CheckResult) -> str:
+    """How τ was set (the evidence's ``harmful`` parameter, else the fixed τ)."""
+    fixed = check.parameters.get("threshold")
+    if fixed is not None:
+        return f"fixed at {float(fixed):g}"
+    k = check.parameters.get("k_baseline", 2.0)
+    return f"τ = {float(k):g} × max(the baseline's median change on the image at the level, η)"
 
 
 # -- figure 1: the distribution of the relative change ------------------------------------------
@@ -118,9 +136,12 @@ def _changes(check: CheckResult, levels: list[str], data: dict[str, np.ndarray],
                 _points(ax, centre, values, subject)
                 with_points = True
             _box(ax, centre, stats, subject, label=SUBJECT_LABELS[subject] if i == 0 else None)
-    threshold = _threshold(check, data)
-    if threshold is not None:
-        ax.axhline(threshold, color=CRITERION_COLOR, linestyle="--", linewidth=1.0, label=f"threshold τ = {threshold:g}")
+    labelled = False
+    for i, taus in enumerate(_thresholds(check, data, levels)):
+        for tau in taus:
+            ax.hlines(float(tau), i - 0.45, i + 0.45, color=CRITERION_COLOR, linestyle="--", linewidth=1.0,
+                      label=None if labelled else "threshold τ (per image)")
+            labelled = True
     ax.set_xticks(range(len(levels)), levels)
     ax.set_xlim(-0.6, len(levels) - 0.4)
     ax.set_xlabel("noise level η (E‖e‖² = η²‖Ax‖²)")
@@ -137,7 +158,8 @@ def _changes(check: CheckResult, levels: list[str], data: dict[str, np.ndarray],
         f"Gaussian measurement noise e with E‖e‖² = η²‖Ax‖², {draws_used} draws per level on each of "
         f"{len(images) or 'the'} test image(s), the same draws for network (left of each level) and baseline (right). "
         f"Box: 5th to 95th percentile of all draws of the level, line: median, ×: maximum.{points} "
-        f"Dashed: the threshold τ above which a draw counts as harmful."
+        f"Dashed: the threshold τ above which a draw counts as harmful, one dash per image and level: "
+        f"{_tau_rule(check)}."
     )
     return save(fig, root, CHECK, "changes", "Relative change of the reconstruction under random noise", caption)
 
@@ -216,11 +238,10 @@ def _exceedance(check: CheckResult, levels: list[str], root: Path) -> FigureRef:
     fig.legend([handles[j] for j in order], [labels[j] for j in order], loc="outside lower center",
                ncols=len(labels), frameon=False)
     confidence = check.parameters["confidence"]
-    threshold = check.parameters.get("threshold")
     failed = [m.group(1) for c in check.criteria if not c.passed and (m := _LEVEL_IN_NAME.match(c.name))]
-    tau = f"{float(threshold):g}" if threshold is not None else "τ"
     caption = (
-        f"Fraction of noise draws whose relative change ‖f(y + e) − f(y)‖ / ‖f(y)‖ exceeds {tau}, on the image where "
+        f"Fraction of noise draws whose relative change ‖f(y + e) − f(y)‖ / ‖f(y)‖ exceeds the threshold τ "
+        f"({_tau_rule(check)}), on the image where "
         f"the upper end of the interval is largest (per level and method; labels: harmful draws / draws), with its "
         f"{float(confidence):.0%} Clopper–Pearson interval. Dashed: max_probability; the criterion requires the "
         f"network's upper end to stay at or below it at every level"
