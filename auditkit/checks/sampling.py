@@ -25,6 +25,18 @@ Criteria, on the mean PSNR over the images m(r), ratios in increasing order:
 - ``sampling.no_drop_with_more_samples`` (the network): the largest drop
   D = max(0, max_{r_i < r_j} m(r_i) − m(r_j)) must be ≤ ``tolerance_db``. Every
   pair counts, not only neighbours, so a slow slide over several steps is caught.
+- ``sampling.no_drop_on_any_image`` (the network): the same drop computed on each
+  image's own PSNR curve, the largest over the images, must be ≤ ``tolerance_db``:
+  a mean over images can hide one image that gets worse (on the mri_unet sample,
+  Shepp–Logan fell 2.0 dB from ratio 0.33 to 0.66 while the mean did not).
+- ``sampling.gain_vs_baseline`` (the network, stagnation): from the training
+  setting r_t to the highest r_K, the network's mean gain m(r_K) − m(r_t) must be at
+  least ``min_gain_fraction`` × the baseline's. The instability study counts a
+  network that stagnates as samples are added, while a compressed-sensing method
+  gains several dB, as failing to use them: it cannot tell what new samples show.
+  Judged only when there is a setting above r_t (the audit setting when no training
+  ratio is declared) and the baseline gains at least ``baseline_min_gain_db`` there
+  (otherwise there is no gain to share, and the criterion is reported, not judged).
 - ``sampling.baseline_rises`` and ``sampling.baseline_no_drop`` (setup sanity): the
   baseline must gain at least ``baseline_min_gain_db`` from the lowest to the highest
   ratio, and its own largest drop must be ≤ ``tolerance_db``.
@@ -292,6 +304,49 @@ def network_criterion(means: np.ndarray, settings: list[Setting], tolerance: flo
     )
 
 
+def image_criterion(psnr: np.ndarray, settings: list[Setting], ids: list[str], tolerance: float) -> Criterion:
+    """``sampling.no_drop_on_any_image``: the largest drop of any one image's PSNR curve (K, N) ≤ tolerance."""
+    drops = [largest_drop(list(psnr[:, n]))[0] for n in range(psnr.shape[1])]
+    n = int(np.argmax(drops))
+    return Criterion.evaluate(
+        "sampling.no_drop_on_any_image",
+        f"On every image, the network's PSNR must not fall by more than {tolerance:g} dB between any sampling ratio "
+        f"and a higher one (measured: the largest drop over the {len(ids)} images, on {ids[n]}: "
+        f"{_drop_text(psnr[:, n], settings)}).",
+        drops[n],
+        tolerance,
+    )
+
+
+def gain_criterion(
+    net_means: np.ndarray, base_means: np.ndarray, settings: list[Setting], start: str | None, fraction: float,
+    min_gain: float,
+) -> Criterion | None:
+    """``sampling.gain_vs_baseline``: from setting ``start`` (the training one) to the highest, the network's mean gain
+    ≥ fraction × the baseline's; judged (``passed`` not None) only when the baseline gains ≥ min_gain there. None when
+    no setting lies above ``start``."""
+    keys = [s.key for s in settings]
+    if start is None or start not in keys or keys.index(start) == len(keys) - 1:
+        return None
+    t = keys.index(start)
+    net_gain, base_gain = float(net_means[-1] - net_means[t]), float(base_means[-1] - base_means[t])
+    criterion = Criterion.evaluate(
+        "sampling.gain_vs_baseline",
+        f"Above the training ratio ({start}), the network's mean PSNR gain up to the highest ratio ({keys[-1]}) must be "
+        f"at least {fraction:g} × the baseline's (measured: network {net_means[t]:.2f} → {net_means[-1]:.2f} dB, "
+        f"gain {net_gain:+.2f} dB; baseline {base_means[t]:.2f} → {base_means[-1]:.2f} dB, gain {base_gain:+.2f} dB).",
+        net_gain,
+        fraction * base_gain,
+        comparison=">=",
+    )
+    if base_gain < min_gain:
+        criterion = criterion.model_copy(update={
+            "passed": None,
+            "description": criterion.description + f" Not judged: the baseline gains less than {min_gain:g} dB there.",
+        })
+    return criterion
+
+
 def baseline_criteria(means: np.ndarray, settings: list[Setting], tolerance: float, min_gain: float) -> list[Criterion]:
     """Setup sanity: the baseline gains ≥ min_gain dB from the lowest to the highest ratio and never drops > tolerance."""
     gain = float(means[-1] - means[0])
@@ -442,17 +497,34 @@ class SamplingCheck(Check[SamplingConfig]):
         requested = requested_settings(ctx.operator, config, ctx.trained_ratio, ctx.quick)
         settings, notes = build_settings(ctx.operator, requested)
         curves = dict(measured)
-        base_means = curves["baseline"].psnr.mean(axis=1)
+        base_means, net_means = curves["baseline"].psnr.mean(axis=1), curves["network"].psnr.mean(axis=1)
         sanity = baseline_criteria(base_means, settings, tolerance, min_gain)
-        judged = network_criterion(curves["network"].psnr.mean(axis=1), settings, tolerance)
+        start = settings_key(
+            settings,
+            audit_setting(ctx.operator) if ctx.trained_ratio is None else trained_setting(ctx.operator, ctx.trained_ratio),
+            ctx.operator,
+        )
+        gain = gain_criterion(net_means, base_means, settings, start, float(config.min_gain_fraction), min_gain)
+        judged = [
+            network_criterion(net_means, settings, tolerance),
+            image_criterion(curves["network"].psnr, settings, images.ids, tolerance),
+            *([gain] if gain is not None else []),
+        ]
+        if gain is None:
+            notes.append(
+                "stagnation is not judged: "
+                + ("the training setting was not measured (quick mode keeps three settings)" if start is None
+                   else f"no sampling setting above the training ratio ({start}) was measured")
+            )
         setup_ok = all(c.passed for c in sanity)
         if not setup_ok:
-            judged = judged.model_copy(
-                update={"passed": None, "description": judged.description + " Not judged: the setup is flagged."}
-            )
+            judged = [
+                c.model_copy(update={"passed": None, "description": c.description + " Not judged: the setup is flagged."})
+                for c in judged
+            ]
         return self.result(
             ctx,
-            criteria=[judged, *sanity],
+            criteria=[*judged, *sanity],
             subjects={s.key: subject_result(s, curves[s.key], settings, images.ids) for s in ctx.subjects()},
             parameters=parameters(config, ctx, settings, requested, images.ids),
             notes=notes,

@@ -767,8 +767,18 @@ class SamplingConfig(CheckConfig):
     tolerance_db: float = Field(
         default=0.5, ge=0.0,
         description=(
-            "FAIL when the network's mean PSNR at any setting exceeds that at a higher setting by more than this "
-            "(dB). Default: 0.5."
+            "FAIL when the network's PSNR at any setting exceeds that at a higher setting by more than this, on the "
+            "mean over the images or on any one image (dB). Default: 0.5."
+        ),
+    )
+    min_gain_fraction: float = Field(
+        default=0.25, ge=0.0, le=1.0,
+        description=(
+            "Stagnation: above the training ratio, FAIL when the network's mean-PSNR gain (from the training ratio to "
+            "the highest) is below this fraction of the baseline's gain over the same settings (dimensionless). "
+            "Judged only when the baseline gains at least baseline_min_gain_db there. Default: 0.25 (a risk "
+            "choice: the instability study's networks gained almost nothing while the compressed-sensing method "
+            "gained several dB)."
         ),
     )
     baseline_min_gain_db: float = Field(

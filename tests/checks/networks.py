@@ -66,6 +66,33 @@ class NegateOutside:
         return self.inner(op.extract(op.embed(y) * self.sign))  # type: ignore[attr-defined]
 
 
+class OnlyTrainedSamples:
+    """x̂ = inner_t(P_t P_Ω* y): only the samples of the training mask reach ``inner_t`` (a map at the training
+    operator), so samples added beyond it change nothing: it stagnates above the training ratio."""
+
+    def __init__(self, operator: ForwardOperator, inner_trained: ReconstructionMap):
+        self.operator, self.inner = operator, inner_trained
+        self.name = f"{inner_trained.name}, using the training mask's samples only"
+
+    def __call__(self, y: torch.Tensor) -> torch.Tensor:
+        trained = self.inner.operator
+        return self.inner(trained.extract(self.operator.embed(y)))  # type: ignore[attr-defined]
+
+
+class ByMean:
+    """``bright`` for measurements whose zero-filled image has a mean above ``level``, ``dark`` otherwise: two maps
+    chosen per image by content the sampled centre fixes at every ratio (the DC sample)."""
+
+    def __init__(self, bright: ReconstructionMap, dark: ReconstructionMap, level: float):
+        self.bright, self.dark, self.level, self.operator = bright, dark, level, bright.operator
+        self.name = f"{bright.name} on bright images, {dark.name} on dark ones"
+
+    def __call__(self, y: torch.Tensor) -> torch.Tensor:
+        mean = self.operator.adjoint(y).real.mean(dim=(-2, -1))
+        pick = (mean > self.level)[:, None, None]
+        return torch.where(pick, self.bright(y), self.dark(y))
+
+
 def gaussian_transfer(shape: tuple[int, int], sigma: float) -> torch.Tensor:
     """Ĝ(k) = exp(−2π²σ²(k₁² + k₂²)) on the unshifted DFT grid (k in cycles per pixel), shape (H, W).
 

@@ -6,11 +6,14 @@ The matrix (single-coil MRI, 32×32, Cartesian random lines at ratio 0.3, the
     network \\ check                       adversarial  structural  sampling
     the baseline itself                   PASS         PASS        PASS
     planted high-gain direction           FAIL         PASS        PASS
-    blurred baseline                      PASS         FAIL        PASS
+    blurred baseline                      PASS         FAIL        FAIL (stagnation only)
     negating samples outside training     PASS         PASS        FAIL
     zero-filled A* y                      PASS         —           PASS
 
 (The zero-filled map under the structural check is not part of the matrix; it passes too.)
+The blurred baseline never gets worse with more samples, but the blur caps what they can
+give it: from the training ratio up it gains 1.5 dB where the baseline gains 7.4 dB, and the
+sampling check's stagnation criterion fails it, rightly — it does not use what new samples show.
 
 Every network but the zero-filled one is built on the baseline and changes it in
 one way only (see ``networks``):
@@ -180,7 +183,6 @@ PASSING = [
     ("planted", "structural"),
     ("planted", "sampling"),
     ("blurred", "adversarial"),
-    ("blurred", "sampling"),
     pytest.param("negating", "adversarial", marks=pytest.mark.slow, id="negating-adversarial"),
     ("negating", "structural"),
     pytest.param("zero_filled", "adversarial", marks=pytest.mark.slow, id="zero_filled-adversarial"),
@@ -216,9 +218,15 @@ def test_blurred_baseline_fails_structural(images):
 def test_negating_outside_the_training_mask_fails_sampling(images):
     result = run("sampling", "negating", images)
     assert result.verdict is Verdict.FAIL, result.reason
-    assert failed(result) == {"sampling.no_drop_with_more_samples"}
+    assert failed(result) == {"sampling.no_drop_with_more_samples", "sampling.no_drop_on_any_image", "sampling.gain_vs_baseline"}
     net, base = (result.subjects[k].summary["psnr_by_ratio"] for k in ("network", "baseline"))
     audit = result.parameters["effective"]["audit_setting"]  # the training mask: it is the baseline itself there and below
     lower = [k for k in net if float(k) <= float(audit)]
     assert len(lower) == 2 and all(net[k] == base[k] for k in lower)
     assert result.subjects["network"].summary["largest_drop_db"] > 3.0
+
+
+def test_blurred_baseline_stagnates_but_never_drops(images):
+    result = run("sampling", "blurred", images)
+    assert result.verdict is Verdict.FAIL
+    assert failed(result) == {"sampling.gain_vs_baseline"}

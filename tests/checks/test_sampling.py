@@ -26,7 +26,7 @@ from auditkit.manifest.models import SamplingConfig
 from auditkit.operators.ct import RadonCT
 from auditkit.operators.mri import MRISingleCoil
 
-from tests.checks.networks import NegateOutside, ZeroFilled
+from tests.checks.networks import ByMean, NegateOutside, OnlyTrainedSamples, ZeroFilled
 
 SIZE = 32
 IDS = ["shepp_logan", "ellipses"]
@@ -154,6 +154,39 @@ def test_negating_samples_outside_the_training_mask_fails(images):
     assert result.parameters["effective"]["trained_setting"] == "0.25"
     rows = result.subjects["network"].per_image
     assert [r["image"] for r in rows] == IDS and rows[0]["psnr"]["0.5"] < rows[0]["psnr"]["0.25"]
+
+
+def test_one_image_getting_worse_fails_even_when_the_mean_rises(images):
+    level = float(0.5 * (images[0].mean() + images[1].mean()))
+    which = "bright" if images[0].mean() > images[1].mean() else "dark"  # Shepp–Logan gets worse, the other one better
+
+    def make(op):
+        worse, better = NegateOutside(ZeroFilled(op), OP.mask), baseline_map(op)
+        return ByMean(worse, better, level) if which == "bright" else ByMean(better, worse, level)
+
+    result = SamplingCheck().run(context(images, subject("network", make), trained_ratio=0.25), SamplingConfig(ratios=RATIOS))
+    judged = {c.name: c for c in result.criteria}
+    assert judged["sampling.no_drop_with_more_samples"].passed, judged["sampling.no_drop_with_more_samples"]
+    per_image = judged["sampling.no_drop_on_any_image"]
+    assert per_image.passed is False and per_image.measured > 3.0 and "on shepp_logan" in per_image.description
+    assert result.verdict is Verdict.FAIL
+
+
+@pytest.mark.parametrize("stagnates", [True, False])
+def test_a_network_that_stagnates_above_the_training_ratio_fails(images, stagnates):
+    trained = baseline_map(OP)
+
+    def make(op):
+        return OnlyTrainedSamples(op, trained) if stagnates else baseline_map(op)
+
+    result = SamplingCheck().run(context(images, subject("network", make), trained_ratio=0.25), SamplingConfig(ratios=RATIOS))
+    gain = {c.name: c for c in result.criteria}["sampling.gain_vs_baseline"]
+    assert gain.passed is (not stagnates) and result.verdict is (Verdict.FAIL if stagnates else Verdict.PASS)
+    base = means(result, "baseline")
+    assert gain.threshold == pytest.approx(0.25 * (base[-1] - base[1]))  # from the training ratio 0.25 up
+    if stagnates:
+        assert gain.measured == pytest.approx(0.0, abs=1e-6)
+        assert {c.name: c for c in result.criteria}["sampling.no_drop_with_more_samples"].passed
 
 
 def test_a_baseline_that_gets_worse_flags_the_setup(images):
