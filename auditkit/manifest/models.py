@@ -745,6 +745,22 @@ class StructuralConfig(CheckConfig):
             "more than this (dimensionless). Default: 0.2."
         ),
     )
+    k_ghost: PositiveFloat = Field(
+        default=2.0,
+        description=(
+            "FAIL when a detail's ghost contrast in the network's reconstruction — the largest |Δ| outside the "
+            "detail's region, over the detail's own largest |d| — exceeds k_ghost × max(the baseline's on the same "
+            "image, ghost_floor) (dimensionless). Default: 2.0, the factor of every baseline comparison."
+        ),
+    )
+    ghost_floor: Fraction01 = Field(
+        default=0.1,
+        description=(
+            "Ghost contrast below which an echo is not held against the network, whatever the baseline shows "
+            "(dimensionless): a tenth of the detail's contrast (0.05 in image units for the default intensity 0.5) "
+            "is at the level of the smallest structure the default details carry. Default: 0.1."
+        ),
+    )
 
 
 class SamplingConfig(CheckConfig):

@@ -172,7 +172,10 @@ def test_manifest_details_are_judged_where_measurable():
     cfg = StructuralConfig(details=[Detail(text="★", size=0.2, position=(0.4, 0.5), intensity=0.4)])
     result = StructuralCheck().run(audit_context(full, perfect, perfect, images=images, ids=["white", "phantom"]), cfg)
     assert result.verdict is Verdict.PASS
-    assert [c.name for c in result.criteria] == ["structural.recovery[black_star]", "structural.recovery_vs_baseline[black_star]"]
+    assert [c.name for c in result.criteria] == [
+        "structural.recovery[black_star]", "structural.recovery_vs_baseline[black_star]",
+        "structural.ghosts_vs_baseline[black_star]",
+    ]
     assert result.notes == [
         "detail 'black_star' is clipped away entirely on image white (the image is already at the end of [0, 1] "
         "there); it is not measured on that image"
@@ -223,3 +226,30 @@ def test_blurred_network_fails(mri):
     assert "structural.recovery[spade]" in failed
     q_net, q_base = _q(result), _q(result, "baseline")
     assert all(q_net[n] < q_base[n] - 0.2 for n in NAMES)
+
+
+@pytest.mark.parametrize("echo", [0.5, 0.0])
+def test_a_network_that_echoes_details_elsewhere_fails_the_ghost_criterion(echo):
+    """f(y) = A*y + echo · (A*y shifted by half the image): Δ = d + echo · shifted d, an echo of contrast ``echo``
+    outside every detail's region, which q (computed on the region) cannot see."""
+    full = MRISingleCoil(torch.ones(N, N, dtype=torch.bool))
+    perfect = Map("perfect", full, full.adjoint)
+
+    def echoing(y):
+        image = full.adjoint(y).real
+        return image + echo * torch.roll(image, shifts=(N // 2, N // 2), dims=(-2, -1))
+
+    net = Map("echoing", full, echoing)
+    images = (0.3 * shepp_logan((N, N)))[None]  # dim, so that x + d + echoes stay unclipped
+    result = StructuralCheck().run(audit_context(full, net, perfect, images=images, ids=["phantom"]), StructuralConfig())
+    ghosts = [c for c in result.criteria if c.name.startswith("structural.ghosts_vs_baseline[")]
+    assert len(ghosts) == len(NAMES)
+    recovery = [c for c in result.criteria if c.name.startswith("structural.recovery[")]
+    assert all(c.passed for c in recovery)  # the region alone looks perfect either way
+    if echo:
+        assert not any(c.passed for c in ghosts) and result.verdict is Verdict.FAIL
+        assert all(c.measured == pytest.approx(echo / 0.1, rel=1e-3) for c in ghosts)  # G = 0.5 over the floor 0.1
+    else:
+        assert all(c.passed for c in ghosts) and result.verdict is Verdict.PASS
+    row = result.subjects["network"].per_image[0]["details"][NAMES[0]]
+    assert row["ghost_contrast"] == pytest.approx(echo, abs=1e-5)
