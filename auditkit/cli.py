@@ -1,6 +1,6 @@
 """The ``auditkit`` command line: validate, schema, run, verify, reproduce, keygen and sign.
 
-Exit codes (auditkit.errors): 0 success, 1 a criterion failed (or the network
+Exit codes (auditkit.errors): 0 success (PASS, or PRELIMINARY for a quick run), 1 a criterion failed (or the network
 misbehaved: an ERROR verdict), 2 bad input (every problem printed on
 stderr as ``FILE:LINE: field.path: message``), 3 internal error (one line;
 ``--debug`` adds the traceback). A traceback never reaches the user for bad input.
@@ -176,7 +176,9 @@ def run(
     console = _stderr()
 
     def report(result) -> None:
-        colour = {"PASS": "green", "FAIL": "red", "ERROR": "red", "NOT_RUN": "yellow"}[result.verdict.value]
+        colour = {"PASS": "green", "FAIL": "red", "ERROR": "red", "PRELIMINARY": "yellow", "NOT_RUN": "yellow"}[
+            result.verdict.value
+        ]
         why = f" — {result.reason}" if result.reason else ""
         console.print(f"{result.name}: {result.verdict.value}{why} ({result.wall_time_s:.1f} s)", style=colour)
 
@@ -186,7 +188,8 @@ def run(
 
     evidence = _stoppable(ctx, action, "finished checks are kept; rerun with --resume to continue")
     verdict = evidence.overall_verdict.value
-    _console().print(f"{out}/{layout.EVIDENCE}: overall {verdict}", style="green" if verdict == "PASS" else "red")
+    style = {"PASS": "green", "PRELIMINARY": "yellow"}.get(verdict, "red")
+    _console().print(f"{out}/{layout.EVIDENCE}: overall {verdict}", style=style)
     raise typer.Exit(_exit_code(evidence))
 
 

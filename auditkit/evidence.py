@@ -54,14 +54,11 @@ class Evidence(StrictModel):
     wall_time_s: float = 0.0
 
     def decide(self) -> Verdict:
-        """Overall verdict: ERROR if any check errored, else FAIL if any failed, else PASS if any passed."""
+        """Overall verdict: the first of ERROR, FAIL, PRELIMINARY, PASS that any check has, else NOT_RUN."""
         verdicts = {c.verdict for c in self.checks}
-        if Verdict.ERROR in verdicts:
-            return Verdict.ERROR
-        if Verdict.FAIL in verdicts:
-            return Verdict.FAIL
-        if Verdict.PASS in verdicts:
-            return Verdict.PASS
+        for verdict in (Verdict.ERROR, Verdict.FAIL, Verdict.PRELIMINARY, Verdict.PASS):
+            if verdict in verdicts:
+                return verdict
         return Verdict.NOT_RUN
 
     def to_json(self) -> str:

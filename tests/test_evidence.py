@@ -25,10 +25,23 @@ def test_overall_verdict_order():
     assert ev.decide() is Verdict.NOT_RUN
     ev.checks = [check(Verdict.PASS), check(Verdict.NOT_RUN)]
     assert ev.decide() is Verdict.PASS
+    ev.checks.append(check(Verdict.PRELIMINARY))
+    assert ev.decide() is Verdict.PRELIMINARY
     ev.checks.append(check(Verdict.FAIL))
     assert ev.decide() is Verdict.FAIL
     ev.checks.append(check(Verdict.ERROR))
     assert ev.decide() is Verdict.ERROR
+
+
+def test_a_quick_run_is_never_a_pass_but_its_failures_are_failures():
+    met, missed = Criterion.evaluate("a", "", 1.0, 2.0), Criterion.evaluate("b", "", 3.0, 2.0)
+    reported = met.model_copy(update={"passed": None})
+    assert CheckResult.verdict_from([met]) is Verdict.PASS
+    assert CheckResult.verdict_from([met], quick=True) is Verdict.PRELIMINARY
+    assert CheckResult.verdict_from([met, missed], quick=True) is Verdict.FAIL
+    assert CheckResult.verdict_from([met, reported]) is Verdict.PASS  # a criterion reported, not judged
+    assert CheckResult.verdict_from([reported]) is Verdict.NOT_RUN
+    assert CheckResult.verdict_from([]) is Verdict.NOT_RUN
 
 
 def test_json_roundtrip_is_canonical(tmp_path):

@@ -370,7 +370,7 @@ class Check(ABC, Generic[ConfigT]):
         result = CheckResult(
             name=self.name,
             title=self.title,
-            verdict=CheckResult.verdict_from(criteria) if verdict is None else verdict,
+            verdict=CheckResult.verdict_from(criteria, quick=ctx.quick) if verdict is None else verdict,
             reason=reason,
             criteria=criteria,
             subjects=subjects,

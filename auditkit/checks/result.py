@@ -13,10 +13,15 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 class Verdict(str, Enum):
-    """Outcome of a criterion or a check."""
+    """Outcome of a criterion or a check.
+
+    PRELIMINARY: every criterion was met, but by a quick-mode run, whose searches, draws and images are capped:
+    a first look, never a PASS. A failure found by a quick run is a FAIL (less search found it all the same).
+    """
 
     PASS = "PASS"
     FAIL = "FAIL"
+    PRELIMINARY = "PRELIMINARY"
     NOT_RUN = "NOT_RUN"
     ERROR = "ERROR"
 
@@ -111,8 +116,12 @@ class CheckResult(StrictModel):
     units: list[UnitRecord] = Field(default_factory=list, description="The work units, in plan order.")
 
     @staticmethod
-    def verdict_from(criteria: list[Criterion]) -> Verdict:
-        """PASS when every criterion passed, FAIL when any failed, NOT_RUN when there are none."""
-        if not criteria:
+    def verdict_from(criteria: list[Criterion], *, quick: bool = False) -> Verdict:
+        """FAIL when any criterion failed; else PASS (PRELIMINARY for a quick run) when at least one was judged;
+        NOT_RUN when none was (a criterion with ``passed`` None is reported, not judged)."""
+        judged = [c.passed for c in criteria if c.passed is not None]
+        if not judged:
             return Verdict.NOT_RUN
-        return Verdict.PASS if all(c.passed for c in criteria) else Verdict.FAIL
+        if not all(judged):
+            return Verdict.FAIL
+        return Verdict.PRELIMINARY if quick else Verdict.PASS

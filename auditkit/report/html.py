@@ -47,6 +47,9 @@ PACKAGE_COLUMNS = 3
 VERDICT_MEANING: dict[Verdict, str] = {
     Verdict.PASS: "Every check that ran met all of its criteria.",
     Verdict.FAIL: "At least one criterion was not met.",
+    Verdict.PRELIMINARY: (
+        "Every criterion was met, by a quick run (fewer images, searches and draws): a first look, not a PASS."
+    ),
     Verdict.ERROR: "At least one check could not be completed; the audit is incomplete.",
     Verdict.NOT_RUN: "No check produced a verdict; the network has not been judged.",
 }
@@ -152,7 +155,8 @@ def verdict_class(verdict: Verdict | str | None) -> str:
     if verdict is None:
         return "v-undecided"
     value = verdict.value if isinstance(verdict, Verdict) else str(verdict)
-    return {"PASS": "v-pass", "FAIL": "v-fail", "ERROR": "v-error", "NOT_RUN": "v-notrun"}.get(value, "v-undecided")
+    return {"PASS": "v-pass", "FAIL": "v-fail", "ERROR": "v-error", "NOT_RUN": "v-notrun",
+            "PRELIMINARY": "v-preliminary"}.get(value, "v-undecided")
 
 
 def criterion_result(criterion: Criterion) -> str:

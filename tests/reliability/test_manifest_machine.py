@@ -129,7 +129,7 @@ def test_no_network_code_runs_when_the_schema_fails(submission):
     path.write_text(path.read_text(encoding="utf-8") + "checks:\n  sampling: {bogus: 1}\n", encoding="utf-8")
     result = validate(path)
     assert result.exit_code == 2
-    assert result.stderr.endswith(": checks.sampling.bogus: unknown field (allowed here: baseline_min_gain_db, enabled, "
+    assert result.stderr.endswith(": checks.sampling.bogus: unknown field (allowed here: baseline_min_gain_db, enabled, min_gain_fraction, "
                                   "n_angles, ratios, tolerance_db)\n")
     assert not marker.exists()
 
