@@ -30,6 +30,7 @@ from auditkit.dossier import layout
 from auditkit.checks.result import CheckResult, Criterion, Verdict
 from auditkit.evidence import Evidence
 from auditkit.fileio import sha256_bytes, write_atomic
+from auditkit.manifest import rationale
 from auditkit.report.glossary import GLOSSARY, NOTATION
 
 if TYPE_CHECKING:
@@ -164,6 +165,38 @@ def criterion_result(criterion: Criterion) -> str:
     if criterion.passed is None:
         return "NOT DECIDED"
     return "PASS" if criterion.passed else "FAIL"
+
+
+#: how far a threshold is moved, relative to itself, to say which verdicts would flip.
+SENSITIVITY_STEP = 0.5
+
+
+def sensitivity(criterion: Criterion) -> str | None:
+    """How far the measured value is from its threshold, relative to the threshold, and whether the result flips
+    when the threshold moves by ``SENSITIVITY_STEP`` of itself towards strict or lenient; None when not decided."""
+    m, t = criterion.measured, criterion.threshold
+    if criterion.passed is None or m is None or t is None or not math.isfinite(m):
+        return None
+    at_most = criterion.comparison == "<="
+    step = SENSITIVITY_STEP * abs(t)
+
+    def holds(threshold: float) -> bool:
+        return m <= threshold if at_most else m >= threshold
+
+    stricter, lenient = (t - step, t + step) if at_most else (t + step, t - step)
+    margin = (t - m if at_most else m - t) / abs(t) if t else math.copysign(math.inf, t - m if at_most else m - t)
+    side = f"{abs(margin):.0%} {'inside' if margin >= 0 else 'outside'} the threshold" if math.isfinite(margin) else (
+        "threshold 0")
+    pct = f"{SENSITIVITY_STEP:.0%}"
+    if holds(stricter) and holds(lenient):
+        flip = f"the result holds with the threshold {pct} stricter or more lenient"
+    elif criterion.passed:
+        flip = f"FAIL with the threshold {pct} stricter"
+    elif holds(lenient):
+        flip = f"PASS with the threshold {pct} more lenient"
+    else:
+        flip = f"still FAIL with the threshold {pct} more lenient"
+    return f"Sensitivity: {side}; {flip}."
 
 
 def breakable(text: Any) -> Markup:
@@ -421,7 +454,11 @@ def _check_view(
         "parameters": key_value_table(check.parameters),
         "summary": summary_table(check),
         "per_image": per_image_tables(check),
-        "criteria": [{"c": c, "result": criterion_result(c)} for c in check.criteria],
+        "criteria": [{"c": c, "result": criterion_result(c), "sensitivity": sensitivity(c)} for c in check.criteria],
+        "rationale": [
+            {"field": r.field, "value": check.parameters.get(r.field), "source": r.source.value, "why": r.why}
+            for r in rationale.for_check(check.name)
+        ],
         "figures": [_figure_view(f, root, inline, medium) for f in figures],
         "arrays": [(a, files.get(a) or files.get(f"{layout.ARRAYS}/{a}")) for a in check.arrays],
     }

@@ -273,3 +273,21 @@ def test_saved_figures_are_raster_exactly_when_they_show_images(tmp_path):
     picture.add_subplot().imshow([[0.0, 1.0], [1.0, 0.0]])
     assert not save(plot, tmp_path, "check", "plot", "t", "c").raster
     assert save(picture, tmp_path, "check", "picture", "t", "c").raster
+
+
+def test_sensitivity_says_how_far_from_the_threshold_and_what_flips():
+    from auditkit.checks.result import Criterion
+    from auditkit.report.html import sensitivity
+
+    assert sensitivity(Criterion.evaluate("a", "", 0.2, 1.0)) == (
+        "Sensitivity: 80% inside the threshold; the result holds with the threshold 50% stricter or more lenient.")
+    assert sensitivity(Criterion.evaluate("a", "", 0.7, 1.0)) == (
+        "Sensitivity: 30% inside the threshold; FAIL with the threshold 50% stricter.")
+    assert sensitivity(Criterion.evaluate("a", "", 1.2, 1.0)) == (
+        "Sensitivity: 20% outside the threshold; PASS with the threshold 50% more lenient.")
+    assert sensitivity(Criterion.evaluate("a", "", 3.0, 1.0)) == (
+        "Sensitivity: 200% outside the threshold; still FAIL with the threshold 50% more lenient.")
+    assert sensitivity(Criterion.evaluate("q", "", 0.6, 0.5, comparison=">=")) == (
+        "Sensitivity: 20% inside the threshold; FAIL with the threshold 50% stricter.")
+    undecided = Criterion.evaluate("a", "", 0.2, 1.0).model_copy(update={"passed": None})
+    assert sensitivity(undecided) is None
