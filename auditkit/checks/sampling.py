@@ -338,6 +338,7 @@ def gain_criterion(
         net_gain,
         fraction * base_gain,
         comparison=">=",
+        compares_to_baseline=True,
     )
     if base_gain < min_gain:
         criterion = criterion.model_copy(update={
