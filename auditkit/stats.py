@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
-from scipy.stats import beta
+from scipy.stats import beta, t
 
 #: quantiles reported for a distribution of measured values (as fractions, with their keys).
 QUANTILES = (("p5", 0.05), ("p50", 0.50), ("p95", 0.95))
@@ -94,6 +94,19 @@ def distribution_summary(values: Sequence[float] | np.ndarray) -> dict[str, floa
     out["mean"] = float(arr.mean())
     out["max"] = float(arr.max())
     return out
+
+
+def mean_interval(values: Sequence[float] | np.ndarray, confidence: float = 0.95) -> tuple[float, float] | None:
+    """Student-t interval for the mean over the images: m ± t_{(1+c)/2, n−1} · s/√n (s with ddof = 1).
+
+    It treats the test images as a sample from the population of images the device will see; None for fewer than
+    two images (no spread to estimate)."""
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.size < 2:
+        return None
+    half = float(t.ppf(0.5 + confidence / 2.0, arr.size - 1) * np.std(arr, ddof=1) / np.sqrt(arr.size))
+    mean = float(np.mean(arr))
+    return mean - half, mean + half
 
 
 def spread(values: Sequence[float] | np.ndarray) -> dict[str, float]:

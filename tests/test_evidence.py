@@ -56,3 +56,9 @@ def test_json_roundtrip_is_canonical(tmp_path):
     again = Evidence.read(p)
     assert again.to_json() == ev.to_json()
     assert again.checks[0].verdict is Verdict.PASS
+
+
+def test_a_criterion_keeps_its_per_image_values():
+    c = Criterion.evaluate("a", "", 0.3, 1.0, per_image={"x": 0.3, "y": 0.1, "z": math.nan})
+    assert c.per_image == {"x": 0.3, "y": 0.1, "z": None}
+    assert Criterion.evaluate("a", "", 0.3, 1.0).per_image is None

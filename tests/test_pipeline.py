@@ -125,3 +125,12 @@ def test_nan_network_is_an_error_verdict_and_exit_1(tiny_manifest: Path, tmp_pat
     tiny_manifest.write_text(text[0] + f"sha256: {{net/identity_net.py: {sha256_file(net)}}}" + text[1].split("}", 1)[1])
     result = CliRunner().invoke(app, ["validate", str(tiny_manifest)])
     assert result.exit_code == 2 and "NaN" in result.output  # the load-time probe catches it first
+
+
+def test_every_criterion_reports_its_value_on_each_image_it_used(tiny_manifest: Path, tmp_path: Path):
+    ev = run_audit(tiny_manifest, RunOptions(out=tmp_path / "o", quick=True), render=False)
+    criteria = [(c.name, k) for c in ev.checks for k in c.criteria]
+    assert len({name for name, _ in criteria}) == 6
+    for check, criterion in criteria:
+        images = next(c for c in ev.checks if c.name == check).parameters["effective"]["images"]
+        assert criterion.per_image is not None and list(criterion.per_image) == images, (check, criterion.name)

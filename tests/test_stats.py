@@ -119,3 +119,15 @@ def test_spread_is_population_statistics():
 
     s = spread([1.0, 2.0, 3.0, 4.0])
     assert s == {"mean": 2.5, "std": pytest.approx(1.118033988749895), "min": 1.0, "max": 4.0}
+
+
+def test_mean_interval_is_the_student_t_interval():
+    from scipy import stats as sps
+
+    from auditkit.stats import mean_interval
+
+    values = [0.1, 0.2, 0.4, 0.3]
+    low, high = mean_interval(values)
+    expected = sps.t.interval(0.95, 3, loc=np.mean(values), scale=sps.sem(values))
+    assert low == pytest.approx(expected[0]) and high == pytest.approx(expected[1])
+    assert mean_interval([0.5]) is None

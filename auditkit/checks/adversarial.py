@@ -175,7 +175,7 @@ class AdversarialCheck(Check[AdversarialConfig]):
         net, base = measured["network"], measured["baseline"]
         return self.result(
             ctx,
-            criteria=_criteria(net, base, s),
+            criteria=_criteria(net, base, s, ids),
             subjects={
                 "network": _subject_result(ctx.network, net, ids, s),
                 "baseline": _subject_result(ctx.baseline, base, ids, s, compared.image, compared.noise),
@@ -255,9 +255,13 @@ def _noise_measures(
 
 
 # -- criteria -------------------------------------------------------------------------------------
-def _criteria(net: Found, base: Found, s: Settings) -> list[Criterion]:
+def _criteria(net: Found, base: Found, s: Settings, ids: list[str]) -> list[Criterion]:
     criteria: list[Criterion] = []
     k, c = s.k_baseline, s.c_budget
+
+    def per_image(values: torch.Tensor) -> dict[str, float]:
+        return {i: float(v) for i, v in zip(ids, values)}
+
     for j, eps in enumerate(s.budgets):
         d_net, d_base = float(net.image.change[:, j].max()), float(base.image.change[:, j].max())
         key = setting_key(eps)
@@ -267,13 +271,13 @@ def _criteria(net: Found, base: Found, s: Settings) -> list[Criterion]:
             f"Δ = ‖f(A(x+r)) − f(Ax)‖/‖x‖ over the images must be at most {k:g} · max(Δ_baseline, {key}), "
             f"where Δ_baseline = {d_base:.4g} is the baseline's worst change under its own worst perturbations "
             f"of the same size (the floor {key} is the change of a method that reproduces the perturbation).",
-            d_net, k * max(d_base, eps), compares_to_baseline=True,
+            d_net, k * max(d_base, eps), compares_to_baseline=True, per_image=per_image(net.image.change[:, j]),
         ))
         criteria.append(Criterion.evaluate(
             f"adversarial.change_vs_budget[eps={key}]",
             f"Image-domain perturbations with ‖r‖ = {key}·‖x‖: the network's worst change "
             f"Δ = ‖f(A(x+r)) − f(Ax)‖/‖x‖ over the images must be at most {c:g} · {key}.",
-            d_net, c * eps,
+            d_net, c * eps, per_image=per_image(net.image.change[:, j]),
         ))
     for j, eta in enumerate(s.etas):
         d_net, d_base = float(net.measurement.change[:, j].max()), float(base.measurement.change[:, j].max())
@@ -284,7 +288,7 @@ def _criteria(net: Found, base: Found, s: Settings) -> list[Criterion]:
             f"network's worst change Δ = ‖f(Ax + e) − f(Ax)‖/‖x‖ over the images must be at most "
             f"{k:g} · max(Δ_baseline, {key}), where Δ_baseline = {d_base:.4g} is the baseline's worst change "
             f"under its own worst noise of the same size.",
-            d_net, k * max(d_base, eta), compares_to_baseline=True,
+            d_net, k * max(d_base, eta), compares_to_baseline=True, per_image=per_image(net.measurement.change[:, j]),
         ))
     return criteria
 

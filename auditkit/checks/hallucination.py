@@ -379,6 +379,7 @@ def _criterion(measured: dict[str, _Measured], ids: list[str], k: float, grid: _
         float(ratios[n]),
         k,
         compares_to_baseline=True,
+        per_image={i: float(r) for i, r in zip(ids, ratios)},
     )
     return criterion
 

@@ -430,6 +430,9 @@ def _criteria(
                 f"{ids[n]}, τ = {float(tau[n, li]):.3g}, {p.events} of {p.trials} draws).",
                 p.ci_high,
                 s.max_probability,
+                per_image={
+                    ids[i]: _harm(measured["network"].changes, i, li, s, tau).ci_high for i in range(len(ids))
+                },
             )
         )
         b, bp = _worst_image(measured["baseline"], ids, li, s, tau)

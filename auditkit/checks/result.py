@@ -42,6 +42,11 @@ class Criterion(StrictModel):
     comparison: str = Field(default="<=", description="'<=' or '>=': measured must be on this side of threshold.")
     passed: bool | None = Field(description="True/False, or None when not evaluated.")
     compares_to_baseline: bool = Field(description="True when the threshold is derived from the baseline's result.")
+    per_image: dict[str, float | None] | None = Field(
+        default=None,
+        description="The measured quantity on each test image it rests on (its count is the number of images used); "
+        "None when the criterion has no per-image value.",
+    )
 
     @classmethod
     def evaluate(
@@ -53,8 +58,10 @@ class Criterion(StrictModel):
         *,
         comparison: str = "<=",
         compares_to_baseline: bool = False,
+        per_image: dict[str, float | None] | None = None,
     ) -> "Criterion":
-        """Build a criterion and decide it; a missing or non-finite measurement fails."""
+        """Build a criterion and decide it; a missing or non-finite measurement fails. ``per_image``: the
+        quantity on each image (what a worst case or a mean over the images is taken of)."""
         if comparison not in ("<=", ">="):
             raise ValueError(f"comparison must be '<=' or '>=', not {comparison!r}")
         ok: bool | None
@@ -72,6 +79,9 @@ class Criterion(StrictModel):
             comparison=comparison,
             passed=ok,
             compares_to_baseline=compares_to_baseline,
+            per_image=None if per_image is None else {
+                str(k): (None if v is None or not math.isfinite(v) else float(v)) for k, v in per_image.items()
+            },
         )
 
 

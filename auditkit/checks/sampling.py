@@ -291,8 +291,9 @@ def _drop_text(means: np.ndarray, settings: list[Setting]) -> str:
     return f"{drop:.2f} dB, from {means[i]:.2f} dB at ratio {low} to {means[j]:.2f} dB at ratio {high}"
 
 
-def network_criterion(means: np.ndarray, settings: list[Setting], tolerance: float) -> Criterion:
-    """``sampling.no_drop_with_more_samples``: the network's largest mean-PSNR drop ≤ tolerance."""
+def network_criterion(psnr: np.ndarray, settings: list[Setting], ids: list[str], tolerance: float) -> Criterion:
+    """``sampling.no_drop_with_more_samples``: the network's largest mean-PSNR drop ≤ tolerance (PSNR (K, N))."""
+    means = psnr.mean(axis=1)
     drop = largest_drop(list(means))[0]
     return Criterion.evaluate(
         "sampling.no_drop_with_more_samples",
@@ -301,12 +302,19 @@ def network_criterion(means: np.ndarray, settings: list[Setting], tolerance: flo
         f"(measured: {_drop_text(means, settings)}).",
         drop,
         tolerance,
+        per_image=_drops(psnr, ids),
     )
+
+
+def _drops(psnr: np.ndarray, ids: list[str]) -> dict[str, float]:
+    """Each image's own largest drop (dB) of its PSNR curve (K, N)."""
+    return {i: largest_drop(list(psnr[:, n]))[0] for n, i in enumerate(ids)}
 
 
 def image_criterion(psnr: np.ndarray, settings: list[Setting], ids: list[str], tolerance: float) -> Criterion:
     """``sampling.no_drop_on_any_image``: the largest drop of any one image's PSNR curve (K, N) ≤ tolerance."""
-    drops = [largest_drop(list(psnr[:, n]))[0] for n in range(psnr.shape[1])]
+    by_image = _drops(psnr, ids)
+    drops = list(by_image.values())
     n = int(np.argmax(drops))
     return Criterion.evaluate(
         "sampling.no_drop_on_any_image",
@@ -315,12 +323,13 @@ def image_criterion(psnr: np.ndarray, settings: list[Setting], ids: list[str], t
         f"{_drop_text(psnr[:, n], settings)}).",
         drops[n],
         tolerance,
+        per_image=by_image,
     )
 
 
 def gain_criterion(
-    net_means: np.ndarray, base_means: np.ndarray, settings: list[Setting], start: str | None, fraction: float,
-    min_gain: float,
+    net_psnr: np.ndarray, base_means: np.ndarray, settings: list[Setting], ids: list[str], start: str | None,
+    fraction: float, min_gain: float,
 ) -> Criterion | None:
     """``sampling.gain_vs_baseline``: from setting ``start`` (the training one) to the highest, the network's mean gain
     ≥ fraction × the baseline's; judged (``passed`` not None) only when the baseline gains ≥ min_gain there. None when
@@ -329,6 +338,7 @@ def gain_criterion(
     if start is None or start not in keys or keys.index(start) == len(keys) - 1:
         return None
     t = keys.index(start)
+    net_means = net_psnr.mean(axis=1)
     net_gain, base_gain = float(net_means[-1] - net_means[t]), float(base_means[-1] - base_means[t])
     criterion = Criterion.evaluate(
         "sampling.gain_vs_baseline",
@@ -339,6 +349,7 @@ def gain_criterion(
         fraction * base_gain,
         comparison=">=",
         compares_to_baseline=True,
+        per_image={i: float(net_psnr[-1, n] - net_psnr[t, n]) for n, i in enumerate(ids)},
     )
     if base_gain < min_gain:
         criterion = criterion.model_copy(update={
@@ -348,8 +359,12 @@ def gain_criterion(
     return criterion
 
 
-def baseline_criteria(means: np.ndarray, settings: list[Setting], tolerance: float, min_gain: float) -> list[Criterion]:
-    """Setup sanity: the baseline gains ≥ min_gain dB from the lowest to the highest ratio and never drops > tolerance."""
+def baseline_criteria(
+    psnr: np.ndarray, settings: list[Setting], ids: list[str], tolerance: float, min_gain: float
+) -> list[Criterion]:
+    """Setup sanity: the baseline (PSNR (K, N)) gains ≥ min_gain dB on the mean from the lowest to the highest ratio
+    and never drops > tolerance."""
+    means = psnr.mean(axis=1)
     gain = float(means[-1] - means[0])
     drop = largest_drop(list(means))[0]
     lo, hi = settings[0].key, settings[-1].key
@@ -362,6 +377,7 @@ def baseline_criteria(means: np.ndarray, settings: list[Setting], tolerance: flo
             gain,
             min_gain,
             comparison=">=",
+            per_image={i: float(psnr[-1, n] - psnr[0, n]) for n, i in enumerate(ids)},
         ),
         Criterion.evaluate(
             "sampling.baseline_no_drop",
@@ -369,6 +385,7 @@ def baseline_criteria(means: np.ndarray, settings: list[Setting], tolerance: flo
             f"and a higher one (measured: {_drop_text(means, settings)}).",
             drop,
             tolerance,
+            per_image=_drops(psnr, ids),
         ),
     ]
 
@@ -498,16 +515,18 @@ class SamplingCheck(Check[SamplingConfig]):
         requested = requested_settings(ctx.operator, config, ctx.trained_ratio, ctx.quick)
         settings, notes = build_settings(ctx.operator, requested)
         curves = dict(measured)
-        base_means, net_means = curves["baseline"].psnr.mean(axis=1), curves["network"].psnr.mean(axis=1)
-        sanity = baseline_criteria(base_means, settings, tolerance, min_gain)
+        base_means = curves["baseline"].psnr.mean(axis=1)
+        sanity = baseline_criteria(curves["baseline"].psnr, settings, images.ids, tolerance, min_gain)
         start = settings_key(
             settings,
             audit_setting(ctx.operator) if ctx.trained_ratio is None else trained_setting(ctx.operator, ctx.trained_ratio),
             ctx.operator,
         )
-        gain = gain_criterion(net_means, base_means, settings, start, float(config.min_gain_fraction), min_gain)
+        gain = gain_criterion(
+            curves["network"].psnr, base_means, settings, images.ids, start, float(config.min_gain_fraction), min_gain
+        )
         judged = [
-            network_criterion(net_means, settings, tolerance),
+            network_criterion(curves["network"].psnr, settings, images.ids, tolerance),
             image_criterion(curves["network"].psnr, settings, images.ids, tolerance),
             *([gain] if gain is not None else []),
         ]

@@ -326,6 +326,7 @@ def _criteria(
                 worst,
                 min_recovery,
                 comparison=">=",
+                per_image=dict(net),
             )
         )
         q_net, q_base = dict(net)[gap_image], dict(base)[gap_image]
@@ -334,11 +335,13 @@ def _criteria(
                 f"structural.recovery_vs_baseline[{name}]",
                 f"Detail '{name}': on every image the network's recovered fraction q must be at least the "
                 f"baseline's minus {margin:g} (measured: the network's q on image {gap_image}, where it falls "
-                f"furthest behind; threshold: the baseline's q there, {q_base:.3f}, minus the margin).",
+                f"furthest behind; threshold: the baseline's q there, {q_base:.3f}, minus the margin; per image: "
+                f"q_network − q_baseline).",
                 q_net,
                 q_base - margin,
                 comparison=">=",
                 compares_to_baseline=True,
+                per_image={i: None if n is None or b is None else n - b for (i, n), (_, b) in zip(net, base)},
             )
         )
         criteria.append(_ghost_criterion(measured, ids, k, name, k_ghost, floor))
@@ -368,6 +371,7 @@ def _ghost_criterion(
         ratio,
         k_ghost,
         compares_to_baseline=True,
+        per_image={i: net[i] / max(base[i], floor) if net[i] is not None and base[i] is not None else None for i in ids},
     )
 
 

@@ -67,7 +67,7 @@ from auditkit.checks.result import CheckResult, Criterion, SubjectResult
 from auditkit.checks.units import Unit, first_image
 from auditkit.manifest.models import TradeoffConfig
 from auditkit.metrics import relative_error
-from auditkit.stats import spread
+from auditkit.stats import mean_interval, spread
 
 CHECK_NAME = "tradeoff"
 #: salt of ``ctx.generator`` for the attack's random starts (then the image's index in the test set).
@@ -149,7 +149,7 @@ class TradeoffCheck(Check[TradeoffConfig]):
         curves = dict(measured)
         return self.result(
             ctx,
-            criteria=_criteria(curves["network"], curves["baseline"], s),
+            criteria=_criteria(curves["network"], curves["baseline"], s, images.ids),
             subjects={subject.key: _subject_result(subject, curves[subject.key], ids, s) for subject in ctx.subjects()},
             parameters=_parameters(config, s, ids, ctx.quick),
             notes=_notes(curves, ids, s, ctx.quick),
@@ -237,11 +237,16 @@ def lipschitz_slopes(etas: Sequence[float], means: Sequence[float], unperturbed:
     }
 
 
-def _criteria(net: Curve, base: Curve, s: Settings) -> list[Criterion]:
+def _criteria(net: Curve, base: Curve, s: Settings, ids: list[str]) -> list[Criterion]:
     k = s.k_baseline
     criteria = []
     for j, eta in enumerate(s.etas):
         m_net, m_base = float(net.errors[:, j].mean()), float(base.errors[:, j].mean())
+        interval = mean_interval(net.errors[:, j].numpy())
+        ci = "" if interval is None else (
+            f" The network's mean over the {len(ids)} images is {m_net:.4g}, 95 % interval {interval[0]:.4g}–"
+            f"{interval[1]:.4g} (Student t, the images as a sample of the images the device will see)."
+        )
         key = setting_key(eta)
         setting = (
             "without noise (η = 0: accuracy)" if eta == 0
@@ -250,8 +255,9 @@ def _criteria(net: Curve, base: Curve, s: Settings) -> list[Criterion]:
         criteria.append(Criterion.evaluate(
             f"tradeoff.error_vs_baseline[eta={key}]",
             f"Relative error ‖|f(Ax + e)| − x‖/‖x‖ {setting}, averaged over the images: the network's must be "
-            f"at most {k:g} × the baseline's ({m_base:.4g}).",
+            f"at most {k:g} × the baseline's ({m_base:.4g}).{ci}",
             m_net, k * m_base, compares_to_baseline=True,
+            per_image={i: float(v) for i, v in zip(ids, net.errors[:, j])},
         ))
     return criteria
 

@@ -199,6 +199,14 @@ def sensitivity(criterion: Criterion) -> str | None:
     return f"Sensitivity: {side}; {flip}."
 
 
+def per_image_line(criterion: Criterion) -> str | None:
+    """``Per image (n = N): id value, …``: the values the criterion's worst case or mean is taken of."""
+    if not criterion.per_image:
+        return None
+    values = ", ".join(f"{image} {format_value(v)}" for image, v in criterion.per_image.items())
+    return f"Per image (n = {len(criterion.per_image)}): {values}."
+
+
 def breakable(text: Any) -> Markup:
     """HTML-escaped ``text`` with line-break opportunities after '.', '_', '/' and before '[' (long dotted names)."""
     escaped = str(escape(str(text)))
@@ -454,7 +462,10 @@ def _check_view(
         "parameters": key_value_table(check.parameters),
         "summary": summary_table(check),
         "per_image": per_image_tables(check),
-        "criteria": [{"c": c, "result": criterion_result(c), "sensitivity": sensitivity(c)} for c in check.criteria],
+        "criteria": [
+            {"c": c, "result": criterion_result(c), "sensitivity": sensitivity(c), "per_image": per_image_line(c)}
+            for c in check.criteria
+        ],
         "rationale": [
             {"field": r.field, "value": check.parameters.get(r.field), "source": r.source.value, "why": r.why}
             for r in rationale.for_check(check.name)

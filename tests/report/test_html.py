@@ -291,3 +291,12 @@ def test_sensitivity_says_how_far_from_the_threshold_and_what_flips():
         "Sensitivity: 20% inside the threshold; FAIL with the threshold 50% stricter.")
     undecided = Criterion.evaluate("a", "", 0.2, 1.0).model_copy(update={"passed": None})
     assert sensitivity(undecided) is None
+
+
+def test_per_image_line_lists_every_image_the_criterion_used():
+    from auditkit.checks.result import Criterion
+    from auditkit.report.html import per_image_line
+
+    line = per_image_line(Criterion.evaluate("a", "", 0.3, 1.0, per_image={"x": 0.3, "y": 0.125}))
+    assert line.startswith("Per image (n = 2): x 0.3") and "y 0.125" in line
+    assert per_image_line(Criterion.evaluate("a", "", 0.3, 1.0)) is None
