@@ -7,6 +7,8 @@ their modulus where a real reference is given.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 from skimage.metrics import structural_similarity
@@ -50,3 +52,35 @@ def ssim(xhat: torch.Tensor, x: torch.Tensor, data_range: float = DATA_RANGE) ->
         for i in range(b.shape[0])
     ]
     return torch.tensor(np.asarray(vals), dtype=torch.float64)
+
+
+# -- patches: local measures ------------------------------------------------------------------------
+
+
+def patch_grid(shape: tuple[int, int], size: int) -> tuple[int, tuple[int, int], list[tuple[int, int]]]:
+    """(stride, padded shape, top-left corners) of the half-overlapping patches covering an (H, W) image."""
+    if size < 1:
+        raise ValueError(f"patch_size: must be ≥ 1, got {size}")
+    stride = max(1, size // 2)
+    padded = tuple(size + stride * math.ceil(max(n - size, 0) / stride) for n in shape)
+    corners = [(r, c) for r in range(0, padded[0] - size + 1, stride) for c in range(0, padded[1] - size + 1, stride)]
+    return stride, (padded[0], padded[1]), corners
+
+
+def patch_windows(t: torch.Tensor, size: int) -> torch.Tensor:
+    """(B, P, size²): the patches of ``patch_grid`` of each image of t (B, H, W), in the order of its corners."""
+    stride, padded, _ = patch_grid(tuple(t.shape[1:]), size)
+    full = torch.zeros((t.shape[0], *padded), dtype=t.dtype, device=t.device)
+    full[:, : t.shape[1], : t.shape[2]] = t
+    w = full.unfold(1, size, stride).unfold(2, size, stride)
+    return w.reshape(t.shape[0], -1, size * size)
+
+
+def largest_patch_rms(t: torch.Tensor, size: int) -> torch.Tensor:
+    """max over the patches of ``patch_grid`` of the RMS of |t| on the patch, per image of t (B, H, W), shape (B,).
+
+    A local size of a change or error map, in the images' intensity units (the test images span [0, 1]): a
+    structure of contrast c filling one patch scores c, wherever it is, however small against the whole image.
+    Padding pixels count as zero and the mean is over the patch's size² pixels."""
+    energy = (patch_windows(t.abs() if t.is_complex() else t, size).abs() ** 2).sum(dim=-1)
+    return torch.sqrt(energy.amax(dim=1) / (size * size))

@@ -59,7 +59,7 @@ from auditkit.checks.base import Arrays, AuditContext, Check, Selection, Subject
 from auditkit.checks.result import CheckResult, Criterion, SubjectResult
 from auditkit.checks.units import Phase, Unit
 from auditkit.manifest.models import AdversarialConfig
-from auditkit.metrics import relative_error
+from auditkit.metrics import largest_patch_rms, relative_error
 from auditkit.operators.base import ForwardOperator, batch_norm2
 
 #: salts of ``ctx.generator`` for this check's two searches (then the image's index in the test set).
@@ -84,6 +84,7 @@ class Settings:
     lr: float
     k_baseline: float
     c_budget: float
+    patch_size: int
 
     @classmethod
     def from_config(cls, config: AdversarialConfig, quick: bool) -> "Settings":
@@ -101,6 +102,7 @@ class Settings:
             lr=float(meas.lr),
             k_baseline=float(config.k_baseline),
             c_budget=float(config.c_budget),
+            patch_size=int(config.patch_size),
         )
 
 
@@ -110,6 +112,7 @@ class Measures:
 
     outputs: torch.Tensor  # (N, J, H, W)
     change: torch.Tensor  # (N, J)
+    local_change: torch.Tensor  # (N, J) RMS of f(y + e) − f(y) on the worst patch (intensity units)
     amplification: torch.Tensor  # (N, J)
     relative_error: torch.Tensor  # (N, J)
 
@@ -161,9 +164,10 @@ class AdversarialCheck(Check[AdversarialConfig]):
         """The baseline under the network's worst perturbations, for the same image."""
         net, base = measured["network"], measured["baseline"]
         recon = guarded_recon(ctx.baseline.fmap, check=self.name, image_ids=images.ids, subject=ctx.baseline.key)
+        size = Settings.from_config(config, ctx.quick).patch_size
         return Crossed(
-            image=_image_measures(recon, ctx.operator, images.x, base.clean, net.ladder.perturbations),
-            noise=_noise_measures(recon, ctx.operator, images.x, base.clean, net.noise.perturbations),
+            image=_image_measures(recon, ctx.operator, images.x, base.clean, net.ladder.perturbations, size),
+            noise=_noise_measures(recon, ctx.operator, images.x, base.clean, net.noise.perturbations, size),
         )
 
     def decide(
@@ -175,7 +179,7 @@ class AdversarialCheck(Check[AdversarialConfig]):
         net, base = measured["network"], measured["baseline"]
         return self.result(
             ctx,
-            criteria=_criteria(net, base, s, ids),
+            criteria=_criteria(net, base, s, ids, batch_norm2(x)),
             subjects={
                 "network": _subject_result(ctx.network, net, ids, s),
                 "baseline": _subject_result(ctx.baseline, base, ids, s, compared.image, compared.noise),
@@ -211,51 +215,57 @@ def _search(subject: Subject, ctx: AuditContext, images: Selection, s: Settings)
         error_clean=relative_error(clean, x).cpu(),
         ladder=ladder,
         noise=noise,
-        image=_image_measures(recon, op, x, clean, ladder.perturbations),
-        measurement=_noise_measures(recon, op, x, clean, noise.perturbations),
+        image=_image_measures(recon, op, x, clean, ladder.perturbations, s.patch_size),
+        measurement=_noise_measures(recon, op, x, clean, noise.perturbations, s.patch_size),
     )
 
 
 def _measure(
-    recon: Reconstruct, y: torch.Tensor, clean: torch.Tensor, e: torch.Tensor, truth: torch.Tensor, norm_x: torch.Tensor
+    recon: Reconstruct, y: torch.Tensor, clean: torch.Tensor, e: torch.Tensor, truth: torch.Tensor, norm_x: torch.Tensor,
+    size: int,
 ) -> Measures:
-    """Reconstruct y + e for rows (N·J, …) in image-major order and measure change, amplification and error."""
+    """Reconstruct y + e for rows (N·J, …) in image-major order and measure change, amplification, error and the
+    local change on the worst ``size``² patch."""
     n = clean.shape[0]
     j = y.shape[0] // n
     rows = torch.arange(n, device=y.device).repeat_interleave(j)
     out = evaluate(recon, y + e, rows, max_rows=rows_per_call(clean.shape[1:]))
-    diff = batch_norm2(out - clean.repeat_interleave(j, 0))
+    delta = out - clean.repeat_interleave(j, 0)
+    diff = batch_norm2(delta)
     size_e = batch_norm2(e).clamp_min(torch.finfo(diff.dtype).tiny)
     return Measures(
         outputs=out.reshape(n, j, *clean.shape[1:]),
         change=(diff / norm_x.repeat_interleave(j)).reshape(n, j).cpu(),
         amplification=(diff / size_e).reshape(n, j).cpu(),
         relative_error=relative_error(out, truth).reshape(n, j).cpu(),
+        local_change=largest_patch_rms(delta, size).reshape(n, j).double().cpu(),
     )
 
 
 def _image_measures(
-    recon: Reconstruct, op: ForwardOperator, x: torch.Tensor, clean: torch.Tensor, r: torch.Tensor
+    recon: Reconstruct, op: ForwardOperator, x: torch.Tensor, clean: torch.Tensor, r: torch.Tensor, size: int
 ) -> Measures:
     """f at A(x + r_ij) for perturbations r (N, J, H, W); the amplification is per e = A r."""
     n, j = r.shape[:2]
     flat = r.reshape(n * j, *x.shape[1:])
     xs = x.repeat_interleave(j, 0)
     y, e = op.forward(xs).detach(), op.forward(flat).detach()
-    return _measure(recon, y, clean, e, xs + flat, batch_norm2(x))
+    return _measure(recon, y, clean, e, xs + flat, batch_norm2(x), size)
 
 
 def _noise_measures(
-    recon: Reconstruct, op: ForwardOperator, x: torch.Tensor, clean: torch.Tensor, e: torch.Tensor
+    recon: Reconstruct, op: ForwardOperator, x: torch.Tensor, clean: torch.Tensor, e: torch.Tensor, size: int
 ) -> Measures:
     """f at A x_i + e_ik for noise e (N, K, *measurement_shape)."""
     n, k = e.shape[:2]
     y = op.forward(x).detach().repeat_interleave(k, 0)
-    return _measure(recon, y, clean, e.reshape(n * k, *e.shape[2:]), x.repeat_interleave(k, 0), batch_norm2(x))
+    return _measure(recon, y, clean, e.reshape(n * k, *e.shape[2:]), x.repeat_interleave(k, 0), batch_norm2(x), size)
 
 
 # -- criteria -------------------------------------------------------------------------------------
-def _criteria(net: Found, base: Found, s: Settings, ids: list[str]) -> list[Criterion]:
+def _criteria(net: Found, base: Found, s: Settings, ids: list[str], norms_x: torch.Tensor) -> list[Criterion]:
+    """Per budget: the global change against the baseline and the budget, the local change against the baseline;
+    per noise level: the change against the baseline. ``norms_x`` (N,): ‖x‖ of each image."""
     criteria: list[Criterion] = []
     k, c = s.k_baseline, s.c_budget
 
@@ -278,6 +288,21 @@ def _criteria(net: Found, base: Found, s: Settings, ids: list[str]) -> list[Crit
             f"Image-domain perturbations with ‖r‖ = {key}·‖x‖: the network's worst change "
             f"Δ = ‖f(A(x+r)) − f(Ax)‖/‖x‖ over the images must be at most {c:g} · {key}.",
             d_net, c * eps, per_image=per_image(net.image.change[:, j]),
+        ))
+    for j, eps in enumerate(s.budgets):
+        l_net, l_base = float(net.image.local_change[:, j].max()), float(base.image.local_change[:, j].max())
+        floor = eps * float(norms_x.max()) / s.patch_size
+        key = setting_key(eps)
+        criteria.append(Criterion.evaluate(
+            f"adversarial.local_change_vs_baseline[eps={key}]",
+            f"Image-domain perturbations with ‖r‖ = {key}·‖x‖ (the worst found for the global change): the network's "
+            f"worst local change L = max over {s.patch_size}×{s.patch_size} patches P of the RMS of "
+            f"f(A(x+r)) − f(Ax) on P (intensity units; the images span [0, 1]) must be at most {k:g} · max(L_baseline, "
+            f"{floor:.3g}), where L_baseline = {l_base:.4g} is the baseline's under its own worst perturbation and "
+            f"{floor:.3g} = {key}·‖x‖/{s.patch_size} is the most a method reproducing the perturbation can show on one "
+            f"patch. It catches a change gathered in a lesion-sized area, which the global Δ dilutes; the "
+            f"perturbations were searched for the global change, not for this one.",
+            l_net, k * max(l_base, floor), compares_to_baseline=True, per_image=per_image(net.image.local_change[:, j]),
         ))
     for j, eta in enumerate(s.etas):
         d_net, d_base = float(net.measurement.change[:, j].max()), float(base.measurement.change[:, j].max())
@@ -303,6 +328,7 @@ def _summary(measures: Measures, error_clean: torch.Tensor, budgets: Sequence[fl
     return {
         "worst_case_amplification": _by_budget(measures.amplification, budgets),
         "worst_case_change": _by_budget(measures.change, budgets),
+        "worst_case_local_change": _by_budget(measures.local_change, budgets),
         "worst_case_relative_error": _by_budget(measures.relative_error, budgets),
         "relative_error_unperturbed": {setting_key(b): float(error_clean.max()) for b in budgets},
         "mean_change": {setting_key(b): float(measures.change[:, j].mean()) for j, b in enumerate(budgets)},
@@ -330,6 +356,7 @@ def _subject_result(
             crossed = int(found.ladder.crossed_at[i, j])
             entry = {
                 "change": float(found.image.change[i, j]),
+                "local_change": float(found.image.local_change[i, j]),
                 "amplification": float(found.image.amplification[i, j]),
                 "gain": float(found.image.change[i, j] / b),
                 "relative_error": float(found.image.relative_error[i, j]),

@@ -70,7 +70,6 @@ its modulus.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -81,7 +80,7 @@ from auditkit.checks.base import Arrays, AuditContext, Check, Selection, Subject
 from auditkit.data.details import DetailSpec, detail_region
 from auditkit.checks.result import CheckResult, Criterion, SubjectResult
 from auditkit.manifest.models import Detail, HallucinationConfig
-from auditkit.metrics import as_magnitude
+from auditkit.metrics import as_magnitude, patch_grid, patch_windows
 from auditkit.operators.base import ForwardOperator, batch_norm2, inner
 
 #: patches listed per image and subject.
@@ -105,32 +104,13 @@ CHECK_NAME = "hallucination"
 # -- patches -----------------------------------------------------------------------------------
 
 
-def patch_grid(shape: tuple[int, int], size: int) -> tuple[int, tuple[int, int], list[tuple[int, int]]]:
-    """(stride, padded shape, top-left corners) of the half-overlapping patches covering an (H, W) image."""
-    if size < 1:
-        raise ValueError(f"patch_size: must be ≥ 1, got {size}")
-    stride = max(1, size // 2)
-    padded = tuple(size + stride * math.ceil(max(n - size, 0) / stride) for n in shape)
-    corners = [(r, c) for r in range(0, padded[0] - size + 1, stride) for c in range(0, padded[1] - size + 1, stride)]
-    return stride, (padded[0], padded[1]), corners
-
-
-def _windows(t: torch.Tensor, size: int) -> torch.Tensor:
-    """(B, P, size²): the patches of ``patch_grid`` of each image of t (B, H, W), in the order of its corners."""
-    stride, padded, _ = patch_grid(tuple(t.shape[1:]), size)
-    full = torch.zeros((t.shape[0], *padded), dtype=t.dtype, device=t.device)
-    full[:, : t.shape[1], : t.shape[2]] = t
-    w = full.unfold(1, size, stride).unfold(2, size, stride)
-    return w.reshape(t.shape[0], -1, size * size)
-
-
 def _energy(w: torch.Tensor) -> torch.Tensor:
     return (w.abs() ** 2).sum(dim=-1)
 
 
 def invented_energy(c: torch.Tensor, b: torch.Tensor, size: int) -> torch.Tensor:
     """I_P = ‖c − β* b‖²_P per patch, shape (B, P), β* = clip(Re⟨b, c⟩_P/‖b‖²_P, 0, 1) (0 where b vanishes on P)."""
-    cw, bw = _windows(c, size), _windows(b, size)
+    cw, bw = patch_windows(c, size), patch_windows(b, size)
     bb = _energy(bw)
     bc = (torch.conj(bw) * cw).real.sum(dim=-1) if bw.is_complex() or cw.is_complex() else (bw * cw).sum(dim=-1)
     beta = torch.where(bb > 0, bc / bb.clamp_min(torch.finfo(bb.dtype).tiny), torch.zeros_like(bb)).clamp(0.0, 1.0)
@@ -139,7 +119,7 @@ def invented_energy(c: torch.Tensor, b: torch.Tensor, size: int) -> torch.Tensor
 
 def window_energy(t: torch.Tensor, size: int) -> torch.Tensor:
     """‖t‖²_P per patch, shape (B, P)."""
-    return _energy(_windows(t, size))
+    return _energy(patch_windows(t, size))
 
 
 def interior_patches(corners: list[tuple[int, int]], size: int, shape: tuple[int, int], border: int) -> torch.Tensor:

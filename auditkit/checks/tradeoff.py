@@ -66,7 +66,7 @@ from auditkit.checks.base import Arrays, AuditContext, Check, Selection, Subject
 from auditkit.checks.result import CheckResult, Criterion, SubjectResult
 from auditkit.checks.units import Unit, first_image
 from auditkit.manifest.models import TradeoffConfig
-from auditkit.metrics import relative_error
+from auditkit.metrics import largest_patch_rms, relative_error
 from auditkit.stats import mean_interval, spread
 
 CHECK_NAME = "tradeoff"
@@ -95,6 +95,7 @@ class Settings:
     restarts: int
     iterations: int
     lr: float
+    patch_size: int
 
     @classmethod
     def from_config(cls, config: TradeoffConfig, quick: bool) -> "Settings":
@@ -107,6 +108,7 @@ class Settings:
             restarts=quick_cap(config.restarts, QUICK_RESTARTS, quick),
             iterations=quick_cap(config.iterations, QUICK_ITERATIONS, quick),
             lr=float(config.lr),
+            patch_size=int(config.patch_size),
         )
 
     @property
@@ -123,6 +125,7 @@ class Curve:
     errors: torch.Tensor  # (N, K) E(η_k), non-decreasing in k
     found_at: torch.Tensor  # (N, K) the level whose search supplied E(η_k) (0.0: e = 0)
     restart: torch.Tensor  # (N, K) the restart of that search (−1: e = 0)
+    local_errors: torch.Tensor  # (N, K) RMS of |f(Ax + e)| − x on the worst patch, at the kept e
     example_clean: torch.Tensor = first_image()  # (H, W) f(A x₀)
     example_worst: torch.Tensor = first_image()  # (H, W) f(A x₀ + e) at the largest level's kept e
 
@@ -174,6 +177,7 @@ def _curve(subject: Subject, ctx: AuditContext, images: Selection, s: Settings) 
     image_rows = torch.arange(n, device=x.device)
     clean = evaluate(recon, y, image_rows, max_rows)
     candidates = [relative_error(clean, x).double().cpu()]  # column 0: e = 0
+    local = [largest_patch_rms(clean - x, s.patch_size).double().cpu()]
     restarts = [torch.full((n,), -1, dtype=torch.long)]
     worst_outputs = [clean]
     if positive:
@@ -189,6 +193,8 @@ def _curve(subject: Subject, ctx: AuditContext, images: Selection, s: Settings) 
         out = evaluate(recon, y.repeat_interleave(p, 0) + e, rows, max_rows).reshape(n, p, *x.shape[1:])
         errs = relative_error(out.reshape(n * p, *x.shape[1:]), x.repeat_interleave(p, 0)).double().cpu()
         candidates.extend(errs.reshape(n, p).unbind(1))
+        diff = (out - x[:, None]).reshape(n * p, *x.shape[1:])
+        local.extend(largest_patch_rms(diff, s.patch_size).double().cpu().reshape(n, p).unbind(1))
         restarts.extend(noise.restart.long().reshape(n, p).unbind(1))
         worst_outputs.extend(out.unbind(1))
     found = torch.stack(candidates, dim=1)  # (N, 1 + P): e = 0, then each positive level
@@ -202,6 +208,7 @@ def _curve(subject: Subject, ctx: AuditContext, images: Selection, s: Settings) 
         errors=running[:, columns],
         found_at=levels[source],
         restart=torch.stack(restarts, dim=1).gather(1, source),
+        local_errors=torch.stack(local, dim=1).gather(1, source),
         example_clean=clean[0],
         example_worst=worst_outputs[last][0],
     )
@@ -259,6 +266,16 @@ def _criteria(net: Curve, base: Curve, s: Settings, ids: list[str]) -> list[Crit
             m_net, k * m_base, compares_to_baseline=True,
             per_image={i: float(v) for i, v in zip(ids, net.errors[:, j])},
         ))
+        l_net, l_base = float(net.local_errors[:, j].mean()), float(base.local_errors[:, j].mean())
+        criteria.append(Criterion.evaluate(
+            f"tradeoff.local_error_vs_baseline[eta={key}]",
+            f"Local error {setting}: L = max over {s.patch_size}×{s.patch_size} patches P of the RMS of |f(Ax + e)| − x "
+            f"on P (intensity units; the images span [0, 1]), at the noise kept for the relative error, averaged over "
+            f"the images: the network's must be at most {k:g} × the baseline's ({l_base:.4g}). It catches an error "
+            f"gathered in a lesion-sized area, which the relative error dilutes.",
+            l_net, k * l_base, compares_to_baseline=True,
+            per_image={i: float(v) for i, v in zip(ids, net.local_errors[:, j])},
+        ))
     return criteria
 
 
@@ -272,6 +289,7 @@ def _subject_result(subject: Subject, curve: Curve, ids: list[str], s: Settings)
     summary: dict[str, Any] = {
         "worst_case_error_by_eta": by_eta,
         "relative_error_unperturbed": unperturbed,
+        "local_error_by_eta": {setting_key(eta): spread(curve.local_errors[:, j].numpy()) for j, eta in enumerate(s.etas)},
         **lipschitz_slopes(s.etas, [by_eta[setting_key(e)]["mean"] for e in s.etas], unperturbed["mean"]),
     }
     rows = []
@@ -281,6 +299,7 @@ def _subject_result(subject: Subject, curve: Curve, ids: list[str], s: Settings)
             restart = int(curve.restart[i, j])
             per_level[setting_key(eta)] = {
                 "relative_error": float(curve.errors[i, j]),
+                "local_error": float(curve.local_errors[i, j]),
                 "found_at_eta": float(curve.found_at[i, j]),
                 "restart": restart if restart >= 0 else None,
             }

@@ -693,6 +693,13 @@ class AdversarialConfig(CheckConfig):
             "exceeds c_budget · ε (dimensionless). Default: 10.0."
         ),
     )
+    patch_size: int = Field(
+        default=8, ge=2, le=MAX_IMAGE_SIDE,
+        description=(
+            "Side of the square patches over which the local criterion takes its worst case (pixels): the size of a "
+            "small lesion or of one default detail at 128×128. Default: 8."
+        ),
+    )
     images: list[Annotated[int, Field(ge=0)]] | None = Field(
         default=None, min_length=1, max_length=MAX_IMAGES,
         description="Indices (0-based, in data order) of the test images to attack. Default: null (all).",
@@ -920,6 +927,13 @@ class TradeoffConfig(CheckConfig):
     k_baseline: PositiveFloat = Field(
         default=2.0,
         description="FAIL when the network's worst-case relative error at a level exceeds k_baseline times the baseline's (dimensionless). Default: 2.0.",
+    )
+    patch_size: int = Field(
+        default=8, ge=2, le=MAX_IMAGE_SIDE,
+        description=(
+            "Side of the square patches over which the local criterion takes its worst case (pixels): the size of a "
+            "small lesion or of one default detail at 128×128. Default: 8."
+        ),
     )
     restarts: Restarts = Field(default=2, description="Random restarts of the projected attack (count). Default: 2.")
     iterations: Iterations = Field(default=100, description="Iterations per restart (count). Default: 100.")

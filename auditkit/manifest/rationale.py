@@ -42,6 +42,8 @@ RATIONALE: tuple[Rationale, ...] = (
     Rationale("adversarial", "c_budget", Source.RISK,
               "c = 10: a change at most ten times the perturbation's relative size ε, whatever the baseline does; "
               "the floor ε itself is the change of a method that reproduces the perturbation (the identity)."),
+    Rationale("adversarial", "patch_size", Source.PHYSICS,
+              "8 px: the local criteria take their worst case over square patches of this side, about a small lesion or one default detail at 128×128; a structure filling one patch counts at its full contrast."),
     Rationale("structural", "min_recovery", Source.RISK,
               "q ≥ 0.5: at least half of a detail's energy on its region must come back. The instability paper shows "
               "details lost by networks and kept by compressed sensing; the level is a choice."),
@@ -73,12 +75,16 @@ RATIONALE: tuple[Rationale, ...] = (
     Rationale("hallucination", "k_baseline", Source.PAPER,
               "k = 2 on invented kernel energy: the kernel paper traces hallucinations to content in the kernel of "
               "A that no measurement supports (Theorem 4.1, detail transfer); the factor is the audit's common one."),
+    Rationale("hallucination", "patch_size", Source.PHYSICS,
+              "8 px: invented content is localised on patches of this side, about a small lesion at 128×128."),
     Rationale("hallucination", "border", Source.PHYSICS,
               "8 px: along the edges an image that does not vanish meets its periodic copy (DFT) with a jump whose "
               "unmeasured part every method fills; the frame is reported, not judged."),
     Rationale("tradeoff", "k_baseline", Source.PAPER,
               "k = 2: the kernel paper's accuracy–stability trade-off (Theorem 4.5): a network more accurate than "
               "the stable method must grow unstable; its worst-case error may be at most twice the baseline's."),
+    Rationale("tradeoff", "patch_size", Source.PHYSICS,
+              "8 px: the local criteria take their worst case over square patches of this side, about a small lesion or one default detail at 128×128; a structure filling one patch counts at its full contrast."),
 )
 
 

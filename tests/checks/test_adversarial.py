@@ -56,6 +56,7 @@ def test_the_baseline_submitted_as_the_network_passes(baseline_as_network):
     names = [c.name for c in result.criteria]
     assert names == [
         *(f"adversarial.{kind}[eps={setting_key(b)}]" for b in BUDGETS for kind in ("change_vs_baseline", "change_vs_budget")),
+        *(f"adversarial.local_change_vs_baseline[eps={setting_key(b)}]" for b in BUDGETS),
         *(f"adversarial.measurement_change_vs_baseline[eta={setting_key(e)}]" for e in ETAS),
     ]
     assert all(c.compares_to_baseline == ("baseline" in c.name) for c in result.criteria)

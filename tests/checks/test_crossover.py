@@ -230,3 +230,24 @@ def test_blurred_baseline_stagnates_but_never_drops(images):
     result = run("sampling", "blurred", images)
     assert result.verdict is Verdict.FAIL
     assert failed(result) == {"sampling.gain_vs_baseline"}
+
+
+@pytest.mark.parametrize("gain, local_fails", [(6.0, True), (1.0, False)])
+def test_an_instability_gathered_in_one_patch_fails_the_local_criterion_only(images, gain, local_fails):
+    """The planted direction written into one 8×8 patch: at gain 6 its change stays within the global bounds
+    (diluted over the image) while its RMS on the patch is beyond twice the baseline's; at gain 1 it is within both."""
+    support = OP.with_ratio(min(RATIOS))
+    direction = planted_direction(support, structural_inputs(images), torch.Generator().manual_seed(7))
+    v = torch.zeros(SIZE, SIZE)
+    v[12:20, 12:20] = 1.0
+    v = v / torch.linalg.vector_norm(v)
+
+    def make(op: ForwardOperator) -> Planted:
+        return Planted(baseline(op), direction, v, gain)
+
+    ctx = AuditContext(operator=OP, network=subject("network", make, OP), baseline=subject("baseline", baseline, OP),
+                       images=images, image_ids=IDS)
+    result = AdversarialCheck().run(ctx, CONFIGS["adversarial"])
+    by_name = {c.name: c for c in result.criteria}
+    assert by_name["adversarial.change_vs_baseline[eps=0.02]"].passed
+    assert by_name["adversarial.local_change_vs_baseline[eps=0.02]"].passed is (not local_fails)

@@ -11,11 +11,11 @@ from auditkit.checks.hallucination import (
     invented_energy,
     kernel_detail_spec,
     largest_patches,
-    patch_grid,
     shown_fraction,
     window_energy,
 )
 from auditkit.data.phantoms import shepp_logan
+from auditkit.metrics import largest_patch_rms, patch_grid
 from auditkit.checks.result import Verdict
 from auditkit.manifest.models import HallucinationConfig
 from auditkit.operators.mri import MRISingleCoil
@@ -224,3 +224,11 @@ def test_content_invented_in_the_border_frame_is_reported_not_judged(mri):
     assert all(p["row"] >= 8 for p in row["largest_patches"])  # the listed patches are the judged ones
     assert any("frame along the image's edges" in n and n.startswith("network") for n in framed.notes)
     assert "8 px from the image's edges" in framed.criteria[0].description
+
+
+def test_largest_patch_rms_is_the_contrast_of_a_structure_filling_a_patch():
+    t = torch.zeros(2, 32, 32)
+    t[0, 8:16, 12:20] = 0.3  # one full patch of contrast 0.3 (on the stride-4 grid)
+    t[1, 0, 0] = 1.0  # one pixel: RMS 1/8 over the patch holding it
+    assert torch.allclose(largest_patch_rms(t, 8), torch.tensor([0.3, 0.125]))
+    assert torch.allclose(largest_patch_rms(torch.complex(t, t), 8), torch.sqrt(torch.tensor(2.0)) * torch.tensor([0.3, 0.125]))

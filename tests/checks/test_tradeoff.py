@@ -53,9 +53,11 @@ def zero_filled_run(mri, tmp_path_factory):
 def test_zero_filled_reconstruction_passes_with_one_criterion_per_level(zero_filled_run):
     result, _ = zero_filled_run
     assert result.verdict is Verdict.PASS, result.reason or _failed(result)
-    assert [c.name for c in result.criteria] == [f"tradeoff.error_vs_baseline[eta={setting_key(e)}]" for e in ETAS]
+    assert [c.name for c in result.criteria] == [
+        f"tradeoff.{kind}[eta={setting_key(e)}]" for e in ETAS for kind in ("error_vs_baseline", "local_error_vs_baseline")
+    ]
     assert all(c.compares_to_baseline for c in result.criteria)
-    assert [c.threshold for c in result.criteria] == pytest.approx([2.0 * m for m in _means(result, "baseline")])
+    assert [c.threshold for c in result.criteria[::2]] == pytest.approx([2.0 * m for m in _means(result, "baseline")])
 
 
 def test_zero_filled_error_stays_under_its_hypotenuse(mri, zero_filled_run):
@@ -99,7 +101,8 @@ def test_evidence_is_plain_json_and_arrays_hold_the_figure_data(zero_filled_run)
     json.dumps(result.model_dump(mode="json"), allow_nan=False)
     row = result.subjects["baseline"].per_image[0]
     assert row["image"] == "img0" and row["worst_case_error"]["0"] == {
-        "relative_error": row["relative_error_unperturbed"], "found_at_eta": 0.0, "restart": None}
+        "relative_error": row["relative_error_unperturbed"], "found_at_eta": 0.0, "restart": None,
+        "local_error": row["worst_case_error"]["0"]["local_error"]}
     assert row["worst_case_error"]["0.04"]["restart"] == 0
     assert result.parameters["effective"] == {
         "images": ["img0", "img1"], "quick": False, "etas": ETAS, "restarts": 1, "iterations": 4, "lr": 5.0,
@@ -140,7 +143,8 @@ def test_accurate_but_unstable_network_fails_under_noise_only(mri):
 
     result = TradeoffCheck().run(audit_context(op, Map("planted", op, planted), baseline, images), _config())
     assert result.verdict is Verdict.FAIL
-    assert _failed(result) == {"tradeoff.error_vs_baseline[eta=0.02]", "tradeoff.error_vs_baseline[eta=0.04]"}
+    assert _failed(result) == {f"tradeoff.{kind}[eta={e}]" for e in ("0.02", "0.04")
+                               for kind in ("error_vs_baseline", "local_error_vs_baseline")}
     net, base = _means(result, "network"), _means(result, "baseline")
     assert net[0] == pytest.approx(base[0], rel=1e-4)  # as accurate as the baseline without noise
     assert net[2] > 10 * base[2]
@@ -186,8 +190,9 @@ def test_an_error_that_noise_reduces_keeps_the_unperturbed_one(mri):
     result = TradeoffCheck().run(audit_context(op, Map("shrinking", op, shrinking), baseline, x), _config())
     row = result.subjects["network"].per_image[0]
     for eta in ETAS:
-        assert row["worst_case_error"][setting_key(eta)] == {
-            "relative_error": row["relative_error_unperturbed"], "found_at_eta": 0.0, "restart": None}
+        kept = row["worst_case_error"][setting_key(eta)]
+        assert kept == {"relative_error": row["relative_error_unperturbed"], "found_at_eta": 0.0, "restart": None,
+                        "local_error": row["worst_case_error"]["0"]["local_error"]}  # e = 0 kept: its local error too
     assert any(n.startswith("network: the search at a level found a smaller error") for n in result.notes)
 
 
@@ -214,7 +219,9 @@ def test_quick_mode_reduces_images_levels_restarts_and_iterations(mri):
         "images": ["img0"], "quick": True, "etas": [0.0, 0.04, 0.08], "restarts": 1, "iterations": 30,
         "lr": 5.0, "k_baseline": 2.0,
     }
-    assert [c.name for c in result.criteria][-1] == "tradeoff.error_vs_baseline[eta=0.08]"
+    assert [c.name for c in result.criteria][-2:] == [
+        "tradeoff.error_vs_baseline[eta=0.08]", "tradeoff.local_error_vs_baseline[eta=0.08]"
+    ]
     assert any(n.startswith("quick mode") for n in result.notes)
 
 

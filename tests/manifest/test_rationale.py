@@ -8,7 +8,7 @@ from auditkit.manifest.rationale import RATIONALE, markdown_table
 ROOT = Path(__file__).resolve().parents[2]
 #: settings that decide a verdict wherever a check's block has them.
 DECIDING = {"k_baseline", "c_budget", "min_recovery", "margin", "k_ghost", "ghost_floor", "tolerance_db",
-            "min_gain_fraction", "baseline_min_gain_db", "max_probability", "confidence", "border"}
+            "min_gain_fraction", "baseline_min_gain_db", "max_probability", "confidence", "border", "patch_size"}
 
 
 def test_every_deciding_setting_has_a_rationale_and_every_rationale_a_setting():

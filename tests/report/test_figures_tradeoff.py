@@ -139,5 +139,5 @@ def test_drawn_from_a_real_run(tmp_path: Path):
     result = TradeoffCheck().run(ctx, TradeoffConfig(restarts=1, iterations=2))
     assert result.verdict is Verdict.PASS
     refs = draw_figures(single_check_evidence(result), tmp_path)
-    assert [r.key for r in refs] == ["curves", "examples"]
+    assert [r.key for r in refs] == ["curves", "examples", "local"]
     assert "Image p" in refs[1].caption

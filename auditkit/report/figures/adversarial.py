@@ -54,6 +54,8 @@ NOISE_KEYS = ("etas", "x", "network_clean", "network_worst", "baseline_clean", "
 # (the measurement-domain file has no clean reconstructions; they are taken from the image-domain file)
 
 CHANGE, ERROR, AMPLIFICATION = "worst_case_change", "worst_case_relative_error", "worst_case_amplification"
+#: the worst local change (RMS on the worst patch) and the prefix of its criteria's rule.
+LOCAL, LOCAL_RULE = "worst_case_local_change", "local_"
 UNPERTURBED, CROSS = "relative_error_unperturbed", "change_under_network_perturbation"
 MEASUREMENT = "measurement_domain"
 _BUDGET_IN_NAME = re.compile(r"\[(eps|eta)=([0-9.eE+-]+)\]$")
@@ -96,6 +98,8 @@ def draw(check: CheckResult, arrays: CheckArrays, root: Path) -> list[FigureRef]
         refs.append(_curves(check, domains, root))
     if any(_has(check, d, AMPLIFICATION) for d in (IMAGE, NOISE)):
         refs.append(_amplification(check, root))
+    if _has(check, IMAGE, LOCAL):
+        refs.append(_local(check, root))
     return refs
 
 
@@ -141,14 +145,17 @@ def _has(check: CheckResult, domain: Domain, name: str) -> bool:
     return any(as_series(fields(check, s, domain).get(name)) is not None for s in SUBJECTS)
 
 
-def criterion_bounds(criteria: list[Criterion], domain: Domain) -> dict[str, Series]:
-    """Criterion rule (name without prefix and budget) → its thresholds per budget, for ``domain``'s criteria."""
+def criterion_bounds(criteria: list[Criterion], domain: Domain, local: bool = False) -> dict[str, Series]:
+    """Criterion rule (name without prefix and budget) → its thresholds per budget, for ``domain``'s criteria on the
+    global change (or, with ``local``, on the local change)."""
     rules: dict[str, list[tuple[float, float]]] = {}
     for c in criteria:
         match = _BUDGET_IN_NAME.search(c.name)
         if match is None or match.group(1) != domain.tag or c.threshold is None or not np.isfinite(c.threshold):
             continue
         rule = c.name[: match.start()].removeprefix(f"{CHECK}.")
+        if rule.startswith(LOCAL_RULE) != local:
+            continue
         rules.setdefault(rule, []).append((float(match.group(2)), float(c.threshold)))
     return {
         rule: Series(np.array([b for b, _ in sorted(v)]), np.array([t for _, t in sorted(v)])) for rule, v in rules.items()
@@ -285,10 +292,10 @@ def _plot_subjects(ax: Axes, check: CheckResult, domain: Domain, name: str, *, a
     return budgets
 
 
-def _plot_bounds(ax: Axes, check: CheckResult, domain: Domain) -> list[float]:
-    """The domain's criterion thresholds, one black line style per rule; returns the budgets drawn."""
+def _plot_bounds(ax: Axes, check: CheckResult, domain: Domain, local: bool = False) -> list[float]:
+    """The domain's criterion thresholds (global or ``local``), one black line style per rule; returns the budgets."""
     budgets: list[float] = []
-    for n, (rule, bound) in enumerate(sorted(criterion_bounds(check.criteria, domain).items())):
+    for n, (rule, bound) in enumerate(sorted(criterion_bounds(check.criteria, domain, local).items())):
         budgets += list(bound.budgets)
         ax.plot(bound.budgets, bound.values, color=CRITERION_COLOR, linestyle=BOUND_STYLES[n % len(BOUND_STYLES)],
                 marker="_", markersize=10, linewidth=1.0, label=f"bound: {rule}")
@@ -355,6 +362,30 @@ def _curves(check: CheckResult, domains: list[Domain], root: Path) -> FigureRef:
         "relative error against the object measured, with each method's error without perturbation (dotted)."
     )
     return save(fig, root, CHECK, "curves", "Worst-case change and error against the perturbation size", caption)
+
+
+def _local(check: CheckResult, root: Path) -> FigureRef:
+    """Worst local change (RMS on the worst patch) against the image-domain budget, with its bound."""
+    fig = new_figure(FULL_WIDTH * 0.6, 3.0)
+    ax = fig.subplots()
+    budgets = _plot_subjects(ax, check, IMAGE, LOCAL, annotate=True)
+    budgets += _plot_bounds(ax, check, IMAGE, local=True)
+    ax.margins(x=0.08, y=0.15)
+    log_axes(ax, budgets)
+    ax.set_xlabel(IMAGE.budget)
+    ax.set_ylabel("worst local change\nRMS of f(A(x+r)) − f(Ax) on a patch")
+    ax.set_title(IMAGE.title)
+    ax.grid(True)
+    _shared_legend(fig, [ax])
+    size = check.parameters.get("patch_size")
+    caption = (
+        f"Worst local change over the attacked images at each budget ε, network and baseline: the RMS of "
+        f"f(A(x + r)) − f(Ax) on the worst {size}×{size}-pixel patch, in intensity units (the test images span "
+        f"[0, 1]; log–log axes), at the perturbations the searches found for the global change. Black: the "
+        f"criterion's bound at each budget. A change gathered in a lesion-sized area shows here even when the "
+        f"global change above, taken over the whole image, dilutes it."
+    )
+    return save(fig, root, CHECK, "local", "Worst local change per budget", caption)
 
 
 def _amplification(check: CheckResult, root: Path) -> FigureRef:
