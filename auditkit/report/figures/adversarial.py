@@ -364,18 +364,23 @@ def _curves(check: CheckResult, domains: list[Domain], root: Path) -> FigureRef:
     return save(fig, root, CHECK, "curves", "Worst-case change and error against the perturbation size", caption)
 
 
+def _budget_axes(ax: Axes, budgets: list[float], domain: Domain, ylabel: str) -> None:
+    """Log–log axes over the budgets drawn, with margins for the annotations, labels, title and grid."""
+    ax.margins(x=0.08, y=0.15)
+    log_axes(ax, budgets)
+    ax.set_xlabel(domain.budget)
+    ax.set_ylabel(ylabel)
+    ax.set_title(domain.title)
+    ax.grid(True)
+
+
 def _local(check: CheckResult, root: Path) -> FigureRef:
     """Worst local change (RMS on the worst patch) against the image-domain budget, with its bound."""
     fig = new_figure(FULL_WIDTH * 0.6, 3.0)
     ax = fig.subplots()
     budgets = _plot_subjects(ax, check, IMAGE, LOCAL, annotate=True)
     budgets += _plot_bounds(ax, check, IMAGE, local=True)
-    ax.margins(x=0.08, y=0.15)
-    log_axes(ax, budgets)
-    ax.set_xlabel(IMAGE.budget)
-    ax.set_ylabel("worst local change\nRMS of f(A(x+r)) − f(Ax) on a patch")
-    ax.set_title(IMAGE.title)
-    ax.grid(True)
+    _budget_axes(ax, budgets, IMAGE, "worst local change\nRMS of f(A(x+r)) − f(Ax) on a patch")
     _shared_legend(fig, [ax])
     size = check.parameters.get("patch_size")
     caption = (
@@ -395,12 +400,7 @@ def _amplification(check: CheckResult, root: Path) -> FigureRef:
     axes = np.asarray(fig.subplots(1, len(domains), squeeze=False)).ravel()
     for ax, domain in zip(axes, domains):
         budgets = _plot_subjects(ax, check, domain, AMPLIFICATION, annotate=True)
-        ax.margins(x=0.08, y=0.15)
-        log_axes(ax, budgets)
-        ax.set_xlabel(domain.budget)
-        ax.set_ylabel("worst-case amplification\n‖f(y + e) − f(y)‖ / ‖e‖")
-        ax.set_title(domain.title)
-        ax.grid(True)
+        _budget_axes(ax, budgets, domain, "worst-case amplification\n‖f(y + e) − f(y)‖ / ‖e‖")
     _shared_legend(fig, axes)
     caption = (
         "Worst-case amplification ‖f(y + e) − f(y)‖/‖e‖ over the attacked images at each budget, network and "

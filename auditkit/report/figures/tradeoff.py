@@ -102,14 +102,8 @@ def _curves(check: CheckResult, root: Path) -> FigureRef:
     if bound:
         k = effective(check).get("k_baseline")
         label = f"bound: {k:g} × baseline mean" if isinstance(k, (int, float)) else "bound (criterion)"
-        eta, limit = zip(*bound)
-        ax.plot(eta, limit, linestyle="--", color=CRITERION_COLOR, linewidth=1.0, label=label)
-    set_error_axis(ax)
-    ax.set_xlabel("noise level η = ‖e‖ / ‖Ax‖")
-    ax.set_ylabel("worst-case relative error")
-    ax.grid(True)
-    handles, labels = ax.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=2, frameon=False)
+        _bound_line(ax, bound, label)
+    _finish_axes(fig, ax, "worst-case relative error", ncols=2)
     failed = [m.group(1) for c in check.criteria if not c.passed and (m := _ETA_IN_NAME.match(c.name))]
     images = effective(check).get("images") or []
     caption = (
@@ -125,6 +119,22 @@ def _curves(check: CheckResult, root: Path) -> FigureRef:
     return save(fig, root, CHECK, "curves", "Worst-case error against the noise level", caption)
 
 
+def _bound_line(ax: Axes, bound: list[tuple[float, float]], label: str) -> None:
+    """The criterion's thresholds against η, dashed."""
+    eta, limit = zip(*bound)
+    ax.plot(eta, limit, linestyle="--", color=CRITERION_COLOR, linewidth=1.0, label=label)
+
+
+def _finish_axes(fig: Any, ax: Axes, ylabel: str, ncols: int) -> None:
+    """Error axis, η axis, grid and the legend below the figure."""
+    set_error_axis(ax)
+    ax.set_xlabel("noise level η = ‖e‖ / ‖Ax‖")
+    ax.set_ylabel(ylabel)
+    ax.grid(True)
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=ncols, frameon=False)
+
+
 def _local(check: CheckResult, root: Path) -> FigureRef:
     """Mean ± std of the local error against η, both subjects, with its criterion's bound."""
     fig = new_figure(FULL_WIDTH * 0.72, 3.2)
@@ -138,14 +148,8 @@ def _local(check: CheckResult, root: Path) -> FigureRef:
             ax.plot(eta, mean, marker="o", color=color, label=SUBJECT_LABELS[subject])
     bound = bound_points(check, _LOCAL_ETA_IN_NAME)
     if bound:
-        eta, limit = zip(*bound)
-        ax.plot(eta, limit, linestyle="--", color=CRITERION_COLOR, linewidth=1.0, label="bound (criterion)")
-    set_error_axis(ax)
-    ax.set_xlabel("noise level η = ‖e‖ / ‖Ax‖")
-    ax.set_ylabel("local error (RMS on the worst patch)")
-    ax.grid(True)
-    handles, labels = ax.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=3, frameon=False)
+        _bound_line(ax, bound, "bound (criterion)")
+    _finish_axes(fig, ax, "local error (RMS on the worst patch)", ncols=3)
     size = check.parameters.get("patch_size")
     caption = (
         f"Local error: the RMS of |f(Ax + e)| − x on the worst {size}×{size}-pixel patch, in intensity units (the "
