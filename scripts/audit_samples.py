@@ -2,7 +2,7 @@
 
 For each ``sample_submissions/<name>/manifest.yaml`` this runs ``auditkit run MANIFEST --out
 OUT/<name> --quick`` (``--full`` drops ``--quick``), one after the other, then
-``scripts/sample_table.py --evidence OUT``. An audit that ends with exit 0 (all criteria pass) or
+``scripts/sample_table.py --evidence OUT``. An audit that ends with exit 0 (no criterion fails) or
 1 (some fail) is a result; 2 (bad input) or 3 (internal error) stops the script with that code.
 
 Run from the repository root (``make samples`` does this):
