@@ -10,6 +10,7 @@ numbers, and compares exactly only when nothing that affects the bits differs.
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import platform
 import re
@@ -21,6 +22,7 @@ from typing import Any
 import torch
 
 import auditkit
+from auditkit.fileio import sha256_bytes
 
 #: The file in the virtual environment holding the sha256 of the lock file it was installed from.
 LOCK_RECORD = "auditkit-lock.sha256"
@@ -31,6 +33,7 @@ UNKNOWN = "unknown"
 #: Flat facts compared by ``environment_differences``, in report order, with their printed names.
 FACTS: dict[str, str] = {
     "auditkit": "auditkit",
+    "auditkit_source_sha256": "auditkit source sha256",
     "python": "Python",
     "platform": "platform",
     "machine": "machine",
@@ -55,6 +58,7 @@ def environment(device: torch.device) -> dict[str, Any]:
     model = cpu_model()
     return {
         "auditkit": auditkit.__version__,
+        "auditkit_source_sha256": source_sha256(),
         "python": platform.python_version(),
         "platform": platform.platform(),
         "machine": platform.machine(),
@@ -71,6 +75,17 @@ def environment(device: torch.device) -> dict[str, Any]:
         "lock_sha256": lock_sha256(),
         "packages": installed_packages(),
     }
+
+
+@functools.lru_cache(maxsize=1)
+def source_sha256() -> str:
+    """sha256 of auditkit's own code: every ``.py`` file of the package, in path order, each as its path relative to
+    the package, a NUL, its bytes and a NUL. Two runs with the same version string but edited code differ here."""
+    root = Path(auditkit.__file__).resolve().parent
+    parts = []
+    for path in sorted(root.rglob("*.py")):
+        parts += [path.relative_to(root).as_posix().encode("utf-8"), b"\0", path.read_bytes(), b"\0"]
+    return sha256_bytes(b"".join(parts))
 
 
 def installed_packages() -> dict[str, str]:

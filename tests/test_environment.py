@@ -122,3 +122,11 @@ def test_a_record_from_before_the_package_list_is_compared_on_what_it_named(reco
     assert f"ptwt unknown → {record['packages']['ptwt']}" in lines
     assert "CPU model not recorded → " + record["cpu_model"] in lines
     assert not [line for line in lines if line.startswith(("scipy ", f"torch {record['torch']}"))]  # not named / same
+
+
+def test_source_sha256_is_the_hash_of_auditkits_code():
+    from auditkit.environment import environment, source_sha256
+
+    digest = source_sha256()
+    assert len(digest) == 64 and digest == source_sha256()
+    assert environment(torch.device("cpu"))["auditkit_source_sha256"] == digest

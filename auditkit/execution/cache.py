@@ -6,7 +6,8 @@ its key, the sha256 of: the unit (check, phase, image index and id), the image's
 operator's specification (the manifest's modality without file paths, and every tensor the
 operator holds: mask, coil maps, angles), the baseline's method and parameters, the check's
 settings, quick mode, the audit seed, the trained ratio (it sets the sampling check's ratios),
-auditkit's and torch's versions and the device type. An entry is
+auditkit's version and the sha256 of its source code (``environment.source_sha256``: an edited auditkit
+with an unchanged version string must not reuse results), torch's version and the device type. An entry is
 ``<root>/<key[:2]>/<key>.safetensors`` with ``<key>.sha256`` beside it holding the sha256 of the
 entry's bytes; an entry whose bytes do not match it is recomputed and written again, never trusted.
 """
@@ -23,6 +24,7 @@ import torch
 import auditkit
 from auditkit.checks.base import AuditContext
 from auditkit.checks.units import Unit
+from auditkit.environment import source_sha256
 from auditkit.fileio import sha256_bytes, write_atomic
 from auditkit.manifest.models import CheckConfig, Modality
 
@@ -86,6 +88,7 @@ def unit_key(unit: Unit, ctx: AuditContext, config: CheckConfig, modality: Modal
         "seed": ctx.seed,
         "trained_ratio": ctx.trained_ratio,
         "auditkit": auditkit.__version__,
+        "auditkit_source": source_sha256(),
         "torch": torch.__version__,
         "device": ctx.images.device.type,
     }

@@ -40,6 +40,9 @@ def test_the_key_changes_with_every_input_it_depends_on(tiny_manifest: Path, mon
     monkeypatch.setattr(auditkit, "__version__", "0.0.0-other")
     assert _key(tiny_manifest) != base  # auditkit's version
     monkeypatch.undo()
+    monkeypatch.setattr("auditkit.execution.cache.source_sha256", lambda: "0" * 64)
+    assert _key(tiny_manifest) != base  # auditkit's code, at the same version
+    monkeypatch.undo()
     lam = _key(_edited(tiny_manifest, "max_iter: 15}", "max_iter: 15, lam: 0.02}"))
     assert lam != base  # the baseline's λ
     seed = _key(_edited(tiny_manifest, "ratio: 0.33}", "ratio: 0.33, seed: 7}"))
