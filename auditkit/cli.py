@@ -1,6 +1,7 @@
 """The ``auditkit`` command line: validate, schema, run, verify, reproduce, keygen and sign.
 
-Exit codes (auditkit.errors): 0 success (PASS, or PRELIMINARY for a quick run), 1 a criterion failed (or the network
+Exit codes (auditkit.errors): 0 success (PASS, or PRELIMINARY for a quick run), 1 a criterion failed, a check was
+INCONCLUSIVE (or the network
 misbehaved: an ERROR verdict), 2 bad input (every problem printed on
 stderr as ``FILE:LINE: field.path: message``), 3 internal error (one line;
 ``--debug`` adds the traceback). A traceback never reaches the user for bad input.
@@ -176,9 +177,8 @@ def run(
     console = _stderr()
 
     def report(result) -> None:
-        colour = {"PASS": "green", "FAIL": "red", "ERROR": "red", "PRELIMINARY": "yellow", "NOT_RUN": "yellow"}[
-            result.verdict.value
-        ]
+        colour = {"PASS": "green", "FAIL": "red", "ERROR": "red", "PRELIMINARY": "yellow", "INCONCLUSIVE": "yellow",
+                  "NOT_RUN": "yellow"}[result.verdict.value]
         why = f" — {result.reason}" if result.reason else ""
         console.print(f"{result.name}: {result.verdict.value}{why} ({result.wall_time_s:.1f} s)", style=colour)
 
@@ -298,10 +298,10 @@ def verify(
 
 
 def _exit_code(evidence) -> int:
-    """3 if auditkit itself failed inside a check, 1 if any check FAILed or ERRORed, else 0."""
+    """3 if auditkit itself failed inside a check, 1 if any check FAILed, ERRORed or was INCONCLUSIVE, else 0."""
     if any(c.internal_error for c in evidence.checks):
         return EXIT_INTERNAL
-    if any(c.verdict.value in ("FAIL", "ERROR") for c in evidence.checks):
+    if any(c.verdict.value in ("FAIL", "ERROR", "INCONCLUSIVE") for c in evidence.checks):
         return EXIT_FAIL
     return EXIT_OK
 

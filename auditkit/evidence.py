@@ -54,9 +54,9 @@ class Evidence(StrictModel):
     wall_time_s: float = 0.0
 
     def decide(self) -> Verdict:
-        """Overall verdict: the first of ERROR, FAIL, PRELIMINARY, PASS that any check has, else NOT_RUN."""
+        """Overall verdict: the first of ERROR, FAIL, INCONCLUSIVE, PRELIMINARY, PASS that any check has, else NOT_RUN."""
         verdicts = {c.verdict for c in self.checks}
-        for verdict in (Verdict.ERROR, Verdict.FAIL, Verdict.PRELIMINARY, Verdict.PASS):
+        for verdict in (Verdict.ERROR, Verdict.FAIL, Verdict.INCONCLUSIVE, Verdict.PRELIMINARY, Verdict.PASS):
             if verdict in verdicts:
                 return verdict
         return Verdict.NOT_RUN

@@ -53,17 +53,21 @@ import numpy as np
 import torch
 
 from auditkit.attacks import Ladder, Reconstruct, WorstNoise, evaluate, ladder_ascent, projected_ascent
+from auditkit.attacks.control import SearchPower, search_power
 from auditkit.attacks.momentum import PATH_SHARE
 from auditkit.attacks.objective import image_groups, rows_per_call
 from auditkit.checks.base import Arrays, AuditContext, Check, Selection, Subject, effective_parameters, guarded_recon, quick_cap, setting_key
-from auditkit.checks.result import CheckResult, Criterion, SubjectResult
+from auditkit.checks.result import CheckResult, Criterion, SubjectResult, Verdict
 from auditkit.checks.units import Phase, Unit
 from auditkit.manifest.models import AdversarialConfig
 from auditkit.metrics import largest_patch_rms, relative_error
 from auditkit.operators.base import ForwardOperator, batch_norm2
 
-#: salts of ``ctx.generator`` for this check's two searches (then the image's index in the test set).
-IMAGE_SALT, NOISE_SALT = 1_001, 1_002
+#: salts of ``ctx.generator`` for this check's two searches (then the image's index in the test set), and for the
+#: search control (``attacks.control``: its map, then its two searches per image).
+IMAGE_SALT, NOISE_SALT, CONTROL_SALT = 1_001, 1_002, 1_003
+#: the least fraction of the control's known worst case each search must find for the verdicts to stand.
+MIN_SEARCH_POWER = 0.95
 #: quick mode: image-domain evaluations, measurement-domain iterations and restarts capped at these.
 QUICK_MAX_ITER, QUICK_ITERATIONS, QUICK_RESTARTS = 50, 30, 1
 
@@ -131,10 +135,13 @@ class Found:
 
 @dataclass
 class Crossed:
-    """The baseline's reconstructions under the network's worst perturbations (image and measurement domain)."""
+    """The baseline's reconstructions under the network's worst perturbations (image and measurement domain), and
+    the searches' power on the control map for the same image."""
 
     image: Measures
     noise: Measures
+    power_image: torch.Tensor  # (N, J) fraction of the control's worst case found at each budget ε
+    power_noise: torch.Tensor  # (N, K) the same at each noise level η
 
 
 class AdversarialCheck(Check[AdversarialConfig]):
@@ -164,10 +171,13 @@ class AdversarialCheck(Check[AdversarialConfig]):
         """The baseline under the network's worst perturbations, for the same image."""
         net, base = measured["network"], measured["baseline"]
         recon = guarded_recon(ctx.baseline.fmap, check=self.name, image_ids=images.ids, subject=ctx.baseline.key)
-        size = Settings.from_config(config, ctx.quick).patch_size
+        s = Settings.from_config(config, ctx.quick)
+        power = _search_power(ctx, images, s)
         return Crossed(
-            image=_image_measures(recon, ctx.operator, images.x, base.clean, net.ladder.perturbations, size),
-            noise=_noise_measures(recon, ctx.operator, images.x, base.clean, net.noise.perturbations, size),
+            image=_image_measures(recon, ctx.operator, images.x, base.clean, net.ladder.perturbations, s.patch_size),
+            noise=_noise_measures(recon, ctx.operator, images.x, base.clean, net.noise.perturbations, s.patch_size),
+            power_image=torch.tensor([power.image_domain], dtype=torch.float64),
+            power_noise=torch.tensor([power.measurement_domain], dtype=torch.float64),
         )
 
     def decide(
@@ -177,9 +187,21 @@ class AdversarialCheck(Check[AdversarialConfig]):
         s = Settings.from_config(config, ctx.quick)
         ids, x = images.ids, images.x
         net, base = measured["network"], measured["baseline"]
+        judged = _criteria(net, base, s, ids, batch_norm2(x))
+        power = _power_criteria(compared, ids)
+        verdict, reason = None, None
+        weak = [c for c in power if not c.passed]
+        if weak and CheckResult.verdict_from(judged) is not Verdict.FAIL:
+            verdict = Verdict.INCONCLUSIVE
+            found = ", ".join(f"{c.name.split('[')[1].rstrip(']').replace('_', ' ')} {c.measured:.2f}" for c in weak)
+            reason = (f"the searches found too little of a known worst case ({found}; at least {MIN_SEARCH_POWER:g} "
+                      f"needed{', quick mode caps them' if ctx.quick else ''}): no criterion failed, but that means "
+                      f"little")
         return self.result(
             ctx,
-            criteria=_criteria(net, base, s, ids, batch_norm2(x)),
+            criteria=[*judged, *power],
+            verdict=verdict,
+            reason=reason,
             subjects={
                 "network": _subject_result(ctx.network, net, ids, s),
                 "baseline": _subject_result(ctx.baseline, base, ids, s, compared.image, compared.noise),
@@ -188,6 +210,35 @@ class AdversarialCheck(Check[AdversarialConfig]):
             notes=_notes(dict(measured), ids, s, ctx.quick),
             arrays=lambda: _arrays(x, ids, s, net, base, compared.image, compared.noise),
         )
+
+
+def _search_power(ctx: AuditContext, images: Selection, s: Settings) -> SearchPower:
+    """Both searches, with this run's settings, on the control map for the one image of ``images``."""
+    i = images.indices[0]
+    return search_power(
+        ctx.operator, images.x[:1], budgets=s.budgets, etas=s.etas, control=ctx.generator(CONTROL_SALT),
+        image_generator=ctx.generator(CONTROL_SALT, 1, i), noise_generator=ctx.generator(CONTROL_SALT, 2, i),
+        lam=s.lam, step=s.step, momentum=s.momentum, max_iter=s.max_iter, init_scale=s.init_scale,
+        restarts=s.restarts, iterations=s.iterations, lr=s.lr,
+    )
+
+
+def _power_criteria(compared: Crossed, ids: list[str]) -> list[Criterion]:
+    """The searches' power on the control: the least fraction of its known worst case found, per domain."""
+    out = []
+    for domain, values, what in (("image_domain", compared.power_image, "ladder ascent"),
+                                 ("measurement_domain", compared.power_noise, "projected ascent")):
+        worst = values.min(dim=1).values
+        out.append(Criterion.evaluate(
+            f"adversarial.search_power[{domain}]",
+            f"Test of the test: the {what}, run with this audit's settings on a linear map whose worst case is known "
+            f"(F(y) = A*y + g·Re⟨u, y⟩·v, a planted top singular vector; ceiling σ_max by power iteration), must "
+            f"find at least {MIN_SEARCH_POWER:g} of that worst case at every budget on every image (measured: the "
+            f"least fraction). Below it no failure found by this check means much: the check is INCONCLUSIVE.",
+            float(worst.min()), MIN_SEARCH_POWER, comparison=">=",
+            per_image={i: float(v) for i, v in zip(ids, worst)},
+        ))
+    return out
 
 
 def _search(subject: Subject, ctx: AuditContext, images: Selection, s: Settings) -> Found:

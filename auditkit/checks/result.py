@@ -17,10 +17,13 @@ class Verdict(str, Enum):
 
     PRELIMINARY: every criterion was met, but by a quick-mode run, whose searches, draws and images are capped:
     a first look, never a PASS. A failure found by a quick run is a FAIL (less search found it all the same).
+    INCONCLUSIVE: no criterion on the network failed, but the check's searches, tried on a map whose worst case
+    is known, found too little of it for a PASS to mean anything.
     """
 
     PASS = "PASS"
     FAIL = "FAIL"
+    INCONCLUSIVE = "INCONCLUSIVE"
     PRELIMINARY = "PRELIMINARY"
     NOT_RUN = "NOT_RUN"
     ERROR = "ERROR"

@@ -48,6 +48,9 @@ PACKAGE_COLUMNS = 3
 VERDICT_MEANING: dict[Verdict, str] = {
     Verdict.PASS: "Every check that ran met all of its criteria.",
     Verdict.FAIL: "At least one criterion was not met.",
+    Verdict.INCONCLUSIVE: (
+        "No criterion on the network failed, but a search found too little of a known worst case for a PASS."
+    ),
     Verdict.PRELIMINARY: (
         "Every criterion was met, by a quick run (fewer images, searches and draws): a first look, not a PASS."
     ),
@@ -157,7 +160,7 @@ def verdict_class(verdict: Verdict | str | None) -> str:
         return "v-undecided"
     value = verdict.value if isinstance(verdict, Verdict) else str(verdict)
     return {"PASS": "v-pass", "FAIL": "v-fail", "ERROR": "v-error", "NOT_RUN": "v-notrun",
-            "PRELIMINARY": "v-preliminary"}.get(value, "v-undecided")
+            "PRELIMINARY": "v-preliminary", "INCONCLUSIVE": "v-preliminary"}.get(value, "v-undecided")
 
 
 def criterion_result(criterion: Criterion) -> str:

@@ -42,6 +42,14 @@ def _failed(result):
     return {c.name for c in result.criteria if not c.passed}
 
 
+def _assert_met(result):
+    """No criterion on the network failed; INCONCLUSIVE exactly when this module's short searches found too little
+    of the control's known worst case (``adversarial.search_power``), else PASS."""
+    weak = {n for n in _failed(result) if n.startswith("adversarial.search_power")}
+    assert _failed(result) == weak, result.reason or _failed(result)
+    assert result.verdict is (Verdict.INCONCLUSIVE if weak else Verdict.PASS), result.reason
+
+
 @pytest.fixture(scope="module")
 def baseline_as_network(mri, tmp_path_factory):
     op, baseline, images = mri
@@ -52,12 +60,13 @@ def baseline_as_network(mri, tmp_path_factory):
 
 def test_the_baseline_submitted_as_the_network_passes(baseline_as_network):
     result, _ = baseline_as_network
-    assert result.verdict is Verdict.PASS, result.reason or _failed(result)
+    _assert_met(result)
     names = [c.name for c in result.criteria]
     assert names == [
         *(f"adversarial.{kind}[eps={setting_key(b)}]" for b in BUDGETS for kind in ("change_vs_baseline", "change_vs_budget")),
         *(f"adversarial.local_change_vs_baseline[eps={setting_key(b)}]" for b in BUDGETS),
         *(f"adversarial.measurement_change_vs_baseline[eta={setting_key(e)}]" for e in ETAS),
+        "adversarial.search_power[image_domain]", "adversarial.search_power[measurement_domain]",
     ]
     assert all(c.compares_to_baseline == ("baseline" in c.name) for c in result.criteria)
     net, base = result.subjects["network"].summary, result.subjects["baseline"].summary
@@ -117,7 +126,7 @@ def test_reported_reconstructions_are_the_maps_own_values(mri, baseline_as_netwo
 def test_zero_filled_reconstruction_passes(mri):
     op, baseline, images = mri
     result = AdversarialCheck().run(audit_context(op, ZeroFilled(op), baseline, images[:1]), _config())
-    assert result.verdict is Verdict.PASS, result.reason or _failed(result)
+    _assert_met(result)
     change = result.subjects["network"].summary["worst_case_change"]
     assert all(change[setting_key(b)] <= b * (1 + 1e-5) for b in BUDGETS)  # A*A is a projection: Δ ≤ ε
 
@@ -190,3 +199,13 @@ def test_runs_on_ct_with_real_measurements():
     assert noise["amplification"] > 0 and noise["change"] > 0
     # the baseline, given the network's own worst perturbations, was measured too
     assert "change_under_network_perturbation" in result.subjects["baseline"].summary
+
+
+
+def test_a_search_too_short_for_the_known_worst_case_makes_the_check_inconclusive(baseline_as_network):
+    """The module's searches are short: on the control map they find less than 0.95 of its worst case in the image
+    domain, so the baseline submitted as the network, which fails nothing, is INCONCLUSIVE, not PASS."""
+    result, _ = baseline_as_network
+    power = {c.name: c for c in result.criteria if c.name.startswith("adversarial.search_power")}
+    assert power["adversarial.search_power[image_domain]"].measured < 0.95
+    assert result.verdict is Verdict.INCONCLUSIVE and "known worst case" in result.reason

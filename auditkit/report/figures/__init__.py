@@ -10,7 +10,7 @@ of its name, and this module refuses to import when a check of the registry has 
 such module. A new check adds its module here. A drawer receives the check's result
 and its arrays and returns its FigureRefs; it never recomputes a reported number.
 
-Only checks that produced a verdict (PASS, PRELIMINARY or FAIL) are drawn: a NOT_RUN or
+Only checks that produced a verdict (PASS, PRELIMINARY, INCONCLUSIVE or FAIL) are drawn: a NOT_RUN or
 ERROR check has no figure. A figure that needs arrays the check did not save is
 left out; what can be drawn from the evidence alone still is.
 """
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 DRAWERS: dict[str, str] = {name: f"{__name__}.{name}:draw" for name in registry.names()}
 
 #: verdicts whose checks are drawn (NOT_RUN and ERROR have nothing trustworthy to show).
-DRAWN_VERDICTS = frozenset({"PASS", "FAIL", "PRELIMINARY"})
+DRAWN_VERDICTS = frozenset({"PASS", "FAIL", "PRELIMINARY", "INCONCLUSIVE"})
 
 
 def _every_check_has_a_drawer() -> None:
