@@ -23,7 +23,7 @@ demo: setup
 	@test -f $(DEMO_KEYS)/signer.p12 || AUDITKIT_KEY_PASSWORD=$(DEMO_PASSWORD) $(AUDITKIT) keygen --out $(DEMO_KEYS) --name "Demo Reviewer"
 	@$(AUDITKIT) run $(DEMO_MANIFEST) --out $(OUT) --quick; rc=$$?; \
 	  if [ $$rc -gt 1 ]; then exit $$rc; fi; \
-	  echo "audit finished (exit $$rc: 0 = no criterion failed, 1 = some failed; see $(OUT)/dossier.pdf)"
+	  echo "audit finished (exit $$rc: 0 = no criterion failed, 1 = some failed or a check was inconclusive; see $(OUT)/dossier.pdf)"
 	@AUDITKIT_KEY_PASSWORD=$(DEMO_PASSWORD) $(AUDITKIT) sign $(OUT) --cert $(DEMO_KEYS)/signer.p12 \
 	  --name "Demo Reviewer" --meaning "Review: I have reviewed this audit dossier (demonstration signature)"
 	@$(AUDITKIT) verify $(OUT) --trust $(DEMO_KEYS)/ca.pem > $(OUT).verify.txt && echo "verified: $(OUT) (table in $(OUT).verify.txt)"
