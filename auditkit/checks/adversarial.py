@@ -196,7 +196,7 @@ class AdversarialCheck(Check[AdversarialConfig]):
             found = ", ".join(f"{c.name.split('[')[1].rstrip(']').replace('_', ' ')} {c.measured:.2f}" for c in weak)
             reason = (f"the searches found too little of a known worst case ({found}; at least {MIN_SEARCH_POWER:g} "
                       f"needed{', quick mode caps them' if ctx.quick else ''}): no criterion failed, but that means "
-                      f"little")
+                      f"little.")
         return self.result(
             ctx,
             criteria=[*judged, *power],
