@@ -30,6 +30,13 @@ Criteria, on the worst case over the images (k = ``k_baseline``, c = ``c_budget`
     adversarial.change_vs_baseline[eps=ε]              Δ_net ≤ k · max(Δ_base, ε)
     adversarial.change_vs_budget[eps=ε]                Δ_net ≤ c · ε
     adversarial.measurement_change_vs_baseline[eta=η]  Δ_net ≤ k · max(Δ_base, η)
+    adversarial.local_change_vs_baseline[eps=ε]        L_net ≤ k · max(L_base, ε‖x‖/s)
+
+with L the RMS of f(A(x+r)) − f(Ax) on the worst s×s patch (s = ``patch_size``, intensity
+units), evaluated at the perturbations found for Δ. And the test of the test
+(``attacks.control``): ``adversarial.search_power[image_domain|measurement_domain]``, the
+least fraction of a known worst case the searches find with these settings, must be ≥
+``MIN_SEARCH_POWER``; below it the check is INCONCLUSIVE unless a network criterion failed.
 
 They bound the change a perturbation causes, not the accuracy, which a stable but
 blurry method may lack. The floor ε (a change as large as the perturbation, what

@@ -37,7 +37,12 @@ Criterion, per level (k = ``k_baseline``):
 
     tradeoff.error_vs_baseline[eta=η]   m_network(η) ≤ k · m_baseline(η)
 
-with m the mean worst-case relative error over the images. At η = 0 this compares
+with m the mean worst-case relative error over the images, and likewise
+
+    tradeoff.local_error_vs_baseline[eta=η]   l_network(η) ≤ k · l_baseline(η)
+
+with l the mean over the images of the RMS of |f(Ax + e)| − x on the worst s×s patch (s =
+``patch_size``) at the kept e: an error gathered in a lesion-sized area, which m dilutes. At η = 0 this compares
 accuracy, at η > 0 accuracy under the worst noise: a network far more accurate than
 the baseline passes at η = 0 trivially, one much less accurate fails there, and a
 network that buys its accuracy with instability — the trade-off of the
