@@ -26,6 +26,10 @@ from auditkit.preflight import validate_manifest
 
 T = TypeVar("T")
 
+#: how the console colours each verdict, a check's line and the overall one alike.
+VERDICT_STYLES = {"PASS": "green", "FAIL": "red", "ERROR": "red", "PRELIMINARY": "yellow", "INCONCLUSIVE": "yellow",
+                  "NOT_RUN": "yellow"}
+
 app = typer.Typer(
     name="auditkit",
     help="Audit deep-learning image reconstruction networks for instability and hallucination.",
@@ -177,8 +181,7 @@ def run(
     console = _stderr()
 
     def report(result) -> None:
-        colour = {"PASS": "green", "FAIL": "red", "ERROR": "red", "PRELIMINARY": "yellow", "INCONCLUSIVE": "yellow",
-                  "NOT_RUN": "yellow"}[result.verdict.value]
+        colour = VERDICT_STYLES[result.verdict.value]
         why = f" — {result.reason}" if result.reason else ""
         console.print(f"{result.name}: {result.verdict.value}{why} ({result.wall_time_s:.1f} s)", style=colour)
 
@@ -188,8 +191,7 @@ def run(
 
     evidence = _stoppable(ctx, action, "finished checks are kept; rerun with --resume to continue")
     verdict = evidence.overall_verdict.value
-    style = {"PASS": "green", "PRELIMINARY": "yellow"}.get(verdict, "red")
-    _console().print(f"{out}/{layout.EVIDENCE}: overall {verdict}", style=style)
+    _console().print(f"{out}/{layout.EVIDENCE}: overall {verdict}", style=VERDICT_STYLES[verdict])
     raise typer.Exit(_exit_code(evidence))
 
 

@@ -63,7 +63,9 @@ from auditkit.attacks import Ladder, Reconstruct, WorstNoise, evaluate, ladder_a
 from auditkit.attacks.control import SearchPower, search_power
 from auditkit.attacks.momentum import PATH_SHARE
 from auditkit.attacks.objective import image_groups, rows_per_call
-from auditkit.checks.base import Arrays, AuditContext, Check, Selection, Subject, effective_parameters, guarded_recon, quick_cap, setting_key
+from auditkit.checks.base import (
+    Arrays, AuditContext, Check, Selection, Subject, by_image, effective_parameters, guarded_recon, quick_cap, setting_key,
+)
 from auditkit.checks.result import CheckResult, Criterion, SubjectResult, Verdict
 from auditkit.checks.units import Phase, Unit
 from auditkit.manifest.models import AdversarialConfig
@@ -243,7 +245,7 @@ def _power_criteria(compared: Crossed, ids: list[str]) -> list[Criterion]:
             f"find at least {MIN_SEARCH_POWER:g} of that worst case at every budget on every image (measured: the "
             f"least fraction). Below it no failure found by this check means much: the check is INCONCLUSIVE.",
             float(worst.min()), MIN_SEARCH_POWER, comparison=">=",
-            per_image={i: float(v) for i, v in zip(ids, worst)},
+            per_image=by_image(ids, worst),
         ))
     return out
 
@@ -327,9 +329,6 @@ def _criteria(net: Found, base: Found, s: Settings, ids: list[str], norms_x: tor
     criteria: list[Criterion] = []
     k, c = s.k_baseline, s.c_budget
 
-    def per_image(values: torch.Tensor) -> dict[str, float]:
-        return {i: float(v) for i, v in zip(ids, values)}
-
     for j, eps in enumerate(s.budgets):
         d_net, d_base = float(net.image.change[:, j].max()), float(base.image.change[:, j].max())
         key = setting_key(eps)
@@ -339,13 +338,13 @@ def _criteria(net: Found, base: Found, s: Settings, ids: list[str], norms_x: tor
             f"Δ = ‖f(A(x+r)) − f(Ax)‖/‖x‖ over the images must be at most {k:g} · max(Δ_baseline, {key}), "
             f"where Δ_baseline = {d_base:.4g} is the baseline's worst change under its own worst perturbations "
             f"of the same size (the floor {key} is the change of a method that reproduces the perturbation).",
-            d_net, k * max(d_base, eps), compares_to_baseline=True, per_image=per_image(net.image.change[:, j]),
+            d_net, k * max(d_base, eps), compares_to_baseline=True, per_image=by_image(ids, net.image.change[:, j]),
         ))
         criteria.append(Criterion.evaluate(
             f"adversarial.change_vs_budget[eps={key}]",
             f"Image-domain perturbations with ‖r‖ = {key}·‖x‖: the network's worst change "
             f"Δ = ‖f(A(x+r)) − f(Ax)‖/‖x‖ over the images must be at most {c:g} · {key}.",
-            d_net, c * eps, per_image=per_image(net.image.change[:, j]),
+            d_net, c * eps, per_image=by_image(ids, net.image.change[:, j]),
         ))
     for j, eps in enumerate(s.budgets):
         l_net, l_base = float(net.image.local_change[:, j].max()), float(base.image.local_change[:, j].max())
@@ -360,7 +359,7 @@ def _criteria(net: Found, base: Found, s: Settings, ids: list[str], norms_x: tor
             f"{floor:.3g} = {key}·‖x‖/{s.patch_size} is the most a method reproducing the perturbation can show on one "
             f"patch. It catches a change gathered in a lesion-sized area, which the global Δ dilutes; the "
             f"perturbations were searched for the global change, not for this one.",
-            l_net, k * max(l_base, floor), compares_to_baseline=True, per_image=per_image(net.image.local_change[:, j]),
+            l_net, k * max(l_base, floor), compares_to_baseline=True, per_image=by_image(ids, net.image.local_change[:, j]),
         ))
     for j, eta in enumerate(s.etas):
         d_net, d_base = float(net.measurement.change[:, j].max()), float(base.measurement.change[:, j].max())
@@ -371,7 +370,7 @@ def _criteria(net: Found, base: Found, s: Settings, ids: list[str], norms_x: tor
             f"network's worst change Δ = ‖f(Ax + e) − f(Ax)‖/‖x‖ over the images must be at most "
             f"{k:g} · max(Δ_baseline, {key}), where Δ_baseline = {d_base:.4g} is the baseline's worst change "
             f"under its own worst noise of the same size.",
-            d_net, k * max(d_base, eta), compares_to_baseline=True, per_image=per_image(net.measurement.change[:, j]),
+            d_net, k * max(d_base, eta), compares_to_baseline=True, per_image=by_image(ids, net.measurement.change[:, j]),
         ))
     return criteria
 

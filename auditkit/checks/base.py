@@ -26,7 +26,7 @@ import time
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Generic, Iterator, Mapping, Sequence, TypeVar
+from typing import Any, Callable, ClassVar, Generic, Iterable, Iterator, Mapping, Sequence, TypeVar
 
 import torch
 
@@ -192,6 +192,12 @@ def reconstruct_images(recon: Reconstruct, operator: ForwardOperator, images: to
     A applied to ``batch`` images at a time, f called on ``batch`` rows at a time; row n is image n."""
     y = torch.cat([operator.forward(part) for part in images.split(batch)])
     return evaluate(recon, y, torch.arange(images.shape[0], device=images.device), batch)
+
+
+def by_image(ids: Sequence[str], values: Iterable[Any]) -> dict[str, float]:
+    """{image id: value} for one value per image in the images' order (tensor, array or list): a criterion's
+    ``per_image``."""
+    return {i: float(v) for i, v in zip(ids, values)}
 
 
 def quick_cap(count: int, cap: int, quick: bool) -> int:

@@ -76,7 +76,9 @@ from typing import Any, Mapping
 import numpy as np
 import torch
 
-from auditkit.checks.base import Arrays, AuditContext, Check, Selection, Subject, effective_parameters, guarded_recon, reconstruct_images
+from auditkit.checks.base import (
+    Arrays, AuditContext, Check, Selection, Subject, by_image, effective_parameters, guarded_recon, reconstruct_images,
+)
 from auditkit.data.details import DetailSpec, detail_region
 from auditkit.checks.result import CheckResult, Criterion, SubjectResult
 from auditkit.manifest.models import Detail, HallucinationConfig
@@ -359,7 +361,7 @@ def _criterion(measured: dict[str, _Measured], ids: list[str], k: float, grid: _
         float(ratios[n]),
         k,
         compares_to_baseline=True,
-        per_image={i: float(r) for i, r in zip(ids, ratios)},
+        per_image=by_image(ids, ratios),
     )
     return criterion
 

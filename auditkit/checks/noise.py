@@ -84,7 +84,10 @@ import numpy as np
 import torch
 
 from auditkit.attacks.momentum import ladder_ascent
-from auditkit.checks.base import Arrays, AuditContext, Check, Selection, Subject, effective_parameters, guarded_call, guarded_recon, quick_cap, setting_key
+from auditkit.checks.base import (
+    Arrays, AuditContext, Check, Selection, Subject, by_image, effective_parameters, guarded_call, guarded_recon,
+    quick_cap, setting_key,
+)
 from auditkit.checks.result import CheckResult, Criterion, SubjectResult
 from auditkit.checks.units import Unit
 from auditkit.manifest.models import ImageDomainAttack, NoiseConfig, fewest_draws
@@ -406,10 +409,14 @@ def _harm(changes: torch.Tensor, n: int, li: int, s: _Settings, tau: torch.Tenso
     return Proportion.of_flags((changes[n, li].double() > float(tau[n, li])).numpy(), s.confidence)
 
 
-def _worst_image(m: _Measured, ids: list[str], li: int, s: _Settings, tau: torch.Tensor) -> tuple[int, Proportion]:
-    """(image index, proportion) with the largest upper bound at level li (first image on ties)."""
-    props = [_harm(m.changes, n, li, s, tau) for n in range(len(ids))]
-    n = max(range(len(ids)), key=lambda i: (props[i].ci_high, -i))
+def _harms(m: _Measured, ids: list[str], li: int, s: _Settings, tau: torch.Tensor) -> list[Proportion]:
+    """Harmful draws of every image at level li, in image order."""
+    return [_harm(m.changes, n, li, s, tau) for n in range(len(ids))]
+
+
+def _worst_image(props: list[Proportion]) -> tuple[int, Proportion]:
+    """(image index, proportion) with the largest upper bound among one level's ``props`` (first image on ties)."""
+    n = max(range(len(props)), key=lambda i: (props[i].ci_high, -i))
     return n, props[n]
 
 
@@ -420,7 +427,8 @@ def _criteria(
     criteria, notes = [], []
     pct = f"{s.confidence:.0%}"
     for li, level in enumerate(s.levels):
-        n, p = _worst_image(measured["network"], ids, li, s, tau)
+        props = _harms(measured["network"], ids, li, s, tau)
+        n, p = _worst_image(props)
         criteria.append(
             Criterion.evaluate(
                 f"noise.exceedance_upper_bound[level={setting_key(level)}]",
@@ -430,12 +438,10 @@ def _criteria(
                 f"{ids[n]}, τ = {float(tau[n, li]):.3g}, {p.events} of {p.trials} draws).",
                 p.ci_high,
                 s.max_probability,
-                per_image={
-                    ids[i]: _harm(measured["network"].changes, i, li, s, tau).ci_high for i in range(len(ids))
-                },
+                per_image=by_image(ids, [q.ci_high for q in props]),
             )
         )
-        b, bp = _worst_image(measured["baseline"], ids, li, s, tau)
+        b, bp = _worst_image(_harms(measured["baseline"], ids, li, s, tau))
         if bp.ci_high > s.max_probability:
             notes.append(
                 f"at noise level {level:g} the baseline also exceeds the bound (upper end {bp.ci_high:.3f} on image "
@@ -494,7 +500,7 @@ def _subject_result(subject: Subject, m: _Measured, ids: list[str], s: _Settings
     exceedance, distribution = {}, {}
     for li, level in enumerate(s.levels):
         pooled = Proportion.of_flags((m.changes[:, li].double() > tau[:, li, None]).numpy(), s.confidence)
-        n, worst = _worst_image(m, ids, li, s, tau)
+        n, worst = _worst_image(_harms(m, ids, li, s, tau))
         exceedance[setting_key(level)] = {
             **pooled.as_dict(), "worst_image": ids[n], "worst_probability": worst.estimate, "worst_ci_high": worst.ci_high,
             "threshold_range": [float(tau[:, li].min()), float(tau[:, li].max())],

@@ -88,6 +88,11 @@ class Criterion(StrictModel):
         )
 
 
+    def not_judged(self, why: str) -> "Criterion":
+        """This criterion reported with its measurement but not decided (``passed`` None), saying ``why``."""
+        return self.model_copy(update={"passed": None, "description": f"{self.description} Not judged: {why}."})
+
+
 class SubjectResult(StrictModel):
     """What one reconstruction method (network or baseline) did in a check."""
 

@@ -63,7 +63,10 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 
-from auditkit.checks.base import Arrays, AuditContext, Check, Selection, Subject, effective_parameters, guarded_recon, reconstruct_images, setting_key
+from auditkit.checks.base import (
+    Arrays, AuditContext, Check, Selection, Subject, by_image, effective_parameters, guarded_recon, reconstruct_images,
+    setting_key,
+)
 from auditkit.errors import NetworkRaised, NetworkRuntimeError
 from auditkit.checks.result import CheckResult, Criterion, SubjectResult, Verdict
 from auditkit.checks.units import Failure, Unit, first_image, image_axis
@@ -349,13 +352,10 @@ def gain_criterion(
         fraction * base_gain,
         comparison=">=",
         compares_to_baseline=True,
-        per_image={i: float(net_psnr[-1, n] - net_psnr[t, n]) for n, i in enumerate(ids)},
+        per_image=by_image(ids, net_psnr[-1] - net_psnr[t]),
     )
     if base_gain < min_gain:
-        criterion = criterion.model_copy(update={
-            "passed": None,
-            "description": criterion.description + f" Not judged: the baseline gains less than {min_gain:g} dB there.",
-        })
+        criterion = criterion.not_judged(f"the baseline gains less than {min_gain:g} dB there")
     return criterion
 
 
@@ -377,7 +377,7 @@ def baseline_criteria(
             gain,
             min_gain,
             comparison=">=",
-            per_image={i: float(psnr[-1, n] - psnr[0, n]) for n, i in enumerate(ids)},
+            per_image=by_image(ids, psnr[-1] - psnr[0]),
         ),
         Criterion.evaluate(
             "sampling.baseline_no_drop",
@@ -538,10 +538,7 @@ class SamplingCheck(Check[SamplingConfig]):
             )
         setup_ok = all(c.passed for c in sanity)
         if not setup_ok:
-            judged = [
-                c.model_copy(update={"passed": None, "description": c.description + " Not judged: the setup is flagged."})
-                for c in judged
-            ]
+            judged = [c.not_judged("the setup is flagged") for c in judged]
         return self.result(
             ctx,
             criteria=[*judged, *sanity],

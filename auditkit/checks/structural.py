@@ -314,7 +314,8 @@ def _criteria(
         net = _over_images(measured["network"], ids, k, "q")
         base = _over_images(measured["baseline"], ids, k, "q")
         worst_image, worst = _worst(net)
-        gap_image, _ = _worst((i, None if n is None or b is None else n - b) for (i, n), (_, b) in zip(net, base))
+        gaps = [(i, None if n is None or b is None else n - b) for (i, n), (_, b) in zip(net, base)]
+        gap_image, _ = _worst(gaps)
         if worst_image is None or gap_image is None:
             notes.append(f"detail '{name}' could not be measured on any image; no criterion for it")
             continue
@@ -341,7 +342,7 @@ def _criteria(
                 q_base - margin,
                 comparison=">=",
                 compares_to_baseline=True,
-                per_image={i: None if n is None or b is None else n - b for (i, n), (_, b) in zip(net, base)},
+                per_image=dict(gaps),
             )
         )
         criteria.append(_ghost_criterion(measured, ids, k, name, k_ghost, floor))

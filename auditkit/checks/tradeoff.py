@@ -67,7 +67,9 @@ import torch
 
 from auditkit.attacks import evaluate, projected_ascent
 from auditkit.attacks.objective import image_groups, rows_per_call
-from auditkit.checks.base import Arrays, AuditContext, Check, Selection, Subject, effective_parameters, guarded_recon, quick_cap, setting_key
+from auditkit.checks.base import (
+    Arrays, AuditContext, Check, Selection, Subject, by_image, effective_parameters, guarded_recon, quick_cap, setting_key,
+)
 from auditkit.checks.result import CheckResult, Criterion, SubjectResult
 from auditkit.checks.units import Unit, first_image
 from auditkit.manifest.models import TradeoffConfig
@@ -269,7 +271,7 @@ def _criteria(net: Curve, base: Curve, s: Settings, ids: list[str]) -> list[Crit
             f"Relative error ‖|f(Ax + e)| − x‖/‖x‖ {setting}, averaged over the images: the network's must be "
             f"at most {k:g} × the baseline's ({m_base:.4g}).{ci}",
             m_net, k * m_base, compares_to_baseline=True,
-            per_image={i: float(v) for i, v in zip(ids, net.errors[:, j])},
+            per_image=by_image(ids, net.errors[:, j]),
         ))
         l_net, l_base = float(net.local_errors[:, j].mean()), float(base.local_errors[:, j].mean())
         criteria.append(Criterion.evaluate(
@@ -279,7 +281,7 @@ def _criteria(net: Curve, base: Curve, s: Settings, ids: list[str]) -> list[Crit
             f"the images: the network's must be at most {k:g} × the baseline's ({l_base:.4g}). It catches an error "
             f"gathered in a lesion-sized area, which the relative error dilutes.",
             l_net, k * l_base, compares_to_baseline=True,
-            per_image={i: float(v) for i, v in zip(ids, net.local_errors[:, j])},
+            per_image=by_image(ids, net.local_errors[:, j]),
         ))
     return criteria
 
