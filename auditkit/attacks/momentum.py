@@ -36,6 +36,7 @@ from typing import Callable, Sequence
 
 import torch
 
+from auditkit.attacks import convergence
 from auditkit.attacks.geometry import normalised_ascent_step, scale_items, to_sphere, unit
 from auditkit.attacks.objective import Reconstruct, check_images, distance_gradient, image_groups, keep_better, outputs
 from auditkit.operators.base import ForwardOperator, batch_norm2
@@ -63,6 +64,10 @@ class Ladder:
     crossed_at: torch.Tensor
     #: (N,) network gradient evaluations used per image
     evaluations: torch.Tensor
+    #: (N, J, T + 1) the best change / ‖x_i‖ on the sphere after each refinement evaluation, from the rung
+    #: (entry 0) to ``change`` (last entry), T the most refinement iterations of any rung
+    #: (``auditkit.attacks.convergence``)
+    progress: torch.Tensor
 
     @property
     def fallback(self) -> torch.Tensor:
@@ -111,6 +116,7 @@ def ladder_ascent(
         path_change=torch.cat([p.path_change for p in parts]),
         crossed_at=torch.cat([p.crossed_at for p in parts]),
         evaluations=torch.cat([p.evaluations for p in parts]),
+        progress=convergence.concatenate([p.progress for p in parts]),
     )
 
 
@@ -145,7 +151,7 @@ def _ladder_group(
         recon, operator, x, f0, r0, rows, eps, lam=lam, step=step, momentum=momentum, cap=path_cap, on_step=on_step
     )
     refine_iters = _split_evenly(max_iter - evals, len(eps))
-    best, change, path_change = _refine(recon, operator, x, f0, rungs, rows, eps, refine_iters, on_step=on_step)
+    best, change, path_change, trace = _refine(recon, operator, x, f0, rungs, rows, eps, refine_iters, on_step=on_step)
     evals = evals + refine_iters.sum(dim=1)
     norm_x = batch_norm2(x)
     return Ladder(
@@ -155,6 +161,7 @@ def _ladder_group(
         path_change=(path_change / norm_x[:, None]).cpu(),
         crossed_at=crossed.cpu(),
         evaluations=evals.cpu(),
+        progress=(trace / norm_x[:, None, None]).cpu(),
     )
 
 
@@ -210,8 +217,9 @@ def _path(
 def _refine(
     recon: Reconstruct, operator: ForwardOperator, x: torch.Tensor, f0: torch.Tensor, rungs: torch.Tensor,
     rows: torch.Tensor, eps: torch.Tensor, iters: torch.Tensor, *, on_step: Callable[[], None] | None,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Sphere ascent from every rung, ``iters`` (N, J) steps each; returns (best r (N, J, H, W), its ‖Δf‖ (N, J), the rung's ‖Δf‖ (N, J))."""
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Sphere ascent from every rung, ``iters`` (N, J) steps each; returns (best r (N, J, H, W), its ‖Δf‖ (N, J),
+    the rung's ‖Δf‖ (N, J), the best ‖Δf‖ after each evaluation (N, J, T + 1))."""
     n, n_budgets = x.shape[0], eps.numel()
     radius = (eps[None, :] * batch_norm2(x)[:, None]).reshape(-1)
     u = scale_items(rungs.reshape(n * n_budgets, *x.shape[1:]), 1.0 / radius)
@@ -220,6 +228,7 @@ def _refine(
     best_u, direction = u.clone(), torch.zeros_like(u)
     best = torch.full((n * n_budgets,), -1.0, dtype=x.dtype, device=x.device)
     first = torch.zeros_like(best)
+    steps = []
     for t in range(int(row_iters.max()) if row_iters.numel() else 0):
         idx = (row_iters > t).nonzero().flatten()
         xs, rad = x_rows[idx], radius[idx]
@@ -231,6 +240,7 @@ def _refine(
         better = dist > best[idx]
         best_u[idx[better]] = u[idx[better]]
         best[idx] = torch.maximum(best[idx], dist)
+        steps.append(best.clone())
         u[idx], direction[idx] = normalised_ascent_step(
             u[idx], grad, direction[idx], momentum=REFINE_MOMENTUM, step=REFINE_STEP
         )
@@ -240,5 +250,6 @@ def _refine(
     dist = batch_norm2(outputs(recon, operator.forward(x_rows + scale_items(u, radius)), image_rows) - f0_rows)
     first = torch.where(row_iters > 0, first, dist)
     best = keep_better(best, best_u, dist, u)
+    trace = convergence.record(steps, best, row_iters).reshape(n, n_budgets, -1)
     perturbations = to_sphere(best_u, radius).reshape(n, n_budgets, *x.shape[1:])
-    return perturbations, best.reshape(n, n_budgets), first.reshape(n, n_budgets)
+    return perturbations, best.reshape(n, n_budgets), first.reshape(n, n_budgets), trace

@@ -36,6 +36,7 @@ from typing import Callable, Sequence
 
 import torch
 
+from auditkit.attacks import convergence
 from auditkit.attacks.geometry import normalised_ascent_step, scale_items
 from auditkit.attacks.objective import Reconstruct, check_images, distance_gradient, image_groups, keep_better, outputs
 from auditkit.operators.base import ForwardOperator, batch_norm2
@@ -57,6 +58,9 @@ class WorstNoise:
     restart: torch.Tensor
     #: (N,) network gradient evaluations used per image (all levels and restarts)
     evaluations: torch.Tensor
+    #: (N, K, iterations + 1) the worst ‖f(A x_i + e) − t_i‖ / ‖x_i‖ over restarts found after each iteration
+    #: (``auditkit.attacks.convergence``); the last entry is ``error``
+    progress: torch.Tensor
 
 
 def projected_ascent(
@@ -109,6 +113,7 @@ def projected_ascent(
         error=torch.cat([p.error for p in parts]),
         restart=torch.cat([p.restart for p in parts]),
         evaluations=torch.cat([p.evaluations for p in parts]),
+        progress=torch.cat([p.progress for p in parts]),
     )
 
 
@@ -153,15 +158,19 @@ def _search_group(
     image_rows = rows.repeat_interleave(per_image)
     best_u, direction = u.clone(), torch.zeros_like(u)
     best = torch.full((n * per_image,), -1.0, dtype=x.dtype, device=x.device)
+    steps = []
     for _ in range(iterations):
         _, dist, grad = distance_gradient(recon, lambda w: y_rows + scale_items(w, radius), u, image_rows, t_rows)
         best = keep_better(best, best_u, dist, u)
+        steps.append(best.clone())
         u, direction = normalised_ascent_step(u, grad, direction, momentum=MOMENTUM, step=lr)
         if on_step is not None:
             on_step()
     # the last step's iterate, by a forward pass only
     dist = batch_norm2(outputs(recon, y_rows + scale_items(u, radius), image_rows) - t_rows)
-    best = keep_better(best, best_u, dist, u).reshape(n, k, restarts)
+    best = keep_better(best, best_u, dist, u)
+    trace = convergence.record(steps, best).reshape(n, k, restarts, iterations + 1).amax(dim=2)
+    best = best.reshape(n, k, restarts)
     worst, which = best.max(dim=2)
     dev = best_u.device
     chosen = best_u.reshape(n, k, restarts, *y.shape[1:])[
@@ -174,4 +183,5 @@ def _search_group(
         error=(worst / batch_norm2(x)[:, None]).cpu(),
         restart=which.cpu(),
         evaluations=torch.full((n,), iterations * per_image, dtype=torch.long),
+        progress=(trace / batch_norm2(x)[:, None, None]).cpu(),
     )

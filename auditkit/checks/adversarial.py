@@ -61,10 +61,12 @@ import torch
 
 from auditkit.attacks import Ladder, Reconstruct, WorstNoise, evaluate, ladder_ascent, projected_ascent
 from auditkit.attacks.control import SearchPower, search_power
+from auditkit.attacks.convergence import half_budget_share
 from auditkit.attacks.momentum import PATH_SHARE
 from auditkit.attacks.objective import image_groups, rows_per_call
 from auditkit.checks.base import (
-    Arrays, AuditContext, Check, Selection, Subject, by_image, effective_parameters, guarded_recon, quick_cap, setting_key,
+    Arrays, AuditContext, Check, Selection, Subject, by_image, climbing_note, effective_parameters, guarded_recon,
+    quick_cap, setting_key,
 )
 from auditkit.checks.result import CheckResult, Criterion, SubjectResult, Verdict
 from auditkit.checks.units import Phase, Unit
@@ -381,6 +383,11 @@ def _by_budget(values: torch.Tensor, budgets: Sequence[float]) -> dict[str, floa
     return {setting_key(b): float(values[:, j].max()) for j, b in enumerate(budgets)}
 
 
+def _least(values: torch.Tensor, budgets: Sequence[float]) -> dict[str, float]:
+    """{budget key: least value over the images} for values (N, J)."""
+    return {setting_key(b): float(values[:, j].min()) for j, b in enumerate(budgets)}
+
+
 def _summary(measures: Measures, error_clean: torch.Tensor, budgets: Sequence[float]) -> dict[str, Any]:
     return {
         "worst_case_amplification": _by_budget(measures.amplification, budgets),
@@ -403,6 +410,9 @@ def _subject_result(
         setting_key(b): float((found.image.change[:, j] / b).max()) for j, b in enumerate(s.budgets)
     }
     summary["measurement_domain"] = _summary(found.measurement, found.error_clean, s.etas)
+    image_share, noise_share = half_budget_share(found.ladder.progress), half_budget_share(found.noise.progress)
+    summary["share_at_half_budget"] = _least(image_share, s.budgets)
+    summary["measurement_domain"]["share_at_half_budget"] = _least(noise_share, s.etas)
     if cross_image is not None and cross_noise is not None:
         summary["change_under_network_perturbation"] = _by_budget(cross_image.change, s.budgets)
         summary["measurement_domain"]["change_under_network_perturbation"] = _by_budget(cross_noise.change, s.etas)
@@ -419,6 +429,7 @@ def _subject_result(
                 "relative_error": float(found.image.relative_error[i, j]),
                 "change_at_first_crossing": float(found.ladder.path_change[i, j]),
                 "crossed_at_iteration": crossed if crossed >= 0 else None,
+                "share_at_half_budget": float(image_share[i, j]),
             }
             if cross_image is not None:
                 entry["change_under_network_perturbation"] = float(cross_image.change[i, j])
@@ -430,6 +441,7 @@ def _subject_result(
                 "amplification": float(found.measurement.amplification[i, k]),
                 "relative_error": float(found.measurement.relative_error[i, k]),
                 "restart": int(found.noise.restart[i, k]),
+                "share_at_half_budget": float(noise_share[i, k]),
             }
             if cross_noise is not None:
                 entry["change_under_network_perturbation"] = float(cross_noise.change[i, k])
@@ -476,6 +488,11 @@ def _notes(found: dict[str, Found], ids: list[str], s: Settings, quick: bool) ->
                 f"evaluations ({where}): too few iterations, or a map that shrinks perturbations. Those rungs are the "
                 f"path's last iterate rescaled to the budget, then refined like the others"
             )
+        for search, trace, levels in (("image-domain refinement", f.ladder.progress, s.budgets),
+                                      ("measurement-domain search", f.noise.progress, s.etas)):
+            note = climbing_note(key, search, half_budget_share(trace), ids, [setting_key(b) for b in levels])
+            if note is not None:
+                notes.append(note)
     return notes
 
 
@@ -496,6 +513,8 @@ def _arrays(
         baseline_on_network_perturbation=cross_image.outputs,
         baseline_perturbation=base.ladder.perturbations,
         baseline_perturbed=base.image.outputs,
+        network_progress=net.ladder.progress,
+        baseline_progress=base.ladder.progress,
     )
     measurement_domain = dict(
         image_ids=np.asarray(names, dtype=str),
@@ -506,5 +525,7 @@ def _arrays(
         baseline_noise=base.noise.perturbations,
         baseline_worst=base.measurement.outputs,
         baseline_on_network_noise=cross_noise.outputs,
+        network_progress=net.noise.progress,
+        baseline_progress=base.noise.progress,
     )
     return {"adversarial_image_domain": image_domain, "adversarial_measurement_domain": measurement_domain}

@@ -32,6 +32,7 @@ import torch
 
 from auditkit import activity, interrupts
 from auditkit.arrays import ArraySink
+from auditkit.attacks.convergence import LEVELLED_SHARE
 from auditkit.attacks.objective import Reconstruct, evaluate
 from auditkit.errors import NetworkRaised, NetworkRuntimeError
 from auditkit.checks.result import CheckResult, Criterion, SubjectResult, Verdict
@@ -198,6 +199,23 @@ def by_image(ids: Sequence[str], values: Iterable[Any]) -> dict[str, float]:
     """{image id: value} for one value per image in the images' order (tensor, array or list): a criterion's
     ``per_image``."""
     return {i: float(v) for i, v in zip(ids, values)}
+
+
+def climbing_note(subject: str, search: str, shares: torch.Tensor, ids: Sequence[str], keys: Sequence[str]) -> str | None:
+    """A note naming where a search was still climbing when its budget ran out: shares (N, K) of the final worst
+    case found at half the evaluations (``auditkit.attacks.convergence``) below ``LEVELLED_SHARE``; None if nowhere."""
+    where = [
+        f"{key} on {', '.join(f'{ids[i]} ({float(shares[i, j]):.3f})' for i in low.nonzero().flatten().tolist())}"
+        for j, key in enumerate(keys)
+        if bool((low := shares[:, j] < LEVELLED_SHARE).any())
+    ]
+    if not where:
+        return None
+    return (
+        f"{search}, {subject}: still climbing when its budget ran out ({'; '.join(where)}: the share of the final worst "
+        f"case found after half the evaluations, below {LEVELLED_SHARE:g}). More evaluations would likely find a "
+        f"larger worst case; the convergence figure shows the curves"
+    )
 
 
 def quick_cap(count: int, cap: int, quick: bool) -> int:

@@ -66,9 +66,11 @@ import numpy as np
 import torch
 
 from auditkit.attacks import evaluate, projected_ascent
+from auditkit.attacks.convergence import half_budget_share
 from auditkit.attacks.objective import image_groups, rows_per_call
 from auditkit.checks.base import (
-    Arrays, AuditContext, Check, Selection, Subject, by_image, effective_parameters, guarded_recon, quick_cap, setting_key,
+    Arrays, AuditContext, Check, Selection, Subject, by_image, climbing_note, effective_parameters, guarded_recon,
+    quick_cap, setting_key,
 )
 from auditkit.checks.result import CheckResult, Criterion, SubjectResult
 from auditkit.checks.units import Unit, first_image
@@ -133,6 +135,7 @@ class Curve:
     found_at: torch.Tensor  # (N, K) the level whose search supplied E(η_k) (0.0: e = 0)
     restart: torch.Tensor  # (N, K) the restart of that search (−1: e = 0)
     local_errors: torch.Tensor  # (N, K) RMS of |f(Ax + e)| − x on the worst patch, at the kept e
+    progress: torch.Tensor  # (N, P, T + 1) each positive level's search: worst error so far after each iteration
     example_clean: torch.Tensor = first_image()  # (H, W) f(A x₀)
     example_worst: torch.Tensor = first_image()  # (H, W) f(A x₀ + e) at the largest level's kept e
 
@@ -187,6 +190,7 @@ def _curve(subject: Subject, ctx: AuditContext, images: Selection, s: Settings) 
     local = [largest_patch_rms(clean - x, s.patch_size).double().cpu()]
     restarts = [torch.full((n,), -1, dtype=torch.long)]
     worst_outputs = [clean]
+    progress = torch.zeros((n, 0, 1), dtype=torch.float64)
     if positive:
         calls = len(image_groups(n, len(positive) * s.restarts, max_rows)) * s.iterations
         with ctx.progress.task(f"{CHECK_NAME}: {subject.key}, projected attack", total=calls) as task:
@@ -204,6 +208,7 @@ def _curve(subject: Subject, ctx: AuditContext, images: Selection, s: Settings) 
         local.extend(largest_patch_rms(diff, s.patch_size).double().cpu().reshape(n, p).unbind(1))
         restarts.extend(noise.restart.long().reshape(n, p).unbind(1))
         worst_outputs.extend(out.unbind(1))
+        progress = noise.progress.double()
     found = torch.stack(candidates, dim=1)  # (N, 1 + P): e = 0, then each positive level
     running, source = running_max(found)
     columns = [0 if eta == 0 else 1 + positive.index(eta) for eta in s.etas]
@@ -216,6 +221,7 @@ def _curve(subject: Subject, ctx: AuditContext, images: Selection, s: Settings) 
         found_at=levels[source],
         restart=torch.stack(restarts, dim=1).gather(1, source),
         local_errors=torch.stack(local, dim=1).gather(1, source),
+        progress=progress,
         example_clean=clean[0],
         example_worst=worst_outputs[last][0],
     )
@@ -292,12 +298,16 @@ def _criteria(net: Curve, base: Curve, s: Settings, ids: list[str]) -> list[Crit
 def _subject_result(subject: Subject, curve: Curve, ids: list[str], s: Settings) -> SubjectResult:
     """Summary (statistics over the images per level, the slopes) and one row per image."""
     by_eta = {setting_key(eta): spread(curve.errors[:, j].numpy()) for j, eta in enumerate(s.etas)}
+    share = half_budget_share(curve.progress)
     unperturbed = spread(curve.unperturbed.numpy())
     summary: dict[str, Any] = {
         "worst_case_error_by_eta": by_eta,
         "relative_error_unperturbed": unperturbed,
         "local_error_by_eta": {setting_key(eta): spread(curve.local_errors[:, j].numpy()) for j, eta in enumerate(s.etas)},
         **lipschitz_slopes(s.etas, [by_eta[setting_key(e)]["mean"] for e in s.etas], unperturbed["mean"]),
+        "share_at_half_budget": {
+            setting_key(eta): float(share[:, j].min()) for j, eta in enumerate(s.positive)
+        },
     }
     rows = []
     for i, image_id in enumerate(ids):
@@ -345,6 +355,10 @@ def _notes(curves: dict[str, Curve], ids: list[str], s: Settings, quick: bool) -
                 f"the larger error is kept (the smaller ball lies inside the larger). Too few iterations or restarts, "
                 f"or a map whose error noise reduces"
             )
+        note = climbing_note(key, "projected attack", half_budget_share(curve.progress), ids,
+                             [setting_key(e) for e in s.positive])
+        if note is not None:
+            notes.append(note)
     return notes
 
 
@@ -356,6 +370,9 @@ def _arrays(x: torch.Tensor, ids: list[str], s: Settings, curves: dict[str, Curv
         etas=torch.tensor(s.etas, dtype=torch.float64),
         network_error=net.errors,
         baseline_error=base.errors,
+        searched_etas=torch.tensor(s.positive, dtype=torch.float64),
+        network_progress=net.progress,
+        baseline_progress=base.progress,
         x=x[0],
         network_clean=net.example_clean,
         network_worst=net.example_worst,

@@ -155,4 +155,18 @@ GLOSSARY: tuple[GlossaryEntry, ...] = (
         "d = P_N d̃ for a symbol d̃;  visibility = ‖Ad‖ / ‖d‖",
         "Near 0: the detail is invisible to the measurements, so no method can recover it.",
     ),
+    GlossaryEntry(
+        "Search power (test of the test)",
+        "power",
+        "power = (worst case found on F) / σ_max(F),  F(y) = A*y + g·Re⟨u, y⟩·v",
+        "A search run with the audit's own settings on a linear map whose worst case σ_max is known; "
+        "below 0.95 the adversarial check is INCONCLUSIVE.",
+    ),
+    GlossaryEntry(
+        "Share at half budget (search convergence)",
+        "s",
+        "s = p[⌊T/2⌋] / p[T],  p[t] = worst case found after t evaluations",
+        "Near 1: the search had levelled off within its budget; below 0.95 it was still climbing and a "
+        "note says so.",
+    ),
 )

@@ -105,6 +105,24 @@ def test_arrays_hold_every_reconstruction_for_the_figures(baseline_as_network):
     assert list(image["image_ids"]) == ["img0", "img1"]
     noise = load_npz(root / result.arrays[1])
     assert noise["network_worst"].shape == (2, 2, N, N) and noise["baseline_on_network_noise"].shape == (2, 2, N, N)
+    # the searches' convergence records: worst case so far, ending at the reported worst case
+    assert noise["network_progress"].shape == (2, 2, 3 + 1)
+    assert image["network_progress"].shape[:2] == (2, 3)
+    rows = result.subjects["network"].per_image
+    for i in range(2):
+        for j, b in enumerate(BUDGETS):
+            assert image["network_progress"][i, j, -1] == pytest.approx(rows[i]["image_domain"][setting_key(b)]["change"],
+                                                                        rel=1e-5)
+
+
+def test_each_search_reports_how_far_it_had_levelled_off(baseline_as_network):
+    result, _ = baseline_as_network
+    summary = result.subjects["network"].summary
+    for shares in (summary["share_at_half_budget"], summary["measurement_domain"]["share_at_half_budget"]):
+        assert all(0 < v <= 1 for v in shares.values())
+    climbing = [n for n in result.notes if "still climbing" in n]
+    assert bool(climbing) == any(v < 0.95 for v in (*summary["share_at_half_budget"].values(),
+                                                   *summary["measurement_domain"]["share_at_half_budget"].values()))
 
 
 def test_reported_reconstructions_are_the_maps_own_values(mri, baseline_as_network):

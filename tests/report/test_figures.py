@@ -332,7 +332,8 @@ def test_figures_from_a_real_audit_are_identical_across_processes(tiny_manifest:
     refs = draw_figures(Evidence.read(out / "evidence.json"), out)
     assert [r.check for r in refs][:1] == ["adversarial"]
     assert {(r.check, r.key) for r in refs} >= {
-        ("adversarial", "ladder"), ("adversarial", "curves"), ("structural", "zoom"), ("sampling", "curves"),
+        ("adversarial", "ladder"), ("adversarial", "curves"), ("adversarial", "convergence"), ("structural", "zoom"),
+        ("sampling", "curves"),
     }
     other = tmp_path / "again"
     shutil.copytree(out / "arrays", other / "arrays")

@@ -52,6 +52,9 @@ def _tradeoff(root: Path, network_means: list[float], *, with_arrays: bool = Tru
             "network_error": np.tile(network_means, (2, 1)), "baseline_error": np.tile(base, (2, 1)),
             "x": x, "network_clean": 0.95 * x, "network_worst": 0.95 * x + artefact,
             "baseline_clean": 0.9 * x, "baseline_worst": 0.9 * x + 0.02 * np.sin(np.arange(W))[None],
+            "searched_etas": np.asarray(ETAS[1:]),
+            "network_progress": np.tile(np.linspace(0.5, 1.0, 11), (2, 3, 1)) * np.asarray(network_means[1:])[None, :, None],
+            "baseline_progress": np.tile(np.ones(11), (2, 3, 1)) * np.asarray(base[1:])[None, :, None],
         })
     return CheckResult(
         name="tradeoff", title="Accuracy–stability trade-off", verdict=CheckResult.verdict_from(criteria),
@@ -70,10 +73,11 @@ def drawn(tmp_path_factory: pytest.TempPathFactory):
     return root, evidence, draw_figures(evidence, root)
 
 
-def test_registered_and_draws_curves_then_examples(drawn):
+def test_registered_and_draws_curves_then_examples_then_convergence(drawn):
     root, _, refs = drawn
     assert DRAWERS["tradeoff"] == "auditkit.report.figures.tradeoff:draw" and load_drawer("tradeoff") is not None
-    assert [(r.check, r.key) for r in refs] == [("tradeoff", "curves"), ("tradeoff", "examples")]
+    assert [(r.check, r.key) for r in refs] == [("tradeoff", "curves"), ("tradeoff", "examples"),
+                                                ("tradeoff", "convergence")]
     assert_plain_figures(root, refs)
     assert all(b"auditkit" in (root / ref.png).read_bytes() for ref in refs)
     assert "exceeded at η = 0.04, 0.08" in refs[0].caption  # the failed levels are named
@@ -139,5 +143,13 @@ def test_drawn_from_a_real_run(tmp_path: Path):
     result = TradeoffCheck().run(ctx, TradeoffConfig(restarts=1, iterations=2))
     assert result.verdict is Verdict.PASS
     refs = draw_figures(single_check_evidence(result), tmp_path)
-    assert [r.key for r in refs] == ["curves", "examples", "local"]
+    assert [r.key for r in refs] == ["curves", "examples", "local", "convergence"]
     assert "Image p" in refs[1].caption
+
+
+def test_convergence_shows_the_image_whose_search_levelled_off_least():
+    from auditkit.report.figures.convergence import least_levelled
+
+    flat = np.ones((3, 2, 9))
+    flat[1, 1] = np.linspace(0.1, 1.0, 9)  # image 1 still climbing at level 1
+    assert least_levelled(flat) == 1

@@ -28,7 +28,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from auditkit.checks.result import CheckResult, Criterion
-from auditkit.report.figures import CheckArrays, FigureRef
+from auditkit.report.figures import CheckArrays, FigureRef, convergence
 from auditkit.report.figures.style import (
     CRITERION_COLOR,
     FULL_WIDTH,
@@ -100,7 +100,28 @@ def draw(check: CheckResult, arrays: CheckArrays, root: Path) -> list[FigureRef]
         refs.append(_amplification(check, root))
     if _has(check, IMAGE, LOCAL):
         refs.append(_local(check, root))
+    searches = _searches(arrays)
+    if searches:
+        ids = [str(i) for i in (image if image is not None else arrays[NOISE_FILE])["image_ids"]]
+        refs.append(convergence.draw(CHECK, searches, ids, root))
     return refs
+
+
+def _searches(arrays: CheckArrays) -> list[convergence.Search]:
+    """Both searches' convergence records, where the arrays hold them."""
+    out = []
+    image, noise = arrays.get(IMAGE_FILE), arrays.get(NOISE_FILE)
+    if image is not None and convergence.has_records(image):
+        out.append(convergence.Search(
+            "image domain: refinement on ‖r‖ = ε‖x‖", "ε", np.asarray(image["budgets"]), convergence.records(image),
+            "refinement evaluations (after the ascent path)", "worst change so far\n‖f(A(x + r)) − f(Ax)‖ / ‖x‖",
+        ))
+    if noise is not None and convergence.has_records(noise):
+        out.append(convergence.Search(
+            "measurement domain: ‖e‖ ≤ η‖Ax‖", "η", np.asarray(noise["etas"]), convergence.records(noise),
+            "iterations (one evaluation per restart each)", "worst change so far\n‖f(Ax + e) − f(Ax)‖ / ‖x‖",
+        ))
+    return out
 
 
 # -- reading the evidence -----------------------------------------------------------------------

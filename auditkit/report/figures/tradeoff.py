@@ -19,7 +19,7 @@ from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter
 
 from auditkit.checks.result import CheckResult
-from auditkit.report.figures import CheckArrays, FigureRef, effective
+from auditkit.report.figures import CheckArrays, FigureRef, convergence, effective
 from auditkit.report.figures.style import (
     CRITERION_COLOR,
     FULL_WIDTH,
@@ -55,6 +55,12 @@ def draw(check: CheckResult, arrays: CheckArrays, root: Path) -> list[FigureRef]
         refs.append(_examples(check, data, root))
     if any(_curve(check, s, LOCAL_CURVE) for s in SUBJECTS):
         refs.append(_local(check, root))
+    if data is not None and "searched_etas" in data and convergence.has_records(data):
+        search = convergence.Search(
+            "projected attack: ‖e‖ ≤ η‖Ax‖", "η", np.asarray(data["searched_etas"]), convergence.records(data),
+            "iterations (one evaluation per restart each)", "worst error so far\n‖|f(Ax + e)| − x‖ / ‖x‖",
+        )
+        refs.append(convergence.draw(CHECK, [search], [str(i) for i in data["image_ids"]], root))
     return refs
 
 

@@ -1,0 +1,46 @@
+import torch
+
+from auditkit.attacks import ladder_ascent, plain, projected_ascent
+from auditkit.attacks.convergence import concatenate, half_budget_share, record
+from auditkit.manifest.models import ImageDomainAttack, MeasurementDomainAttack
+
+from .toys import generators
+
+BUDGETS = (0.01, 0.04)
+SEARCH = ImageDomainAttack().model_dump(include={"lam", "step", "momentum", "init_scale"})
+
+
+def test_record_holds_each_rows_final_best_after_it_stopped():
+    steps = [torch.tensor([1.0, 2.0]), torch.tensor([3.0, 2.0])]
+    trace = record(steps, torch.tensor([4.0, 5.0]), iterations=torch.tensor([2, 1]))
+    assert torch.equal(trace, torch.tensor([[1.0, 3.0, 4.0], [2.0, 5.0, 5.0]]))
+
+
+def test_concatenate_pads_shorter_records_with_their_last_value():
+    joined = concatenate([torch.tensor([[1.0, 2.0]]), torch.tensor([[1.0, 2.0, 3.0]])])
+    assert torch.equal(joined, torch.tensor([[1.0, 2.0, 2.0], [1.0, 2.0, 3.0]]))
+
+
+def test_half_budget_share_says_whether_a_search_levelled_off():
+    trace = torch.tensor([[0.0, 1.0, 1.0, 1.0, 1.0], [0.0, 0.2, 0.5, 0.8, 1.0], [0.0, 0.0, 0.0, 0.0, 0.0]])
+    assert torch.allclose(half_budget_share(trace), torch.tensor([1.0, 0.5, 1.0]))
+
+
+def test_projected_record_is_non_decreasing_and_ends_at_the_reported_worst_case(dense_setup):
+    op, x, f = dense_setup
+    noise = projected_ascent(plain(f), op, x, BUDGETS, generators=generators(2), restarts=2, iterations=30,
+                             lr=MeasurementDomainAttack().lr)
+    assert noise.progress.shape == (2, len(BUDGETS), 31)
+    assert bool((noise.progress.diff(dim=-1) >= 0).all())
+    assert torch.allclose(noise.progress[..., -1], noise.error)
+    # power iteration on a dense map: most of the ceiling is found in the first half of the iterations
+    assert float(half_budget_share(noise.progress).min()) > 0.95
+
+
+def test_ladder_record_runs_from_the_rung_to_the_kept_change(dense_setup):
+    op, x, f = dense_setup
+    ladder = ladder_ascent(plain(f), op, x, BUDGETS, generators=generators(2), max_iter=80, max_rows=2, **SEARCH)
+    assert ladder.progress.shape[:2] == (2, len(BUDGETS))
+    assert bool((ladder.progress.diff(dim=-1) >= 0).all())
+    assert torch.allclose(ladder.progress[..., 0], ladder.path_change)
+    assert torch.allclose(ladder.progress[..., -1], ladder.change)
