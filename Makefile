@@ -1,5 +1,6 @@
 # The two commands of the README. Both create .venv on first use.
-#   make demo   audit the sample submission, sign the dossier and verify it
+#   make demo   qualify the tool in the sample's setting, audit the sample submission with the record attached,
+#               sign the dossier and verify it
 #   make test   run the fast test suite
 #   make samples  quick-audit every sample submission (SAMPLES=a,b for some, FULL=1 for full audits)
 #                 and regenerate the README tables from the evidence
@@ -21,7 +22,9 @@ lock:
 
 demo: setup
 	@test -f $(DEMO_KEYS)/signer.p12 || AUDITKIT_KEY_PASSWORD=$(DEMO_PASSWORD) $(AUDITKIT) keygen --out $(DEMO_KEYS) --name "Demo Reviewer"
-	@$(AUDITKIT) run $(DEMO_MANIFEST) --out $(OUT) --quick; rc=$$?; \
+	@AUDITKIT_KEY_PASSWORD=$(DEMO_PASSWORD) $(AUDITKIT) selftest $(DEMO_MANIFEST) --out $(OUT)-qualification.json --quick \
+	  --cert $(DEMO_KEYS)/signer.p12 --name "Demo Reviewer"; rc=$$?; if [ $$rc -gt 1 ]; then exit $$rc; fi
+	@$(AUDITKIT) run $(DEMO_MANIFEST) --out $(OUT) --quick --qualification $(OUT)-qualification.json; rc=$$?; \
 	  if [ $$rc -gt 1 ]; then exit $$rc; fi; \
 	  echo "audit finished (exit $$rc: 0 = no criterion failed, 1 = some failed or a check was inconclusive; see $(OUT)/dossier.pdf)"
 	@AUDITKIT_KEY_PASSWORD=$(DEMO_PASSWORD) $(AUDITKIT) sign $(OUT) --cert $(DEMO_KEYS)/signer.p12 \

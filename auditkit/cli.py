@@ -1,4 +1,4 @@
-"""The ``auditkit`` command line: validate, schema, run, verify, reproduce, keygen and sign.
+"""The ``auditkit`` command line: validate, schema, run, selftest, verify, reproduce, keygen and sign.
 
 Exit codes (auditkit.errors): 0 success (PASS, or PRELIMINARY for a quick run), 1 a criterion failed, a check was
 INCONCLUSIVE (or the network
@@ -166,6 +166,11 @@ def run(
                      show_default=False),
     ] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Compute every baseline unit; read and write no cache.")] = False,
+    qualification: Annotated[
+        Path | None,
+        typer.Option("--qualification", help="Attach this record of `auditkit selftest` (same manifest setting) to the "
+                                              "dossier.", show_default=False),
+    ] = None,
 ) -> None:
     """Run the audit: every check on the network and on the baseline, evidence written to --out."""
     from auditkit.console_progress import RichProgress
@@ -176,6 +181,7 @@ def run(
     options = RunOptions(
         out=out, checks=selected, quick=quick, resume=resume, executor=executor, workers=workers,
         ray_address=ray_address, threads=threads, cache=None if no_cache else (cache or default_cache_dir()),
+        qualification=qualification,
     )
     _guarded(ctx, lambda: check_options(options))
     console = _stderr()
@@ -193,6 +199,80 @@ def run(
     verdict = evidence.overall_verdict.value
     _console().print(f"{out}/{layout.EVIDENCE}: overall {verdict}", style=VERDICT_STYLES[verdict])
     raise typer.Exit(_exit_code(evidence))
+
+
+@app.command()
+def selftest(
+    ctx: typer.Context,
+    manifest: Annotated[Path, typer.Argument(metavar="MANIFEST", help="The submission manifest whose setting is qualified.",
+                                             show_default=False)],
+    out: Annotated[Path, typer.Option("--out", help="The qualification record to write (JSON); its signature goes beside it "
+                                                    "as <file>.p7s.", show_default=False)],
+    checks: Annotated[
+        str | None, typer.Option("--checks", help="Comma-separated checks to run (default: all enabled in the manifest).")
+    ] = None,
+    quick: Annotated[bool, typer.Option("--quick", help="The quick mode's caps (qualifies quick audits only).")] = False,
+    cache: Annotated[
+        Path | None,
+        typer.Option("--cache", help="Folder of the baseline cache (default: auditkit/units in the user's cache directory).",
+                     show_default=False),
+    ] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Share baseline units between the references only.")] = False,
+    cert: Annotated[Path | None, typer.Option("--cert", help="Sign the record: certificate, PEM (with --key) or PKCS#12 "
+                                                            "(default: the manifest's signing block, if any).")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Signer's printed name (with --cert).")] = None,
+    meaning: Annotated[str, typer.Option("--meaning", help="Meaning of the signature (with --cert).")] = (
+        "Tool qualification: I have run and reviewed this self-test"),
+    key: Annotated[Path | None, typer.Option("--key", help="Private key (PEM) for a PEM certificate.")] = None,
+    password_env: Annotated[
+        str, typer.Option("--password-env", help="Environment variable holding the key password.")
+    ] = "AUDITKIT_KEY_PASSWORD",
+) -> None:
+    """Qualify the tool: run the manifest's checks, in its setting, on reference networks whose right answers are
+    known (the adjoint, a linear map with a planted top singular value, a blur that erases details) and write a
+    (signed) record; exit 0 only if every known answer was found."""
+    from auditkit.console_progress import RichProgress
+    from auditkit.dossier.credentials import SigningConfig
+    from auditkit.execution.cache import default_cache_dir
+    from auditkit.pipeline import parse_checks
+    from auditkit.qualification.record import Outcome
+    from auditkit.qualification.selftest import run_selftest, write_record
+
+    selected = _guarded(ctx, lambda: parse_checks(checks))
+    if cert is not None and not name:
+        _stderr().print(Problem("--name", "", "give the signer's printed name with --cert").format())
+        raise typer.Exit(EXIT_INPUT)
+    spec = None
+    if cert is not None:
+        spec = SigningConfig(certificate=cert, key=key, signer_name=str(name), meaning=meaning, password_env=password_env)
+    else:
+        spec = _guarded(ctx, lambda: validate_manifest(manifest)).signing
+    if spec is not None:  # bad credentials: exit 2 before the checks run
+        from auditkit.dossier.credentials import load_credentials
+
+        _guarded(ctx, lambda: load_credentials(spec, None if cert is not None else manifest))
+    console = _stderr()
+
+    def report(reference) -> None:
+        bad = [o for o in reference.outcomes if o is not Outcome.HOLDS]
+        verdicts = ", ".join(f"{k} {v}" for k, v in reference.verdicts.items())
+        colour = "green" if not bad else "red"
+        said = "every known answer found" if not bad else f"{len(bad)} known answer(s) not found"
+        console.print(f"{reference.key}: {said} ({verdicts})", style=colour)
+
+    def action():
+        with RichProgress(console) as progress:
+            record = run_selftest(manifest, quick=quick, checks=selected, progress=progress, on_reference=report,
+                                  cache=None if no_cache else (cache or default_cache_dir()))
+        return record, write_record(record, out, spec)
+
+    record, signature = _stoppable(ctx, action, "no record was written")
+    signed = f", signed in {signature}" if signature else ", unsigned"
+    if record.qualified:
+        _console().print(f"{out}: qualified{signed}", style="green")
+        raise typer.Exit(EXIT_OK)
+    _console().print(f"{out}: NOT qualified{signed}", style="red")
+    raise typer.Exit(EXIT_FAIL)
 
 
 @app.command()

@@ -49,6 +49,10 @@ class Evidence(StrictModel):
     archived_manifest: str | None = Field(
         default=None, description="Path of the archived manifest under inputs/, from which `reproduce` re-runs."
     )
+    qualification: dict[str, Any] | None = Field(
+        default=None, description="The attached tool-qualification record of `auditkit selftest`: its file under inputs/ "
+                                  "and what it showed (auditkit.qualification.attachment.summary)."
+    )
     overall_verdict: Verdict = Verdict.NOT_RUN
     started_at: str | None = None
     wall_time_s: float = 0.0

@@ -51,6 +51,7 @@ from auditkit.manifest import Manifest
 from auditkit.networks.adapter import precision_note
 from auditkit.preparation import Prepared, input_tree, prepare
 from auditkit.progress import Progress
+from auditkit.qualification import attachment as qualification
 
 
 def load_check(name: str) -> type[Check]:
@@ -72,6 +73,7 @@ class RunOptions:
     ray_address: str | None = None  # ray: join this cluster instead of starting a local instance
     threads: int = 1  # torch threads per unit, in every executor (and Ray CPUs per unit): the bits depend on it
     cache: Path | None = None  # the baseline cache's folder (None: no cache; the CLI defaults to the user's)
+    qualification: Path | None = None  # a record of ``auditkit selftest`` to attach (auditkit.qualification.attachment)
 
 
 def archive_inputs(prepared: Prepared, stage: Path) -> str:
@@ -317,6 +319,8 @@ def _run_locked(
     prepared = prepare(manifest_path, quick=options.quick, progress=progress, signing=options.sign)
     signing = prepared.manifest.signing if (options.sign and render) else None
     credentials = load_credentials(signing, manifest_path) if signing is not None else None  # fail before hours of checks
+    attached = (qualification.accept(options.qualification, prepared.manifest, prepared.context)
+                if options.qualification is not None else None)  # refused before hours of checks
     fp = fingerprint(prepared, options)
     stage = open_stage(out, fp, resume=options.resume, started_at=started, run_id=run_id)
     activity.tell("run", stage=str(stage), fingerprint=fp)
@@ -333,6 +337,8 @@ def _run_locked(
     results = run_checks(prepared, options, stage, fp, logged)
     evidence = build_evidence(prepared, options, results, started, time.perf_counter() - t0)
     evidence.archived_manifest = archive_inputs(prepared, stage)
+    if attached is not None:
+        evidence.qualification = qualification.summary(attached, qualification.archive(attached, stage))
     evidence.files = file_hashes(stage)
     evidence_file = write_atomic(stage / layout.EVIDENCE, evidence.to_json())
     log.append("evidence", sha256=sha256_file(evidence_file), verdict=evidence.overall_verdict.value)

@@ -30,11 +30,14 @@ from auditkit.progress import Progress
 #: Default tolerance across machines or software versions (relative, absolute).
 DEFAULT_RTOL = 1e-3
 DEFAULT_ATOL = 1e-6
-#: Evidence fields that legitimately differ between runs (timings, clocks, where it ran).
-IGNORED_KEYS = frozenset({"wall_time_s", "started_at", "environment", "files", "archived_manifest"})
+#: Evidence fields that legitimately differ between runs (timings, clocks, where it ran), and the attached
+#: qualification record: an input of the dossier (protected by SHA256SUMS and its own signature), not a number
+#: the audit computes, and one that qualifies only the auditkit that made it.
+IGNORED_KEYS = frozenset({"wall_time_s", "started_at", "environment", "files", "archived_manifest", "qualification"})
 #: Fields of a check's work-unit records (``units[i]``) that differ between runs: computed here or reused
-#: from the baseline cache, and the unit's seconds.
-IGNORED_UNIT_KEYS = frozenset({"source", "seconds"})
+#: from the baseline cache, the cache key (None when a run used no cache, as a reproduction does), and the
+#: unit's seconds.
+IGNORED_UNIT_KEYS = frozenset({"source", "cache_key", "seconds"})
 #: Environment entries that must agree for an exact comparison: every package, the CPU (model, flags and the
 #: kernels torch dispatches to), the BLAS, the intra-op thread count (it sets the order of summation) and the device.
 #: The lock file's hash and the interop thread count are reported when they differ but do not change the bits.

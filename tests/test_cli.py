@@ -120,7 +120,7 @@ def test_only_working_commands_exist(runner):
     result = runner.invoke(cli.app, ["--help"])
     assert result.exit_code == 0
     commands = {c.name for c in __import__("typer").main.get_command(cli.app).commands.values()}
-    assert commands == {"validate", "schema", "run", "reproduce", "keygen", "sign", "verify"}
+    assert commands == {"validate", "schema", "run", "reproduce", "keygen", "sign", "verify", "selftest"}
 
 
 @pytest.mark.slow
@@ -134,3 +134,25 @@ def test_console_script_end_to_end(tmp_path):
     assert bad.returncode == 2 and len(bad.stderr.splitlines()) == 6
     assert bad.stderr.startswith("bad_many.yaml:4: submission.vendor: missing required field\n")
     assert "Traceback" not in bad.stderr
+
+
+def test_selftest_with_a_certificate_needs_the_signers_name(runner, tiny_manifest, tmp_path):
+    result = runner.invoke(cli.app, ["selftest", str(tiny_manifest), "--out", str(tmp_path / "q.json"),
+                                     "--cert", str(tmp_path / "signer.p12")])
+    assert result.exit_code == 2
+    assert "--name" in result.output and not (tmp_path / "q.json").exists()
+
+
+def test_selftest_exits_1_when_not_qualified_and_0_when_qualified(runner, tiny_manifest, tmp_path, monkeypatch):
+    from auditkit.qualification import selftest
+    from auditkit.qualification.record import Record
+
+    out = tmp_path / "q.json"
+    args = ["selftest", str(tiny_manifest), "--out", str(out), "--quick", "--checks", "structural", "--no-cache"]
+    result = runner.invoke(cli.app, args)
+    assert result.exit_code == 1, result.output  # the adversarial expectations were not checked
+    assert "NOT qualified, unsigned" in result.output and out.is_file()
+    record = Record.read(out)
+    monkeypatch.setattr(selftest, "run_selftest", lambda *a, **k: record.model_copy(update={"qualified": True}))
+    result = runner.invoke(cli.app, args)
+    assert result.exit_code == 0 and "qualified, unsigned" in result.output

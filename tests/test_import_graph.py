@@ -35,8 +35,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("evidence",),
     # 5: the dossier rendered from the evidence, its files and its seal
     ("report", "dossier"),
-    # 6: running and reproducing an audit: the context built from the manifest, its units run, the whole run
-    ("preparation", "execution", "pipeline", "reproduce"),
+    # 6: running and reproducing an audit: the context built from the manifest, its units run, the whole run,
+    #    and the tool qualification that runs it on reference networks
+    ("preparation", "execution", "pipeline", "reproduce", "qualification"),
     # 7: the entry points and what only they use
     ("cli", "supervisor", "console_progress"),
 )

@@ -36,8 +36,10 @@ class PlantedControl:
 
     name = "search control (linear map with a planted top singular vector)"
 
-    def __init__(self, operator: ForwardOperator, generator: torch.Generator, gain: float = GAIN):
-        self.operator, self.gain = operator, float(gain)
+    def __init__(self, operator: ForwardOperator, generator: torch.Generator, gain: float = GAIN,
+                 adjoint_scale: float = 1.0):
+        """``adjoint_scale`` s weighs the first term, F(y) = s·A*y + g·Re⟨u, y⟩·v (s = 1 for the control)."""
+        self.operator, self.gain, self.adjoint_scale = operator, float(gain), float(adjoint_scale)
         shape = tuple(operator.measurement_shape)
         real = operator.real_dtype
         u = torch.randn((*shape, 2) if operator.is_complex else shape, generator=generator, dtype=real)
@@ -48,7 +50,7 @@ class PlantedControl:
 
     def __call__(self, y: torch.Tensor) -> torch.Tensor:
         along = inner(self.u.expand_as(y), y)
-        image = self.operator.adjoint(y)
+        image = self.operator.adjoint(y) * self.adjoint_scale
         return image + self.gain * along[:, None, None] * self.v.to(image.dtype)
 
 

@@ -1,0 +1,117 @@
+"""A qualification record attached to an audit: checked against the audit, copied into its dossier.
+
+``auditkit run --qualification FILE`` attaches the record that ``auditkit selftest`` wrote for the
+same manifest setting. It is refused (bad input, exit 2) when it cannot be read, when it was made
+by another auditkit (version or source sha256) or for another setting (``record.setting_sha256``), or
+when its signature ``FILE.p7s`` does not match its bytes. The record and its signature are copied to
+``inputs/qualification/`` of the dossier (so ``SHA256SUMS`` covers them), and the evidence gets the
+summary that the report shows (``summary``).
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+import auditkit
+from auditkit.checks.base import AuditContext
+from auditkit.dossier import layout
+from auditkit.dossier.signature_check import SignatureState, verify_cms
+from auditkit.environment import source_sha256
+from auditkit.errors import InputError, Problem
+from auditkit.manifest import Manifest
+from auditkit.qualification.record import Outcome, Record, setting_sha256
+
+#: where the record goes in the dossier, under ``inputs/``.
+FOLDER = "qualification"
+
+
+@dataclass(frozen=True)
+class Attached:
+    """A record accepted for an audit, with the signer of its signature ("" when unsigned)."""
+
+    path: Path
+    record: Record
+    signer: str
+
+    @property
+    def signature(self) -> Path:
+        return self.path.with_name(layout.signature_of(self.path.name))
+
+
+def accept(path: Path, manifest: Manifest, ctx: AuditContext) -> Attached:
+    """The record at ``path`` if it qualifies this auditkit in this audit's setting, else ``InputError``."""
+    path = Path(path)
+    try:
+        record = Record.read(path)
+    except FileNotFoundError:
+        raise InputError(Problem("--qualification", "", f"{path}: no such file")) from None
+    except (ValidationError, ValueError, UnicodeDecodeError) as exc:
+        first = str(exc).splitlines()[0]
+        raise InputError(Problem(path, "", f"not a qualification record written by auditkit selftest ({first})")) from None
+    problems = []
+    if record.tool.get("source_sha256") != source_sha256() or record.tool.get("version") != auditkit.__version__:
+        problems.append(Problem(path, "tool", f"made by auditkit {record.tool.get('version')} (source "
+                                              f"{str(record.tool.get('source_sha256'))[:12]}), not this one "
+                                              f"({auditkit.__version__}, {source_sha256()[:12]}): run auditkit selftest again"))
+    if record.setting_sha256 != setting_sha256(manifest, ctx):
+        problems.append(Problem(path, "setting_sha256", "made for another setting (operator, images, baseline, checks, "
+                                                        "seed or quick mode differ): run auditkit selftest on this "
+                                                        "manifest" + (" with --quick" if ctx.quick else "")))
+    signer = ""
+    signature = path.with_name(layout.signature_of(path.name))
+    if signature.exists():
+        check = verify_cms(path, signature)
+        if check.state is not SignatureState.READ or not (check.intact and check.valid):
+            problems.append(Problem(signature, "", f"the signature does not hold for {path.name} "
+                                                   f"({check.error or 'its bytes were changed after signing'})"))
+        signer = check.signer
+    if problems:
+        raise InputError(problems)
+    return Attached(path, record, signer)
+
+
+def archive(attached: Attached, stage: Path) -> str:
+    """Copy the record (and its signature) to ``stage/inputs/qualification/``; the record's path there."""
+    folder = Path(stage) / layout.INPUTS / FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(attached.path, folder / attached.path.name)
+    if attached.signature.exists():
+        shutil.copyfile(attached.signature, folder / attached.signature.name)
+    return f"{layout.INPUTS}/{FOLDER}/{attached.path.name}"
+
+
+def summary(attached: Attached, archived: str) -> dict[str, Any]:
+    """What the evidence records of the attached record, and the report shows."""
+    r = attached.record
+    return {
+        "file": archived,
+        "created_at": r.created_at,
+        "quick": r.quick,
+        "checks": r.checks,
+        "qualified": r.qualified,
+        "signed_by": attached.signer or None,
+        "references": [
+            {
+                "key": ref.key,
+                "title": ref.title,
+                "verdicts": ref.verdicts,
+                "expectations": [
+                    {"criteria": e.criteria, "expected": e.expected, "why": e.why, "outcome": e.outcome.value,
+                     "observed": len(e.observed)}
+                    for e in ref.expectations
+                ],
+                "worst_cases": [
+                    {"domain": w.domain, "known": w.known, "least_share_found": w.least_share_found,
+                     "required": w.required, "outcome": w.outcome.value}
+                    for w in ref.worst_cases
+                ],
+                "holds": all(o is Outcome.HOLDS for o in ref.outcomes),
+            }
+            for ref in r.references
+        ],
+    }
