@@ -12,7 +12,6 @@ options, auditkit version).
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import shutil
 import time
@@ -24,6 +23,7 @@ from typing import Any, Callable
 import torch
 
 import auditkit
+from auditkit.clock import utc_now
 from auditkit import activity
 from auditkit.activity import read_crash
 from auditkit.arrays import ArraySink
@@ -36,7 +36,7 @@ from auditkit.dossier.credentials import load_credentials
 from auditkit.dossier.outfolder import check_out_folder
 from auditkit.dossier.outlock import OutFolderLock
 from auditkit.dossier.publish import publish
-from auditkit.dossier.signing import seal_dossier, sign_dossier
+from auditkit.dossier.signing import seal_dossier, sign_dossier, signature_block
 from auditkit.dossier.staging import clear_run_state, open_stage
 from auditkit.environment import environment
 from auditkit.errors import InputError, Problem
@@ -314,7 +314,7 @@ def _run_locked(
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(options.threads)  # the bits depend on it: every executor runs every unit with it
     t0 = time.perf_counter()
-    started = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+    started = utc_now()
     out = Path(options.out)
     prepared = prepare(manifest_path, quick=options.quick, progress=progress, signing=options.sign)
     signing = prepared.manifest.signing if (options.sign and render) else None
@@ -344,9 +344,8 @@ def _run_locked(
     log.append("evidence", sha256=sha256_file(evidence_file), verdict=evidence.overall_verdict.value)
     if render:
         from auditkit.report.dossier import write_dossier
-        from auditkit.report.html import Signature
 
-        block = Signature(signing.signer_name, signing.meaning) if signing is not None else None
+        block = signature_block(signing, credentials) if signing is not None and credentials is not None else None
         write_dossier(evidence, stage, log, signature=block)
         if signing is not None:
             sign_dossier(stage, signing, log=log, manifest_file=manifest_path, credentials=credentials)

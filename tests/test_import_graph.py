@@ -23,7 +23,8 @@ PACKAGE_DIR = Path(auditkit.__file__).parent
 #: layer or a lower one, never a higher one. ``auditkit`` stands for the package's own __init__.
 LAYERS: tuple[tuple[str, ...], ...] = (
     # 0: helpers every layer may use (errors, files, processes, progress, the environment) and the manifest
-    ("auditkit", "errors", "activity", "interrupts", "progress", "environment", "fileio", "key_password", "manifest"),
+    ("auditkit", "errors", "activity", "interrupts", "progress", "environment", "fileio", "key_password", "manifest",
+     "clock"),
     # 1: the measurement physics and the test images
     ("operators", "data"),
     # 2: what reconstructs (network, baselines), what searches (attacks) and what measures

@@ -20,7 +20,6 @@ release. Locks are advisory: they bind auditkit processes, not other programs.
 
 from __future__ import annotations
 
-import datetime as _dt
 import fcntl
 import json
 import os
@@ -29,6 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import TracebackType
 
+from auditkit.clock import utc_now
 from auditkit.dossier.layout import lock_path
 from auditkit.errors import InputError, Problem
 
@@ -48,7 +48,7 @@ class LockHolder:
     @classmethod
     def now(cls, run_id: str) -> "LockHolder":
         """This process, taking the lock now for run ``run_id``."""
-        started = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+        started = utc_now()
         return cls(run_id=run_id, pid=os.getpid(), host=socket.gethostname(), started_at=started)
 
     def to_bytes(self) -> bytes:

@@ -27,6 +27,7 @@ from asn1crypto import cms as asn1_cms
 from asn1crypto import keys as asn1_keys
 from cryptography.hazmat.primitives import serialization
 
+from auditkit.clock import utc_now
 from auditkit.dossier import layout
 from auditkit.dossier.auditlog import AuditLog, ChainHead, chain_head
 from auditkit.dossier.certificates import asn1_certificate, common_name, fingerprint
@@ -35,6 +36,7 @@ from auditkit.dossier.checksums import write_sums
 from auditkit.dossier.credentials import Credentials, SigningSpec, load_credentials, setting_origin
 from auditkit.dossier.signature_check import pdf_signature_count
 from auditkit.errors import InputError, Problem
+from auditkit.report.html import Signature
 from auditkit.fileio import sha256_file, write_atomic
 
 #: Name of the PDF signature field.
@@ -161,6 +163,23 @@ def sign_cms(
     return write_atomic(target, signed.dump())
 
 
+def signature_block(spec: SigningSpec, credentials: Credentials) -> Signature:
+    """The signature page's content for a signature about to be applied: printed name, meaning, time (now) and
+    the certificate's common name and fingerprint (21 CFR 11.50; what ``pdfsig`` will show)."""
+    return Signature(spec.signer_name, spec.meaning, utc_now(), certificate=common_name(credentials.certificate),
+                     certificate_sha256=fingerprint(credentials.certificate))
+
+
+def require_unsigned(folder: Path) -> None:
+    """``InputError`` unless ``folder`` holds a complete dossier whose PDF carries no signature yet."""
+    pdf, evidence = folder / layout.PDF, folder / layout.EVIDENCE
+    for path in (pdf, evidence):
+        if not path.is_file():
+            raise InputError(Problem(path, "", "missing: not a complete dossier"))
+    if pdf_signature_count(pdf) > 0:
+        raise InputError(Problem(pdf, "", "is already signed"))
+
+
 def sign_dossier(
     root: Path | str,
     spec: SigningSpec,
@@ -177,12 +196,8 @@ def sign_dossier(
     no longer covering the whole file.
     """
     folder = Path(root)
+    require_unsigned(folder)
     pdf, evidence = folder / layout.PDF, folder / layout.EVIDENCE
-    for path in (pdf, evidence):
-        if not path.is_file():
-            raise InputError(Problem(path, "", "missing: not a complete dossier"))
-    if pdf_signature_count(pdf) > 0:
-        raise InputError(Problem(pdf, "", "is already signed"))
     credentials = credentials or load_credentials(spec, manifest_file)  # fail before anything is written
     sign_pdf(pdf, spec, pdf, manifest_file=manifest_file, credentials=credentials)
     evidence_sig = sign_cms(evidence, spec, manifest_file=manifest_file, credentials=credentials)

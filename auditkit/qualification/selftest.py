@@ -12,13 +12,13 @@ the adversarial searches found with the known σ_max (``references.known_worst_c
 from __future__ import annotations
 
 import dataclasses
-import datetime as _dt
 import os
 import tempfile
 from pathlib import Path
 from typing import Callable
 
 import auditkit
+from auditkit.clock import utc_now
 from auditkit.arrays import ArraySink
 from auditkit.checks.base import AuditContext, Subject
 from auditkit.checks.result import CheckResult
@@ -80,7 +80,7 @@ def run_selftest(
         setting_sha256=setting_sha256(manifest, base_ctx),
         quick=quick,
         checks=names,
-        created_at=_dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
+        created_at=utc_now(),
         references=results,
         qualified=qualified(results),
     )

@@ -73,16 +73,19 @@ _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 @dataclass(frozen=True)
 class Signature:
-    """Who signs the dossier and what the signature means (21 CFR 11.50); ``time`` as ISO 8601 text.
+    """Who signs the dossier, what the signature means and when (21 CFR 11.50): the printed manifestation.
 
-    The PDF is rendered before it is signed (PAdES), so ``time`` is usually left
-    out and the audit's start time is printed; the exact signing time is in the
-    digital signature itself.
+    The PDF is rendered immediately before it is signed (PAdES), so ``time`` (ISO 8601, UTC) is the
+    time of rendering, seconds before the signature is applied; the digital signature records the
+    exact time.
     """
 
     signer_name: str
     meaning: str
-    time: str | None = None
+    time: str
+    #: the signing certificate's subject common name and SHA-256 fingerprint (what ``pdfsig`` shows)
+    certificate: str = ""
+    certificate_sha256: str = ""
 
 
 @dataclass
@@ -443,7 +446,6 @@ def dossier_context(
         "seeds": _seeds(evidence),
         "audit_events": [dict(e) for e in audit_events],
         "signature": signature,
-        "signature_time": (signature.time if signature and signature.time else evidence.started_at),
         "document_date": evidence.started_at or FALLBACK_DATE,
         "glossary": GLOSSARY,
         "notation": NOTATION,

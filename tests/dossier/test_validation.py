@@ -231,7 +231,10 @@ def test_signing_an_existing_unsigned_dossier(made, tmp_path, monkeypatch):
     signed = sign_existing_dossier(root, spec)
     assert signed.signer == "Jane Reviewer"
     assert verify_dossier(root, keys.ca).ok
-    assert [e["event"] for e in read_entries(root / "audit.log")][-2:] == ["finish", "sign"]
+    # rendered again with the signature page (figures, then documents), then signed
+    assert [e["event"] for e in read_entries(root / "audit.log")][-4:] == ["finish", "render", "render", "sign"]
+    html = (root / "dossier.html").read_text(encoding="utf-8")
+    assert "Jane Reviewer" in html and "Not signed" not in html
     with pytest.raises(InputError, match="already signed"):
         sign_existing_dossier(root, spec)
 

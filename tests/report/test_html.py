@@ -175,12 +175,14 @@ def test_escaping_and_generic_section_for_an_unknown_check(rendered):
 
 def test_signature_block_prints_name_meaning_and_time(tmp_path):
     ev = sample_evidence()
-    sig = Signature("Dr. Jane Roe", "Author – I reviewed and approve this audit")
+    sig = Signature("Dr. Jane Roe", "Author – I reviewed and approve this audit", "2024-06-01T10:00:00+00:00",
+                    certificate="Jane Roe", certificate_sha256="ab" * 32)
     text = html.unescape(dossier_html(ev, [], tmp_path, signature=sig))
-    assert "Dr. Jane Roe" in text and "I reviewed and approve this audit" in text
-    assert ev.started_at in text and "Not signed" not in text
-    timed = html.unescape(dossier_html(ev, [], tmp_path, signature=Signature("A", "B", time="2024-06-01T10:00:00Z")))
-    assert "Date and time of signing" in timed and "2024-06-01T10:00:00Z" in timed
+    assert "Dr. Jane Roe" in text and "I reviewed and approve this audit" in text and "Not signed" not in text
+    assert "Date and time of signing" in text and "2024-06-01T10:00:00+00:00" in text
+    assert "issued to Jane Roe" in text and "abab" in text
+    unsigned = html.unescape(dossier_html(ev, [], tmp_path))
+    assert "Not signed" in unsigned and "Dr. Jane Roe" not in unsigned
 
 
 def test_same_evidence_gives_the_same_html(rendered):

@@ -16,7 +16,7 @@ from auditkit.report.pdf import pdf_bytes, render_pdf
 
 from .dossier_samples import draw_stand_in_figures, sample_audit_events, sample_evidence, write_attachments
 
-SIGNER = Signature("Dr. Jane Roe", "Author – I reviewed and approve this audit")
+SIGNER = Signature("Dr. Jane Roe", "Author – I reviewed and approve this audit", "2026-01-02T03:04:05+00:00")
 
 
 @pytest.fixture(scope="module")
