@@ -7,9 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from auditkit.data.files import load_image, resize_to
+from auditkit.data.files import load_image, pixel_spacing, resize_to
 from auditkit.data.mni import default_split, mni152_slices
 from auditkit.data.normalise import normalise
+from auditkit.data.resize import METHOD
 from auditkit.data.phantoms import random_ellipses, shepp_logan
 
 
@@ -36,24 +37,43 @@ def collect_images(data, image_shape: tuple[int, int]) -> TestImages:
         img = normalise(resize_to(raw, shape), data.normalisation, percentiles=tuple(data.percentiles), label=entry.file.given)
         stack.append(np.clip(img, 0.0, 1.0))
         ids.append(_unique(_slug(entry.file.name), ids))
-        sources.append({"file": entry.file.given, "slice_axis": entry.slice_axis, "slice_index": entry.slice_index, "frame": entry.frame})
+        sources.append({
+            "file": entry.file.given, "slice_axis": entry.slice_axis, "slice_index": entry.slice_index,
+            "frame": entry.frame, "original_size": _size(raw.shape),
+            "pixel_spacing_mm": pixel_spacing(entry.file, entry.slice_axis),
+            "resampling": _resampling(raw.shape, shape), "normalisation": data.normalisation,
+        })
     for ph in data.phantoms:
         if ph.kind == "shepp_logan":
             stack.append(shepp_logan(shape, dtype=torch.float64).numpy())
             ids.append(_unique("shepp_logan", ids))
-            sources.append({"phantom": "shepp_logan"})
+            sources.append({"phantom": "shepp_logan", "generated": f"at {_size(shape)}, values in [0, 1]"})
         elif ph.kind == "ellipses":
             for i, img in enumerate(random_ellipses(shape, count=ph.count, seed=ph.seed, dtype=torch.float64)):
                 stack.append(img.numpy())
                 ids.append(_unique(f"ellipses_s{ph.seed}_{i}", ids))
-                sources.append({"phantom": "ellipses", "seed": ph.seed, "index": i})
+                sources.append({"phantom": "ellipses", "seed": ph.seed, "index": i,
+                                "generated": f"at {_size(shape)}, values in [0, 1]"})
         elif ph.kind == "mni152":
             indices = list(ph.indices) if ph.indices is not None else list(default_split()[ph.plane].held_out)
             for idx, img in zip(indices, mni152_slices(ph.plane, indices, shape=shape, dtype=torch.float64)):
                 stack.append(img.numpy())
                 ids.append(_unique(f"mni152_{ph.plane}_{idx}", ids))
-                sources.append({"phantom": "mni152", "plane": ph.plane, "index": idx})
+                sources.append({"phantom": "mni152", "plane": ph.plane, "index": idx,
+                                "resampling": f"template slice (1 mm) zero-padded to the aspect, then {METHOD} "
+                                              f"to {_size(shape)}; divided by its maximum"})
     return TestImages(images=torch.from_numpy(np.stack(stack)), ids=ids, sources=sources)
+
+
+def _size(shape: tuple[int, ...]) -> str:
+    return "×".join(str(int(n)) for n in shape)
+
+
+def _resampling(original: tuple[int, ...], shape: tuple[int, int]) -> str:
+    """What ``resize_to`` did to an image of ``original`` size."""
+    if tuple(original) == tuple(shape):
+        return "none (already at the audit's size)"
+    return f"{METHOD}, {_size(original)} → {_size(shape)}"
 
 
 def _slug(name: str) -> str:

@@ -167,6 +167,29 @@ def _suffix(path: Path) -> str:
     return ".nii.gz" if name.endswith(".nii.gz") else path.suffix.lower()
 
 
+def pixel_spacing(path: str | Path, slice_axis: int | None = None) -> list[float] | None:
+    """The in-plane pixel spacing (mm, rows then columns) from a DICOM (PixelSpacing) or NIfTI (pixdim) header;
+    None for formats without one, or a header that does not say."""
+    p = Path(path)
+    suffix = _suffix(p)
+    try:
+        if suffix in (".dcm", ".dicom"):
+            import pydicom
+
+            spacing = pydicom.dcmread(p, stop_before_pixels=True).get("PixelSpacing")
+            return [float(v) for v in spacing] if spacing else None
+        if suffix in (".nii", ".nii.gz"):
+            import nibabel as nib
+
+            zooms = [float(z) for z in nib.load(p).header.get_zooms()]
+            if slice_axis is not None and len(zooms) > 2:
+                zooms.pop(slice_axis)
+            return zooms[:2]
+    except Exception:  # the image itself was read; a header without spacing is not an error
+        return None
+    return None
+
+
 def load_image(
     path: str | Path,
     *,

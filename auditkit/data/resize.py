@@ -22,6 +22,10 @@ def check_shape(shape: tuple[int, ...], name: str = "shape") -> Shape2D:
     return int(shape[0]), int(shape[1])
 
 
+#: how ``resize_to`` resamples, as the evidence states it.
+METHOD = "bilinear, anti-aliased (Gaussian prefilter when shrinking), reflected edges"
+
+
 def resize_to(img: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Resample a 2-D image (H, W), or each image of a stack (N, H, W), to ``shape`` = (H', W').
 

@@ -442,6 +442,7 @@ def dossier_context(
         "packages": package_table(evidence.environment.get("packages")),
         "tool": key_value_table(evidence.tool),
         "images": evidence.images,
+        "image_use": image_use(evidence),
         "files": sorted(evidence.files.items()),
         "seeds": _seeds(evidence),
         "audit_events": [dict(e) for e in audit_events],
@@ -477,7 +478,36 @@ def _check_view(
         ],
         "figures": [_figure_view(f, root, inline, medium) for f in figures],
         "arrays": [(a, files.get(a) or files.get(f"{layout.ARRAYS}/{a}")) for a in check.arrays],
+        "images": images_used(check, evidence),
     }
+
+
+def images_used(check: CheckResult, evidence: Evidence) -> dict[str, Any] | None:
+    """Which test images the check ran on, how many of the audit's, and why those (None when it did not run)."""
+    effective = check.parameters.get("effective") or {}
+    used = effective.get("images")
+    if used is None:
+        return None
+    total = len(evidence.images)
+    chosen = check.parameters.get("images")
+    if chosen is not None:
+        why = f"the manifest selects {len(chosen)} of them (checks.{check.name}.images: {', '.join(map(str, chosen))})"
+        if effective.get("quick") and len(used) < len(chosen):
+            why += f"; quick mode keeps the first {len(used)}"
+    elif effective.get("quick") and len(used) < total:
+        why = f"quick mode keeps the first {len(used)}"
+    else:
+        why = "every test image"
+    return {"ids": list(used), "count": len(used), "total": total, "why": why}
+
+
+def image_use(evidence: Evidence) -> dict[str, list[str]]:
+    """Image id → the checks that ran on it, in check order."""
+    use: dict[str, list[str]] = {str(img.get("id")): [] for img in evidence.images}
+    for check in evidence.checks:
+        for image_id in (check.parameters.get("effective") or {}).get("images") or []:
+            use.setdefault(str(image_id), []).append(check.name)
+    return use
 
 
 def _seeds(evidence: Evidence) -> list[tuple[str, str]]:

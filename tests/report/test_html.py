@@ -302,3 +302,22 @@ def test_per_image_line_lists_every_image_the_criterion_used():
     line = per_image_line(Criterion.evaluate("a", "", 0.3, 1.0, per_image={"x": 0.3, "y": 0.125}))
     assert line.startswith("Per image (n = 2): x 0.3") and "y 0.125" in line
     assert per_image_line(Criterion.evaluate("a", "", 0.3, 1.0)) is None
+
+
+def test_each_check_names_the_images_it_used_as_the_evidence_records_them(tmp_path):
+    from auditkit.report.html import image_use, images_used
+
+    ev = sample_evidence()
+    ev.quick = True
+    for check in ev.checks:
+        check.parameters = {**check.parameters, "effective": {"images": ["img0"], "quick": True}}
+    ev.checks[0].parameters["images"] = [1, 0]
+    text = " ".join(html.unescape(dossier_html(ev, [], tmp_path)).split())
+    for check in ev.checks:
+        used = images_used(check, ev)
+        assert used["ids"] == check.parameters["effective"]["images"] and used["total"] == len(ev.images)
+        assert f"{used['count']} of the {used['total']} test images — img0 ({used['why']})" in text
+    assert "manifest selects 2 of them" in images_used(ev.checks[0], ev)["why"]
+    assert images_used(ev.checks[1], ev)["why"] == "quick mode keeps the first 1"
+    assert image_use(ev) == {"img0": [c.name for c in ev.checks], "img1": []}
+    assert "no check (not selected, or left out by quick mode)" in text
