@@ -49,6 +49,7 @@ from auditkit.execution.store import UnitStore
 from auditkit.fileio import sha256_bytes, sha256_file, write_atomic
 from auditkit.manifest import Manifest
 from auditkit.networks.adapter import precision_note
+from auditkit.networks.summary import describe
 from auditkit.preparation import Prepared, input_tree, prepare
 from auditkit.progress import Progress
 from auditkit.qualification import attachment as qualification
@@ -259,9 +260,23 @@ def build_evidence(prepared: Prepared, options: RunOptions, results: list[CheckR
 
 
 def _network_record(prepared: Prepared) -> dict[str, Any]:
-    """The network as the probe found it: format, output dtype and, for half precision, what that means."""
+    """The network as loaded and probed: its class, parameters and layers (measured), its input and output
+    conventions, the ratio it was trained at and the manifest's statement of its training data; the output
+    dtype and, for half precision, what that means."""
+    spec = prepared.manifest.network
     dtype = prepared.network.output_dtype
-    record: dict[str, Any] = {"format": prepared.manifest.network.format, "output_dtype": dtype}
+    record: dict[str, Any] = {
+        "format": spec.format,
+        **describe(prepared.network.module),
+        "input": spec.input,
+        "complex_as": spec.complex_as,
+        "output": spec.output,
+        "output_dtype": dtype,
+        "trained_ratio": prepared.context.trained_ratio,
+        "training_data": spec.training_data or "not stated in the manifest (network.training_data)",
+    }
+    if spec.trained_n_angles is not None:
+        record["trained_n_angles"] = spec.trained_n_angles
     note = precision_note(dtype)
     if note is not None:
         record["precision"] = note

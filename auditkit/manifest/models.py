@@ -425,6 +425,13 @@ class Network(Section):
         default="auto",
         description="Where the network runs: auto (CUDA when available, else CPU), cpu or cuda. Default: auto.",
     )
+    training_data: str | None = Field(
+        default=None, min_length=1, max_length=MAX_PARAGRAPH_CHARS,
+        description=(
+            "How the network was trained, one paragraph: data (source, number of images, size), sampling, noise. "
+            "Printed in the dossier's section on the network. Default: null (the dossier says it was not stated)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _format_fields(self) -> Network:

@@ -443,6 +443,7 @@ def dossier_context(
         "tool": key_value_table(evidence.tool),
         "images": evidence.images,
         "image_use": image_use(evidence),
+        "limitations": limitations(evidence),
         "files": sorted(evidence.files.items()),
         "seeds": _seeds(evidence),
         "audit_events": [dict(e) for e in audit_events],
@@ -508,6 +509,45 @@ def image_use(evidence: Evidence) -> dict[str, list[str]]:
         for image_id in (check.parameters.get("effective") or {}).get("images") or []:
             use.setdefault(str(image_id), []).append(check.name)
     return use
+
+
+#: phrases of a check's notes that say a search fell short of its budget or was still climbing.
+SHORT_SEARCH_PHRASES = ("still climbing", "did not reach every budget")
+
+
+def limitations(evidence: Evidence) -> list[str]:
+    """What this run's verdicts cannot show, generated from the evidence: quick-mode caps and the verdicts they
+    affect, how many images each check used, simulated measurements, magnitude images, checks not run or in
+    error, searches that fell short, and a missing tool qualification."""
+    out = []
+    total = len(evidence.images)
+    if evidence.quick:
+        affected = [f"{c.name} {c.verdict.value}" for c in evidence.checks
+                    if c.verdict in (Verdict.PRELIMINARY, Verdict.INCONCLUSIVE)]
+        out.append("Quick mode: images, searches, restarts, draws and the baseline's iterations are capped, so no "
+                   "check can PASS" + (f"; the verdicts this leaves open: {', '.join(affected)}" if affected else "")
+                   + ". Run the default audit for a submission.")
+    counts = [f"{c.name} {len(used['ids'])}" for c in evidence.checks if (used := images_used(c, evidence))]
+    if counts:
+        out.append(f"Images: the audit has {total} test image(s); the checks used {', '.join(counts)}. A verdict "
+                   f"rests on those images alone.")
+    out.append("Measurements are simulated from each test image with the audit's own forward operator (y = A x); "
+               "no raw data from a scanner, with its noise, coils and phase, was used.")
+    out.append("Test images are real and non-negative (magnitude images scaled to [0, 1]); behaviour on complex "
+               "images with phase is not tested.")
+    for c in evidence.checks:
+        if c.verdict in (Verdict.NOT_RUN, Verdict.ERROR):
+            out.append(f"{c.name}: {c.verdict.value}" + (f" — {c.reason}" if c.reason else ""))
+    for c in evidence.checks:
+        short = [n for n in c.notes if any(p in n for p in SHORT_SEARCH_PHRASES)]
+        if short:
+            out.append(f"{c.name}: {len(short)} search(es) fell short of their budget or were still climbing when it "
+                       f"ran out (the check's notes name them): the worst cases found are lower bounds.")
+    if not evidence.qualification:
+        out.append("No tool qualification record is attached (auditkit selftest).")
+    elif not evidence.qualification.get("qualified"):
+        out.append("The attached tool qualification record says that some known answers were NOT found.")
+    return out
 
 
 def _seeds(evidence: Evidence) -> list[tuple[str, str]]:

@@ -321,3 +321,24 @@ def test_each_check_names_the_images_it_used_as_the_evidence_records_them(tmp_pa
     assert images_used(ev.checks[1], ev)["why"] == "quick mode keeps the first 1"
     assert image_use(ev) == {"img0": [c.name for c in ev.checks], "img1": []}
     assert "no check (not selected, or left out by quick mode)" in text
+
+
+def test_limitations_are_generated_from_the_run(tmp_path):
+    from auditkit.checks.result import Verdict
+    from auditkit.report.html import limitations
+
+    ev = sample_evidence()
+    ev.quick = True
+    ev.checks[0].verdict = Verdict.PRELIMINARY
+    ev.checks[0].notes = ["image-domain refinement, network: still climbing when its budget ran out (…)"]
+    ev.checks[-1].verdict, ev.checks[-1].reason = Verdict.NOT_RUN, "disabled in the manifest (enabled: false)"
+    lines = limitations(ev)
+    assert any(line.startswith("Quick mode") and f"{ev.checks[0].name} PRELIMINARY" in line for line in lines)
+    assert any("simulated" in line for line in lines)
+    assert f"{ev.checks[-1].name}: NOT_RUN — disabled in the manifest (enabled: false)" in lines
+    assert any(line.startswith(f"{ev.checks[0].name}: 1 search(es)") for line in lines)
+    assert "No tool qualification record is attached (auditkit selftest)." in lines
+    text = html.unescape(dossier_html(ev, [], tmp_path))
+    assert "Limitations of this audit" in text and all(line in text for line in lines)
+    ev.quick = False
+    assert not any(line.startswith("Quick mode") for line in limitations(ev))
