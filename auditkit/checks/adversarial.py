@@ -247,7 +247,7 @@ def _power_criteria(compared: Crossed, ids: list[str]) -> list[Criterion]:
             f"find at least {MIN_SEARCH_POWER:g} of that worst case at every budget on every image (measured: the "
             f"least fraction). Below it no failure found by this check means much: the check is INCONCLUSIVE.",
             float(worst.min()), MIN_SEARCH_POWER, comparison=">=",
-            per_image=by_image(ids, worst),
+            per_image=by_image(ids, worst), setup=True,
         ))
     return out
 

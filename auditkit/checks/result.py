@@ -50,6 +50,11 @@ class Criterion(StrictModel):
         description="The measured quantity on each test image it rests on (its count is the number of images used); "
         "None when the criterion has no per-image value.",
     )
+    setup: bool = Field(
+        default=False,
+        description="True for a check of the audit's own setup (the baseline's sanity, the searches' power on a known "
+        "map), not a judgement of the network; counted apart in the summary.",
+    )
 
     @classmethod
     def evaluate(
@@ -62,6 +67,7 @@ class Criterion(StrictModel):
         comparison: str = "<=",
         compares_to_baseline: bool = False,
         per_image: dict[str, float | None] | None = None,
+        setup: bool = False,
     ) -> "Criterion":
         """Build a criterion and decide it; a missing or non-finite measurement fails. ``per_image``: the
         quantity on each image (what a worst case or a mean over the images is taken of)."""
@@ -85,6 +91,7 @@ class Criterion(StrictModel):
             per_image=None if per_image is None else {
                 str(k): (None if v is None or not math.isfinite(v) else float(v)) for k, v in per_image.items()
             },
+            setup=setup,
         )
 
 

@@ -378,6 +378,7 @@ def baseline_criteria(
             min_gain,
             comparison=">=",
             per_image=by_image(ids, psnr[-1] - psnr[0]),
+            setup=True,
         ),
         Criterion.evaluate(
             "sampling.baseline_no_drop",
@@ -386,6 +387,7 @@ def baseline_criteria(
             drop,
             tolerance,
             per_image=_drops(psnr, ids),
+            setup=True,
         ),
     ]
 

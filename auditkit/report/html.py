@@ -392,7 +392,7 @@ def template_environment() -> jinja2.Environment:
         breakable=breakable,
         verdict_class=verdict_class,
         css_string=css_string,
-        compact_json=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False, separators=(", ", ": ")),
+        event_lines=event_lines,
     )
     return env
 
@@ -416,6 +416,8 @@ def dossier_context(
     ]
     stray = [_figure_view(f, root, inline, medium) for f in figures if f.check not in known]
     criteria = [c for check in evidence.checks for c in check.criteria]
+    judged = [c for c in criteria if not c.setup]  # the network's criteria; the setup's own checks apart
+    setup = [c for c in criteria if c.setup]
     css = (TEMPLATES_DIR / "dossier.css").read_text(encoding="utf-8")
     if medium == "print":
         css += "\n" + (TEMPLATES_DIR / "pdf.css").read_text(encoding="utf-8")
@@ -427,10 +429,12 @@ def dossier_context(
         "verdict": evidence.overall_verdict,
         "verdict_meaning": VERDICT_MEANING[evidence.overall_verdict],
         "counts": {
-            "criteria": len(criteria),
-            "passed": sum(c.passed is True for c in criteria),
-            "failed": sum(c.passed is False for c in criteria),
-            "undecided": sum(c.passed is None for c in criteria),
+            "criteria": len(judged),
+            "passed": sum(c.passed is True for c in judged),
+            "failed": sum(c.passed is False for c in judged),
+            "undecided": sum(c.passed is None for c in judged),
+            "setup": len(setup),
+            "setup_failed": [c.name for c in setup if c.passed is False],
             "checks": {v.value: sum(c.verdict is v for c in evidence.checks) for v in Verdict},
         },
         "checks": checks,
@@ -548,6 +552,27 @@ def limitations(evidence: Evidence) -> list[str]:
     elif not evidence.qualification.get("qualified"):
         out.append("The attached tool qualification record says that some known answers were NOT found.")
     return out
+
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+#: hex digits of a sha256 shown in the audit trail (the full value is in audit.log).
+SHORT_HASH = 16
+
+
+def event_lines(data: Mapping[str, Any]) -> list[str]:
+    """An audit event's data for print, one line per field: a {file: sha256} map as one line per file with
+    the hash's first ``SHORT_HASH`` digits, a long hash shortened alike, anything else as compact JSON."""
+    lines = []
+    for key in sorted(data):
+        value = data[key]
+        if isinstance(value, Mapping) and value and all(isinstance(v, str) and _SHA256.match(v) for v in value.values()):
+            lines.append(f"{key}: {len(value)} file(s)")
+            lines += [f"  {name}  {digest[:SHORT_HASH]}…" for name, digest in sorted(value.items())]
+        elif isinstance(value, str) and _SHA256.match(value):
+            lines.append(f"{key}: {value[:SHORT_HASH]}…")
+        else:
+            lines.append(f"{key}: {json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(', ', ': '))}")
+    return lines
 
 
 def _seeds(evidence: Evidence) -> list[tuple[str, str]]:

@@ -69,6 +69,7 @@ def test_the_baseline_submitted_as_the_network_passes(baseline_as_network):
         "adversarial.search_power[image_domain]", "adversarial.search_power[measurement_domain]",
     ]
     assert all(c.compares_to_baseline == ("baseline" in c.name) for c in result.criteria)
+    assert all(c.setup == c.name.startswith("adversarial.search_power") for c in result.criteria)
     net, base = result.subjects["network"].summary, result.subjects["baseline"].summary
     for key in ("worst_case_amplification", "worst_case_change", "worst_case_relative_error", "relative_error_unperturbed"):
         assert net[key] == base[key]  # the same map, the same seeds: the same numbers

@@ -151,6 +151,7 @@ def test_negating_samples_outside_the_training_mask_fails(images):
     drop = judged["sampling.no_drop_with_more_samples"]
     assert drop.passed is False and drop.measured > 3.0
     assert judged["sampling.baseline_rises"].passed and judged["sampling.baseline_no_drop"].passed
+    assert judged["sampling.baseline_rises"].setup and not judged["sampling.no_drop_with_more_samples"].setup
     assert result.parameters["effective"]["trained_setting"] == "0.25"
     rows = result.subjects["network"].per_image
     assert [r["image"] for r in rows] == IDS and rows[0]["psnr"]["0.5"] < rows[0]["psnr"]["0.25"]

@@ -342,3 +342,25 @@ def test_limitations_are_generated_from_the_run(tmp_path):
     assert "Limitations of this audit" in text and all(line in text for line in lines)
     ev.quick = False
     assert not any(line.startswith("Quick mode") for line in limitations(ev))
+
+
+def test_audit_events_are_laid_out_for_print_with_short_hashes():
+    from auditkit.report.html import event_lines
+
+    digest = "ab" * 32
+    lines = event_lines({"stage": "figures", "files": {"b.png": digest, "a.svg": "cd" * 32}, "sha256": digest})
+    assert lines == ["files: 2 file(s)", f"  a.svg  {'cd' * 8}…", f"  b.png  {'ab' * 8}…", f"sha256: {'ab' * 8}…",
+                     'stage: "figures"']
+    assert all(len(line) < 60 for line in lines)
+
+
+def test_the_summary_counts_the_setups_own_checks_apart(tmp_path):
+    from auditkit.checks.result import Criterion
+
+    ev = sample_evidence()
+    n_network = sum(len(c.criteria) for c in ev.checks)
+    ev.checks[0].criteria.append(Criterion.evaluate("adversarial.search_power[image_domain]", "rule", 0.8, 0.95,
+                                                    comparison=">=", setup=True))
+    text = " ".join(html.unescape(dossier_html(ev, [], tmp_path)).split())
+    assert f"{n_network} criteria on the network" in text
+    assert "1 checks of the audit's own setup (baseline sanity, search power): 1 not met (adversarial.search_power" in text

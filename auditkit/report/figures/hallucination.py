@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.patches import Rectangle
 
@@ -102,8 +103,9 @@ def _maps(check: CheckResult, data: dict[str, np.ndarray], n: int, root: Path) -
     error_peak = magnitude_window(truth_kernel, *error.values())
     fig = new_figure(FULL_WIDTH, 4.4)
     axes = np.asarray(fig.subplots(len(SUBJECTS), 4)).reshape(len(SUBJECTS), 4)
-    show_image(axes[0, 0], np.abs(data["x"][n]), "ground truth x")
-    _magnitude(axes[1, 0], truth_kernel, error_peak, "|P_N x|: the unmeasured\npart of the truth")
+    show_image(axes[0, 0], np.abs(data["x"][n]), "truth: x")
+    _magnitude(axes[1, 0], truth_kernel, error_peak, "truth: |P_N x|, the\nunmeasured part of x")
+    axes[1, 0].set_xlabel("(the truth, not a method)", fontsize=6.5)
     listed: list[str] = []
     for r, subject in enumerate(SUBJECTS):
         row = _row(check, subject, image)
@@ -153,6 +155,10 @@ def _magnitude(ax: Axes, image: np.ndarray, peak: float, title: str) -> Any:
     return artist
 
 
+#: rows from the top within which a patch's number goes below its box (above, it would be clipped).
+LABEL_ROOM = 10
+
+
 def outline_patches(ax: Axes, patches: np.ndarray, energy: np.ndarray) -> str:
     """Outline and number the listed patches (row, col, height, width; −1 rows unused); return the list as text."""
     lines = []
@@ -161,8 +167,10 @@ def outline_patches(ax: Axes, patches: np.ndarray, energy: np.ndarray) -> str:
             continue
         if e >= NEGLIGIBLE:
             ax.add_patch(Rectangle((c - 0.5, r - 0.5), w, h, fill=False, edgecolor=OUTLINE_COLOR, linewidth=0.9))
-            ax.text(c - 0.5, r - 1.0, str(k + 1), color=OUTLINE_COLOR, fontsize=6, ha="left", va="bottom",
-                    fontweight="bold")
+            near_top = r < LABEL_ROOM
+            ax.text(c - 0.5, r + h + 0.5 if near_top else r - 1.0, str(k + 1), color=OUTLINE_COLOR, fontsize=8,
+                    ha="left", va="top" if near_top else "bottom", fontweight="bold",
+                    path_effects=[patheffects.withStroke(linewidth=1.5, foreground="black")])
         lines.append(f"{k + 1}: I = {e:.2e}‖x‖² at ({r}, {c})")
     return "\n".join(lines) if lines else "no patches"
 
@@ -181,32 +189,36 @@ def patch_text(patches: np.ndarray, energy: np.ndarray) -> str:
 
 
 def _detail(check: CheckResult, data: dict[str, np.ndarray], n: int, root: Path) -> FigureRef:
-    """d̃ and d = P_N d̃ on the left; per subject |f(A(x + d))| and its change from f(Ax), on d's window."""
+    """d̃ and d = P_N d̃ on the left; per subject |f(A(x + d))| and its change from f(Ax), on one window of the
+    changes (both methods), so a change far smaller than d is still visible; d on its own window."""
     image = _image_id(data, n)
     region = np.asarray(data["detail_region"], dtype=np.float64)
     d = np.real(data["kernel_detail"])
     changes = {s: np.real(data[f"{s}_f_detail"][n] - data[f"{s}_fx"][n]) for s in SUBJECTS}
-    half = symmetric_window(d, *changes.values())
+    half_d = symmetric_window(d)
+    half = symmetric_window(*changes.values())
     fig = new_figure(FULL_WIDTH * 0.8, 4.2)
     axes = np.asarray(fig.subplots(len(SUBJECTS), 3)).reshape(len(SUBJECTS), 3)
     show_image(axes[0, 0], data["detail_symbol"], "symbol d̃")
-    artist = show_signed(axes[1, 0], d, half, "d = P_N d̃ (real part)")
+    artist = show_signed(axes[1, 0], d, half_d, "d = P_N d̃ (real part)")
     axes[1, 0].contour(region, levels=[0.5], colors=REGION_COLOR, linewidths=0.7, linestyles="dashed")
     for r, subject in enumerate(SUBJECTS):
         gamma = _row(check, subject, image).get("kernel_detail_shown")
         show_image(axes[r, 1], np.abs(data[f"{subject}_f_detail"][n]), "|f(A(x + d))|")
-        show_signed(axes[r, 2], changes[subject], half, f"f(A(x + d)) − f(Ax)\nshown fraction γ = {fmt(None if gamma is None else round(gamma, 2) + 0.0)}")
+        change_art = show_signed(axes[r, 2], changes[subject], half, f"f(A(x + d)) − f(Ax)\nshown fraction γ = {fmt(None if gamma is None else round(gamma, 2) + 0.0)}")
         axes[r, 2].contour(region, levels=[0.5], colors=REGION_COLOR, linewidths=0.7, linestyles="dashed")
         axes[r, 1].set_ylabel(SUBJECT_LABELS[subject], color=SUBJECT_COLORS[subject], fontsize=9)
-    fig.colorbar(artist, ax=[axes[1, 0], axes[0, 2], axes[1, 2]], shrink=0.8, label="intensity difference")
+    fig.colorbar(artist, ax=[axes[1, 0]], shrink=0.8, label="d")
+    fig.colorbar(change_art, ax=[axes[0, 2], axes[1, 2]], shrink=0.8, label="change (both methods)")
     spec = effective(check).get("kernel_detail") or {}
     measured, share = spec.get("measured_fraction"), spec.get("kernel_share")
     caption = (
         f"Kernel detail on image {image}: the symbol d̃ and its unmeasured part d = P_N d̃, which "
         f"keeps {fmt(None if share is None else 100 * share, 0)} % of ‖d̃‖ and has ‖Ad‖/‖d‖ = "
         f"{'n/a' if measured is None else f'{measured:.1e}'}: A(x + d) ≈ Ax, so no method can see d. Per method: "
-        f"|f(A(x + d))| (d̃ and |f| on the {grey_window_text()}) and the change f(A(x + d)) − f(Ax) (real part) on the window of d, "
-        f"{window_text(half)} (image intensity units). Dashed: the region R where γ, the fraction of d a method "
+        f"|f(A(x + d))| (d̃ and |f| on the {grey_window_text()}) and the change f(A(x + d)) − f(Ax) (real part) "
+        f"on one window for both methods, {window_text(half)}, against d's {window_text(half_d)} (image intensity "
+        f"units; d's window is {half_d / half:.3g} × the changes'). Dashed: the region R where γ, the fraction of d a method "
         f"shows beyond a partial copy of P_N x, is fitted; γ ≈ 0 is honest, γ near 1 means the method brings d "
         f"from its training."
     )

@@ -203,7 +203,7 @@ def _example_errors(check: CheckResult, subject: str, eta_max: float) -> tuple[f
 
 
 def _examples(check: CheckResult, data: dict[str, np.ndarray], root: Path) -> FigureRef:
-    """Per subject: f(Ax), f(Ax + e) at the largest level, and their difference on the subject's own window; x left."""
+    """Per subject: f(Ax), f(Ax + e) at the largest level, and their difference on one window for both; x left."""
     eta_max = float(np.max(data["etas"]))
     ids = [str(i) for i in data.get("image_ids", [])]
     example = ids[0] if ids else "the first image"
@@ -211,15 +211,14 @@ def _examples(check: CheckResult, data: dict[str, np.ndarray], root: Path) -> Fi
     axes = np.asarray(fig.subplots(len(SUBJECTS), 4)).reshape(len(SUBJECTS), 4)
     show_image(axes[0, 0], np.abs(data["x"]), "ground truth x")
     axes[1, 0].set_axis_off()
-    windows = []
+    changes = {s: np.abs(data[f"{s}_worst"]) - np.abs(data[f"{s}_clean"]) for s in SUBJECTS}
+    half = symmetric_window(*changes.values())  # one window for both methods: colours compare directly
     for r, subject in enumerate(SUBJECTS):
         clean_err, worst_err, found_at = _example_errors(check, subject, eta_max)
         clean, worst = np.abs(data[f"{subject}_clean"]), np.abs(data[f"{subject}_worst"])
         show_image(axes[r, 1], clean, f"|f(Ax)|, η = 0\nerror {fmt(clean_err, 3)}")
         show_image(axes[r, 2], worst, f"|f(Ax + e)|, η = {eta_max:g}\nerror {fmt(worst_err, 3)}")
-        half = symmetric_window(worst - clean)
-        windows.append(f"{SUBJECT_LABELS[subject]} {window_text(half)}")
-        artist = show_signed(axes[r, 3], worst - clean, half, "change\n|f(Ax + e)| − |f(Ax)|")
+        artist = show_signed(axes[r, 3], changes[subject], half, "change\n|f(Ax + e)| − |f(Ax)|")
         fig.colorbar(artist, ax=axes[r, 3], shrink=0.9)
         axes[r, 1].set_ylabel(SUBJECT_LABELS[subject], color=SUBJECT_COLORS[subject])
         if found_at is not None and float(found_at) < eta_max:
@@ -227,8 +226,8 @@ def _examples(check: CheckResult, data: dict[str, np.ndarray], root: Path) -> Fi
     caption = (
         f"Image {example}: each method's reconstruction without noise and under the worst noise e with "
         f"‖e‖ ≤ {eta_max:g}‖Ax‖ that the attack found against it (its own worst case), with the relative error "
-        f"‖|f| − x‖ / ‖x‖ above each. Right: the change |f(Ax + e)| − |f(Ax)| on a diverging window of its own per "
-        f"method ({'; '.join(windows)}; image intensity units), so compare the colour bars, not the colours. "
+        f"‖|f| − x‖ / ‖x‖ above each. Right: the change |f(Ax + e)| − |f(Ax)| on one diverging window for both "
+        f"methods, {window_text(half)} (image intensity units), so the colours compare directly. "
         f"Reconstructions are moduli, on one {grey_window_text()}."
     )
     return save(fig, root, CHECK, "examples", "Worst-case reconstructions at the largest noise level", caption)
