@@ -155,6 +155,8 @@ def _magnitude(ax: Axes, image: np.ndarray, peak: float, title: str) -> Any:
     return artist
 
 
+#: a kernel-detail change smaller than this share of d's size is drawn on d's window (not magnified noise).
+VISIBLE = 1e-3
 #: rows from the top within which a patch's number goes below its box (above, it would be clipped).
 LABEL_ROOM = 10
 
@@ -190,13 +192,17 @@ def patch_text(patches: np.ndarray, energy: np.ndarray) -> str:
 
 def _detail(check: CheckResult, data: dict[str, np.ndarray], n: int, root: Path) -> FigureRef:
     """d̃ and d = P_N d̃ on the left; per subject |f(A(x + d))| and its change from f(Ax), on one window of the
-    changes (both methods), so a change far smaller than d is still visible; d on its own window."""
+    changes (both methods), so a change far smaller than d is still visible; d on its own window. Changes below
+    ``VISIBLE`` of d are numerical noise and are drawn on d's window instead."""
     image = _image_id(data, n)
     region = np.asarray(data["detail_region"], dtype=np.float64)
     d = np.real(data["kernel_detail"])
     changes = {s: np.real(data[f"{s}_f_detail"][n] - data[f"{s}_fx"][n]) for s in SUBJECTS}
     half_d = symmetric_window(d)
-    half = symmetric_window(*changes.values())
+    largest = symmetric_window(*changes.values())
+    # a change below VISIBLE × d's size is numerical noise: drawn on d's window (blank), not magnified
+    visible = largest >= VISIBLE * half_d
+    half = largest if visible else half_d
     fig = new_figure(FULL_WIDTH * 0.8, 4.2)
     axes = np.asarray(fig.subplots(len(SUBJECTS), 3)).reshape(len(SUBJECTS), 3)
     show_image(axes[0, 0], data["detail_symbol"], "symbol d̃")
@@ -210,6 +216,12 @@ def _detail(check: CheckResult, data: dict[str, np.ndarray], n: int, root: Path)
         axes[r, 1].set_ylabel(SUBJECT_LABELS[subject], color=SUBJECT_COLORS[subject], fontsize=9)
     fig.colorbar(artist, ax=[axes[1, 0]], shrink=0.8, label="d")
     fig.colorbar(change_art, ax=[axes[0, 2], axes[1, 2]], shrink=0.8, label="change (both methods)")
+    if visible:
+        window = (f"on one window for both methods, {window_text(half)}, against d's {window_text(half_d)} (image "
+                  f"intensity units; d's window is {half_d / half:.3g} × the changes')")
+    else:
+        window = (f"on d's window {window_text(half_d)} (image intensity units): neither method changes by more than "
+                  f"{largest:.2g}, below {VISIBLE:g} of d's size, so the panels are blank")
     spec = effective(check).get("kernel_detail") or {}
     measured, share = spec.get("measured_fraction"), spec.get("kernel_share")
     caption = (
@@ -217,8 +229,7 @@ def _detail(check: CheckResult, data: dict[str, np.ndarray], n: int, root: Path)
         f"keeps {fmt(None if share is None else 100 * share, 0)} % of ‖d̃‖ and has ‖Ad‖/‖d‖ = "
         f"{'n/a' if measured is None else f'{measured:.1e}'}: A(x + d) ≈ Ax, so no method can see d. Per method: "
         f"|f(A(x + d))| (d̃ and |f| on the {grey_window_text()}) and the change f(A(x + d)) − f(Ax) (real part) "
-        f"on one window for both methods, {window_text(half)}, against d's {window_text(half_d)} (image intensity "
-        f"units; d's window is {half_d / half:.3g} × the changes'). Dashed: the region R where γ, the fraction of d a method "
+        f"{window}. Dashed: the region R where γ, the fraction of d a method "
         f"shows beyond a partial copy of P_N x, is fitted; γ ≈ 0 is honest, γ near 1 means the method brings d "
         f"from its training."
     )
