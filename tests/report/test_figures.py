@@ -166,8 +166,8 @@ def make_dossier(root: Path) -> Evidence:
 
 
 EXPECTED = [
-    ("adversarial", "ladder"), ("adversarial", "noise"), ("adversarial", "curves"), ("adversarial", "amplification"),
-    ("structural", "overview"), ("structural", "zoom"),
+    ("adversarial", "ladder"), ("adversarial", "changes"), ("adversarial", "noise"), ("adversarial", "curves"), ("adversarial", "amplification"),
+    ("structural", "overview"), ("structural", "zoom"), ("structural", "zoom_word"),  # a word: its own full-width zoom
     ("sampling", "curves"), ("sampling", "examples"),
 ]
 
@@ -343,3 +343,15 @@ def test_figures_from_a_real_audit_are_identical_across_processes(tiny_manifest:
     for ref in refs:
         for rel in (ref.png, ref.svg):
             assert (other / rel).read_bytes() == (out / rel).read_bytes(), rel
+
+
+def test_the_zoom_window_holds_the_largest_change():
+    from auditkit.report.figures.adversarial import largest_change_box
+
+    change = np.zeros((40, 50))
+    change[30:34, 41:45] = 1.0
+    rows, cols = largest_change_box(change, 10)
+    assert rows.stop - rows.start == 10 and cols.stop - cols.start == 10
+    assert rows.start <= 30 and rows.stop >= 34 and cols.start <= 41 and cols.stop >= 45
+    rows, cols = largest_change_box(np.pad(np.ones((1, 1)), ((0, 39), (49, 0))), 10)  # a corner stays inside
+    assert (rows.start, cols.stop) == (0, 50)

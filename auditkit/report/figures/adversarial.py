@@ -26,12 +26,14 @@ from typing import Any
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
 from auditkit.checks.result import CheckResult, Criterion
 from auditkit.report.figures import CheckArrays, FigureRef, convergence
 from auditkit.report.figures.style import (
     CRITERION_COLOR,
     FULL_WIDTH,
+    OUTLINE_COLOR,
     SUBJECT_COLORS,
     SUBJECT_LABELS,
     fmt,
@@ -61,6 +63,8 @@ MEASUREMENT = "measurement_domain"
 _BUDGET_IN_NAME = re.compile(r"\[(eps|eta)=([0-9.eE+-]+)\]$")
 #: line styles of successive criterion families on one panel.
 BOUND_STYLES = ("--", "-.", ":")
+#: the zoom window on the largest change: this share of the image's smaller side, at least MIN_ZOOM pixels.
+ZOOM_SHARE, MIN_ZOOM = 0.25, 12
 #: the grey used for the reference line "change = budget".
 REFERENCE_GREY = "#888888"
 
@@ -90,6 +94,7 @@ def draw(check: CheckResult, arrays: CheckArrays, root: Path) -> list[FigureRef]
     image = arrays.get(IMAGE_FILE)
     if image is not None and all(k in image for k in LADDER_KEYS):
         refs.append(_ladder(check, image, root))
+        refs.append(_changes(check, image, root))
         noise = arrays.get(NOISE_FILE)
         if noise is not None and all(k in noise or k in image for k in NOISE_KEYS):
             refs.append(_noise_ladder(check, {**image, **noise}, root))
@@ -263,6 +268,65 @@ def _ladder(check: CheckResult, data: dict[str, np.ndarray], root: Path) -> Figu
         + (f" Bottom row: r_j on one diverging window {window_text(half)} (image intensity units)." if signed else "")
     )
     return save(fig, root, CHECK, "ladder", "Worst-case image perturbations and the reconstructions", caption)
+
+
+def largest_change_box(change: np.ndarray, side: int) -> tuple[slice, slice]:
+    """The ``side`` × ``side`` window (inside the image) whose mean |change| is largest."""
+    from scipy.ndimage import uniform_filter
+
+    h, w = change.shape
+    side = min(side, h, w)
+    score = uniform_filter(np.abs(change), size=side, mode="constant")
+    r, c = np.unravel_index(int(np.argmax(score)), score.shape)
+    top, left = min(max(0, r - side // 2), h - side), min(max(0, c - side // 2), w - side)
+    return slice(top, top + side), slice(left, left + side)
+
+
+def _changes(check: CheckResult, data: dict[str, np.ndarray], root: Path) -> FigureRef:
+    """Change maps |f(A(x + r_j))| − |f(Ax)| of network and baseline (same inputs) on one window, then a zoom on
+    the window of the network's largest change at the largest budget, marked on the full image."""
+    ids = [str(s) for s in data["image_ids"]] if "image_ids" in data else ["1"]
+    i = worst_index(check, ids, "image_domain", "change")
+    budgets = [float(b) for b in np.ravel(data["budgets"])]
+    changes = {
+        "network": _modulus(data["network_perturbed"][i]) - _modulus(data["network_clean"][i])[None],
+        "baseline": _modulus(data["baseline_on_network_perturbation"][i]) - _modulus(data["baseline_clean"][i])[None],
+    }
+    half = symmetric_window(*changes.values())
+    cols = max(len(budgets) + 1, 4)
+    fig, axes = _grid(3, cols)
+    labels = {"network": "network\nchange", "baseline": "baseline\nchange,\nsame inputs"}
+    for row, subject in enumerate(SUBJECTS):
+        _row_label(axes[row, 0], labels[subject], SUBJECT_COLORS[subject])
+        for j, eps in enumerate(budgets):
+            artist = show_signed(axes[row, j + 1], changes[subject][j], half,
+                                 f"‖r‖/‖x‖ = {eps:g}" if row == 0 else None)
+        for ax in axes[row, len(budgets) + 1:]:
+            ax.set_axis_off()
+    fig.colorbar(artist, ax=list(axes[:2].ravel()), shrink=0.6, label="|f(A(x + r))| − |f(Ax)|")
+    side = max(MIN_ZOOM, int(round(ZOOM_SHARE * min(changes["network"].shape[1:]))))
+    box = largest_change_box(changes["network"][-1], side)
+    top = len(budgets) - 1
+    full = _modulus(data["network_perturbed"][i][top])
+    show_image(axes[2, 0], full, f"network, ‖r‖/‖x‖ = {budgets[top]:g}")
+    axes[2, 0].add_patch(Rectangle((box[1].start - 0.5, box[0].start - 0.5), box[1].stop - box[1].start,
+                                   box[0].stop - box[0].start, fill=False, edgecolor=OUTLINE_COLOR, linewidth=1.2))
+    zooms = [(_modulus(data["perturbed_image"][i][top]), "zoom: |x + r|"),
+             (full, "zoom: network"),
+             (_modulus(data["baseline_on_network_perturbation"][i][top]), "zoom: baseline, same input")]
+    for ax, (img, title) in zip(axes[2, 1:], zooms):
+        show_image(ax, img[box], title)
+    for ax in axes[2, 1 + len(zooms):]:
+        ax.set_axis_off()
+    caption = (
+        f"Image {ids[i]}: where the network's worst perturbations r_j change its reconstruction. Top rows: the change "
+        f"|f(A(x + r_j))| − |f(Ax)| of the network and of the baseline given the same perturbed measurements, at "
+        f"each budget, on one diverging window {window_text(half)} (image intensity units), so the colours compare "
+        f"across methods and budgets. Bottom: the network's reconstruction at the largest budget with the "
+        f"{side}×{side}-pixel window of its largest mean change outlined, and that window zoomed in |x + r|, the "
+        f"network's and the baseline's reconstructions, on the {grey_window_text()}."
+    )
+    return save(fig, root, CHECK, "changes", "Where the worst perturbations change the reconstructions", caption)
 
 
 def _noise_ladder(check: CheckResult, data: dict[str, np.ndarray], root: Path) -> FigureRef:

@@ -48,10 +48,16 @@ def draw(check: CheckResult, arrays: CheckArrays, root: Path) -> list[FigureRef]
     index = ids.index(worst_image(check, ids))
     names = [str(s) for s in data["detail_names"]]
     labels = detail_labels(check, names)
-    return [
-        _overview(check, data, index, ids[index], labels, root),
-        _zoom(check, data, index, ids[index], names, labels, root),
-    ]
+    shape = data["x"].shape[1:]
+    boxes = [zoom_box(mask, shape) for mask in data["masks"]]
+    wide = [(b[1].stop - b[1].start) > WIDE * (b[0].stop - b[0].start) for b in boxes]
+    refs = [_overview(check, data, index, ids[index], labels, root)]
+    compact = [k for k, w in enumerate(wide) if not w]
+    if compact:
+        refs.append(_zoom(check, data, index, ids[index], names, labels, compact, root))
+    for k in (k for k, w in enumerate(wide) if w):
+        refs.append(_zoom_wide(check, data, index, ids[index], names[k], labels[k], k, boxes[k], root))
+    return refs
 
 
 def worst_image(check: CheckResult, ids: list[str]) -> str:
@@ -128,6 +134,10 @@ def outline_regions(ax: Axes, masks: np.ndarray) -> None:
         ax.text(cols.min(), rows.min() - 1, str(k + 1), color=OUTLINE_COLOR, fontsize=6, ha="right", va="bottom")
 
 
+#: a detail whose zoom window is more than this many times wider than tall gets a full-width figure of its own.
+WIDE = 2.0
+
+
 def zoom_box(mask: np.ndarray, shape: tuple[int, int]) -> tuple[slice, slice]:
     """A window around the region ``mask``: ``ZOOM_FACTOR`` times its extent on each axis, at least ``MIN_ZOOM``."""
     rows, cols = np.nonzero(mask)
@@ -151,25 +161,26 @@ def _zoom(
     image: str,
     names: list[str],
     labels: list[str],
+    details: list[int],
     root: Path,
 ) -> FigureRef:
-    """One row per detail: x + d, network and baseline, zoomed on the detail, with each method's q."""
-    k_count = len(names)
+    """One row per detail of ``details``: x + d, network and baseline, zoomed on the detail, with each method's q."""
+    k_count = len(details)
     shape = data["x"].shape[1:]
-    boxes = [zoom_box(mask, shape) for mask in data["masks"]]
+    boxes = [zoom_box(data["masks"][k], shape) for k in details]
     aspects = [(b[0].stop - b[0].start) / (b[1].stop - b[1].start) for b in boxes]
     width = FULL_WIDTH * 0.72
     panel = (width - 0.5) / 3
     fig = new_figure(width, sum(panel * a + 0.35 for a in aspects) + 0.25)
     axes = np.asarray(fig.subplots(k_count, 3, gridspec_kw={"height_ratios": aspects})).reshape(k_count, 3)
-    for k, (name, box) in enumerate(zip(names, boxes)):
-        show_image(axes[k, 0], data["x_d"][i][box], "x + d" if k == 0 else None)
-        axes[k, 0].set_xlabel(f"{k + 1}: {labels[k]}")
+    for row, (k, box) in enumerate(zip(details, boxes)):
+        show_image(axes[row, 0], data["x_d"][i][box], "x + d" if row == 0 else None)
+        axes[row, 0].set_xlabel(f"{k + 1}: {labels[k]}")
         for col, s in enumerate(SUBJECTS, start=1):
-            alone, together = recovered(check, s, image, name)
-            show_image(axes[k, col], data[f"{s}_fxd"][i][box], SUBJECT_LABELS[s] if k == 0 else None)
-            axes[k, col].title.set_color(SUBJECT_COLORS[s])
-            axes[k, col].set_xlabel(f"q = {fmt(alone)} ({fmt(together)} with all)")
+            alone, together = recovered(check, s, image, names[k])
+            show_image(axes[row, col], data[f"{s}_fxd"][i][box], SUBJECT_LABELS[s] if row == 0 else None)
+            axes[row, col].title.set_color(SUBJECT_COLORS[s])
+            axes[row, col].set_xlabel(f"q = {fmt(alone)} ({fmt(together)} with all)")
     caption = (
         f"Zoom on each detail of image {image}: x + d, and the network's and the baseline's reconstructions "
         f"|f(A(x+d))| with all details present, {grey_window_text()}, each window {ZOOM_FACTOR:g}× the extent "
@@ -179,3 +190,26 @@ def _zoom(
         f"(the images shown)."
     )
     return save(fig, root, CHECK, "zoom", "Zoom on each detail, network and baseline", caption)
+
+
+def _zoom_wide(
+    check: CheckResult, data: dict[str, np.ndarray], i: int, image: str, name: str, label: str, k: int,
+    box: tuple[slice, slice], root: Path,
+) -> FigureRef:
+    """A detail much wider than tall (a word): x + d, network and baseline one above the other, each the full
+    width of the page, so that the letters are legible in print."""
+    aspect = (box[0].stop - box[0].start) / (box[1].stop - box[1].start)
+    width = FULL_WIDTH
+    fig = new_figure(width, 3 * ((width - 0.3) * aspect + 0.5) + 0.2)
+    axes = np.asarray(fig.subplots(3, 1)).ravel()
+    show_image(axes[0], data["x_d"][i][box], f"x + d, detail {k + 1}: {label}")
+    for ax, s in zip(axes[1:], SUBJECTS):
+        alone, together = recovered(check, s, image, name)
+        show_image(ax, data[f"{s}_fxd"][i][box], f"{SUBJECT_LABELS[s]}: q = {fmt(alone)} ({fmt(together)} with all)")
+        ax.title.set_color(SUBJECT_COLORS[s])
+    caption = (
+        f"Zoom on detail {k + 1} ({label}) of image {image}, wider than tall, at the full width of the page: x + d, "
+        f"then the network's and the baseline's reconstructions |f(A(x+d))| with all details present, "
+        f"{grey_window_text()}. q as in the zoom above: alone (the criterion's value), in brackets with all details."
+    )
+    return save(fig, root, CHECK, f"zoom_{name}", f"Zoom on detail {k + 1}, network and baseline", caption)
