@@ -15,12 +15,20 @@ close to 1 for a search that had converged, well below 1 for one still climbing.
 
 from __future__ import annotations
 
-from typing import Sequence
+from dataclasses import field
+from typing import Any, Sequence
 
 import torch
 
 #: a search that had found less than this share of its final worst case at half its budget was still climbing.
 LEVELLED_SHARE = 0.95
+#: dataclass field metadata marking a record (…, T + 1) whose T may differ between images: joined by ``concatenate``.
+RECORD = "convergence_record"
+
+
+def record_field() -> Any:
+    """A dataclass field holding records of searches whose lengths may differ between images or batches."""
+    return field(metadata={RECORD: True})
 
 
 def record(steps: Sequence[torch.Tensor], final: torch.Tensor, iterations: torch.Tensor | None = None) -> torch.Tensor:

@@ -67,7 +67,7 @@ class Ladder:
     #: (N, J, T + 1) the best change / ‖x_i‖ on the sphere after each refinement evaluation, from the rung
     #: (entry 0) to ``change`` (last entry), T the most refinement iterations of any rung
     #: (``auditkit.attacks.convergence``)
-    progress: torch.Tensor
+    progress: torch.Tensor = convergence.record_field()
 
     @property
     def fallback(self) -> torch.Tensor:

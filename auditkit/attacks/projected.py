@@ -60,7 +60,7 @@ class WorstNoise:
     evaluations: torch.Tensor
     #: (N, K, iterations + 1) the worst ‖f(A x_i + e) − t_i‖ / ‖x_i‖ over restarts found after each iteration
     #: (``auditkit.attacks.convergence``); the last entry is ``error``
-    progress: torch.Tensor
+    progress: torch.Tensor = convergence.record_field()
 
 
 def projected_ascent(

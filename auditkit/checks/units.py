@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from auditkit import interrupts
+from auditkit.attacks.convergence import RECORD, concatenate
 from auditkit.errors import NetworkRuntimeError
 from auditkit.networks.python_source import is_submitted_code, one_line
 
@@ -120,7 +121,10 @@ def _join(parts: list[Any], axis: int, where: str) -> Any:
         for f in dataclasses.fields(first):
             how = f.metadata.get(JOIN, 0)
             items = [getattr(p, f.name) for p in parts]
-            values[f.name] = items[0] if how == "first" else _join(items, int(how), f"{where}.{f.name}")
+            if f.metadata.get(RECORD):  # convergence records: lengths differ between images
+                values[f.name] = concatenate(items)
+            else:
+                values[f.name] = items[0] if how == "first" else _join(items, int(how), f"{where}.{f.name}")
         return dataclasses.replace(first, **{k: v for k, v in values.items() if _is_init(first, k)})
     if isinstance(first, (tuple, str, int, float, bool, enum.Enum)) or first is None:
         if any(p != first for p in parts[1:]):

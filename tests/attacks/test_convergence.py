@@ -44,3 +44,16 @@ def test_ladder_record_runs_from_the_rung_to_the_kept_change(dense_setup):
     assert bool((ladder.progress.diff(dim=-1) >= 0).all())
     assert torch.allclose(ladder.progress[..., 0], ladder.path_change)
     assert torch.allclose(ladder.progress[..., -1], ladder.change)
+
+
+def test_per_image_ladders_with_records_of_different_lengths_join(dense_setup):
+    """A default audit joins one unit per image; their refinements may run different numbers of steps."""
+    from auditkit.checks.units import join
+
+    op, x, f = dense_setup
+    short = ladder_ascent(plain(f), op, x[:1], BUDGETS, generators=generators(1), max_iter=40, **SEARCH)
+    long = ladder_ascent(plain(f), op, x[1:], BUDGETS, generators=generators(1), max_iter=60, **SEARCH)
+    assert short.progress.shape[-1] != long.progress.shape[-1]
+    joined = join([short, long])
+    assert joined.progress.shape == (2, len(BUDGETS), max(short.progress.shape[-1], long.progress.shape[-1]))
+    assert torch.equal(joined.progress[0, :, -1], short.progress[0, :, -1])  # padded with its final value
