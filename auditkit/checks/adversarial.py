@@ -355,9 +355,9 @@ def _criteria(net: Found, base: Found, s: Settings, ids: list[str], norms_x: tor
         criteria.append(Criterion.evaluate(
             f"adversarial.local_change_vs_baseline[eps={key}]",
             f"Image-domain perturbations with ‖r‖ = {key}·‖x‖ (the worst found for the global change): the network's "
-            f"worst local change L = max over {s.patch_size}×{s.patch_size} patches P of the RMS of "
-            f"f(A(x+r)) − f(Ax) on P (intensity units; the images span [0, 1]) must be at most {k:g} · max(L_baseline, "
-            f"{floor:.3g}), where L_baseline = {l_base:.4g} is the baseline's under its own worst perturbation and "
+            f"worst local change Δ_loc = max over {s.patch_size}×{s.patch_size} patches P of the RMS of "
+            f"f(A(x+r)) − f(Ax) on P (intensity units; the images span [0, 1]) must be at most {k:g} · max(Δ_loc,baseline, "
+            f"{floor:.3g}), where Δ_loc,baseline = {l_base:.4g} is the baseline's under its own worst perturbation and "
             f"{floor:.3g} = {key}·‖x‖/{s.patch_size} is the most a method reproducing the perturbation can show on one "
             f"patch. It catches a change gathered in a lesion-sized area, which the global Δ dilutes; the "
             f"perturbations were searched for the global change, not for this one.",

@@ -301,7 +301,7 @@ def network_criterion(psnr: np.ndarray, settings: list[Setting], ids: list[str],
     return Criterion.evaluate(
         "sampling.no_drop_with_more_samples",
         f"The network's mean PSNR over the images must not fall by more than {tolerance:g} dB between any sampling "
-        f"ratio and a higher one: D = max over r_i < r_j of (PSNR(r_i) − PSNR(r_j)), 0 if it never falls "
+        f"ratio and a higher one: D = max over ν_i < ν_j of (PSNR(ν_i) − PSNR(ν_j)), 0 if it never falls "
         f"(measured: {_drop_text(means, settings)}).",
         drop,
         tolerance,

@@ -282,7 +282,7 @@ def _criteria(net: Curve, base: Curve, s: Settings, ids: list[str]) -> list[Crit
         l_net, l_base = float(net.local_errors[:, j].mean()), float(base.local_errors[:, j].mean())
         criteria.append(Criterion.evaluate(
             f"tradeoff.local_error_vs_baseline[eta={key}]",
-            f"Local error {setting}: L = max over {s.patch_size}×{s.patch_size} patches P of the RMS of |f(Ax + e)| − x "
+            f"Local error {setting}: E_loc = max over {s.patch_size}×{s.patch_size} patches P of the RMS of |f(Ax + e)| − x "
             f"on P (intensity units; the images span [0, 1]), at the noise kept for the relative error, averaged over "
             f"the images: the network's must be at most {k:g} × the baseline's ({l_base:.4g}). It catches an error "
             f"gathered in a lesion-sized area, which the relative error dilutes.",

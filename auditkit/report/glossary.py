@@ -72,8 +72,8 @@ GLOSSARY: tuple[GlossaryEntry, ...] = (
     ),
     GlossaryEntry(
         "Worst-case amplification",
-        "L",
-        "L = ‖f(y + e) − f(y)‖ / ‖e‖  (largest value found by the attack)",
+        "κ",
+        "κ = ‖f(y + e) − f(y)‖ / ‖e‖  (largest value found by the attack)",
         "How much a method magnifies a measurement perturbation; for a linear method f(y) = By it "
         "cannot exceed the largest singular value σ_max(B).",
     ),
@@ -112,14 +112,14 @@ GLOSSARY: tuple[GlossaryEntry, ...] = (
     ),
     GlossaryEntry(
         "Sampling ratio",
-        "r",
-        "r = number of measured samples / number of samples of a full acquisition",
+        "ν",
+        "ν = number of measured samples / number of samples of a full acquisition",
         "For CT the setting is the number of angles n; r = n / n_full.",
     ),
     GlossaryEntry(
         "Largest quality drop with more samples",
         "D",
-        "D = max(0, max over r_i < r_j of m(r_i) − m(r_j)),  m(r) = mean PSNR at ratio r",
+        "D = max(0, max over ν_i < ν_j of m(ν_i) − m(ν_j)),  m(ν) = mean PSNR at ratio ν",
         "How much the mean PSNR falls between any ratio and a higher one (dB); 0 if it never falls.",
     ),
     GlossaryEntry(
@@ -165,8 +165,51 @@ GLOSSARY: tuple[GlossaryEntry, ...] = (
     GlossaryEntry(
         "Share at half budget (search convergence)",
         "s",
-        "s = p[⌊T/2⌋] / p[T],  p[t] = worst case found after t evaluations",
+        "s = w[⌊T/2⌋] / w[T],  w[t] = worst case found after t evaluations",
         "Near 1: the search had levelled off within its budget; below 0.95 it was still climbing and a "
         "note says so.",
+    ),
+    GlossaryEntry(
+        "Local change (worst patch)",
+        "Δ_loc",
+        "Δ_loc = max over patches P of RMS_P(f(A(x + r)) − f(Ax))",
+        "In image intensity units; catches a change gathered in a lesion-sized area that the global Δ dilutes.",
+    ),
+    GlossaryEntry(
+        "Local error (worst patch)",
+        "E_loc",
+        "E_loc = max over patches P of RMS_P(|f(Ax + e)| − x)",
+        "The trade-off check's error on the worst patch, in image intensity units.",
+    ),
+    GlossaryEntry(
+        "Empirical local Lipschitz constant",
+        "L",
+        "L = (E(η₁) − E(0)) / η₁  (and the least-squares slope over the first levels)",
+        "Slope of the mean worst-case error against the noise level near η = 0: a lower estimate of how strongly "
+        "the method amplifies noise.",
+    ),
+    GlossaryEntry(
+        "Ghost contrast",
+        "G",
+        "G = max over pixels outside R of |Δ_d| / max |d|",
+        "The brightest echo of a detail outside its own region, as a fraction of the detail's contrast.",
+    ),
+    GlossaryEntry(
+        "Invented energy on a patch",
+        "I_P",
+        "I_P = min over 0 ≤ β ≤ 1 of ‖P_N f(Ax) − β P_N x‖²_P  (in units of ‖x‖²)",
+        "Unmeasured content on patch P that no partial copy of the truth's unmeasured part explains.",
+    ),
+    GlossaryEntry(
+        "Shown fraction of a kernel detail",
+        "γ",
+        "P_N f(A(x + d)) ≈ β P_N x + γ d on the detail's region R (least squares)",
+        "γ ≈ 0: the method does not invent the detail it cannot measure; γ near 1: it brings it from its training.",
+    ),
+    GlossaryEntry(
+        "Harm threshold (random noise)",
+        "τ",
+        "τ = k · max(m_base, η),  m_base = the baseline's median change over the same draws",
+        "A draw is harmful when the network's change exceeds τ (or the manifest's fixed threshold when set).",
     ),
 )
