@@ -157,6 +157,43 @@ def _join_key(prefix: str, key: str) -> str:
     return f"{prefix}.{key}" if key.isidentifier() else f"{prefix}[{key}]"
 
 
+#: a readable title for each criterion rule (its name without the setting in brackets); the identifier follows it.
+CRITERION_TITLES: dict[str, str] = {
+    "adversarial.change_vs_baseline": "Worst change under a tiny image perturbation, against the baseline",
+    "adversarial.change_vs_budget": "Worst change under a tiny image perturbation, against its size",
+    "adversarial.local_change_vs_baseline": "Worst local change (one patch) under a tiny image perturbation",
+    "adversarial.measurement_change_vs_baseline": "Worst change under tiny measurement noise, against the baseline",
+    "adversarial.search_power": "Search power on a map whose worst case is known (setup)",
+    "structural.recovery": "A small detail is brought back",
+    "structural.recovery_vs_baseline": "A small detail is brought back as well as by the baseline",
+    "structural.ghosts_vs_baseline": "No brighter echoes of a detail elsewhere than the baseline's",
+    "sampling.no_drop_with_more_samples": "No worse with more samples (mean over images)",
+    "sampling.no_drop_on_any_image": "No worse with more samples (on every image)",
+    "sampling.gain_vs_baseline": "Gains from more samples (no stagnation)",
+    "sampling.baseline_rises": "The baseline gains from more samples (setup)",
+    "sampling.baseline_no_drop": "The baseline never gets worse with more samples (setup)",
+    "noise.exceedance_upper_bound": "Harmful random noise is rare",
+    "hallucination.largest_patch_vs_baseline": "No more invented content than the baseline",
+    "tradeoff.error_vs_baseline": "Error under the worst noise, against the baseline",
+    "tradeoff.local_error_vs_baseline": "Local error (one patch) under the worst noise, against the baseline",
+}
+
+
+def criterion_title(name: str) -> str:
+    """The readable title of criterion ``name`` with its setting (``[eps=0.01]`` → "ε = 0.01"); the name itself
+    when it has none."""
+    rule, _, setting = name.partition("[")
+    title = CRITERION_TITLES.get(rule)
+    if title is None:
+        return name
+    setting = setting.rstrip("]")
+    if not setting:
+        return title
+    key, _, value = setting.partition("=")
+    symbol = {"eps": "ε", "eta": "η", "level": "η"}.get(key)
+    return f"{title}, {symbol} = {value}" if symbol and value else f"{title} ({setting.replace('_', ' ')})"
+
+
 def verdict_class(verdict: Verdict | str | None) -> str:
     """CSS class of a verdict badge (colour is never the only carrier: the word is always printed)."""
     if verdict is None:
@@ -393,6 +430,7 @@ def template_environment() -> jinja2.Environment:
         verdict_class=verdict_class,
         css_string=css_string,
         event_lines=event_lines,
+        criterion_title=criterion_title,
     )
     return env
 

@@ -363,4 +363,20 @@ def test_the_summary_counts_the_setups_own_checks_apart(tmp_path):
                                                     comparison=">=", setup=True))
     text = " ".join(html.unescape(dossier_html(ev, [], tmp_path)).split())
     assert f"{n_network} criteria on the network" in text
-    assert "1 checks of the audit's own setup (baseline sanity, search power): 1 not met (adversarial.search_power" in text
+    assert "1 criteria on the audit's own setup (baseline sanity, search power): 1 not met (adversarial.search_power" in text
+
+
+def test_every_criterion_has_a_readable_title_before_its_identifier(tmp_path):
+    import re
+    from pathlib import Path
+
+    import auditkit.checks
+    from auditkit.report.html import CRITERION_TITLES, criterion_title
+
+    source = "".join(p.read_text(encoding="utf-8") for p in Path(auditkit.checks.__file__).parent.glob("*.py"))
+    rules = set(re.findall(r'"((?:adversarial|structural|sampling|noise|hallucination|tradeoff)\.[a-z_]+)', source))
+    assert rules and rules <= set(CRITERION_TITLES), rules - set(CRITERION_TITLES)
+    assert criterion_title("adversarial.change_vs_baseline[eps=0.02]").endswith(", ε = 0.02")
+    assert criterion_title("noise.exceedance_upper_bound[level=0.05]").endswith(", η = 0.05")
+    assert criterion_title("structural.recovery[can_u_see_it]") == "A small detail is brought back (can u see it)"
+    assert criterion_title("novel.rule") == "novel.rule"
