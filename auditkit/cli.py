@@ -218,6 +218,9 @@ def selftest(
                      show_default=False),
     ] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Share baseline units between the references only.")] = False,
+    threads: Annotated[
+        int, typer.Option("--threads", help="Torch threads per unit, as `run --threads` (its baseline units are shared).")
+    ] = 1,
     cert: Annotated[Path | None, typer.Option("--cert", help="Sign the record: certificate, PEM (with --key) or PKCS#12 "
                                                             "(default: the manifest's signing block, if any).")] = None,
     name: Annotated[str | None, typer.Option("--name", help="Signer's printed name (with --cert).")] = None,
@@ -239,6 +242,9 @@ def selftest(
     from auditkit.qualification.selftest import run_selftest, write_record
 
     selected = _guarded(ctx, lambda: parse_checks(checks))
+    if threads < 1:
+        _stderr().print(Problem("--threads", "", f"must be at least 1, not {threads}").format())
+        raise typer.Exit(EXIT_INPUT)
     if cert is not None and not name:
         _stderr().print(Problem("--name", "", "give the signer's printed name with --cert").format())
         raise typer.Exit(EXIT_INPUT)
@@ -263,7 +269,7 @@ def selftest(
     def action():
         with RichProgress(console) as progress:
             record = run_selftest(manifest, quick=quick, checks=selected, progress=progress, on_reference=report,
-                                  cache=None if no_cache else (cache or default_cache_dir()))
+                                  cache=None if no_cache else (cache or default_cache_dir()), threads=threads)
         return record, write_record(record, out, spec)
 
     record, signature = _stoppable(ctx, action, "no record was written")

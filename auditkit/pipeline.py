@@ -16,9 +16,10 @@ import json
 import shutil
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import torch
 
@@ -308,12 +309,21 @@ def run_audit(
     out = Path(options.out)
     check_out_folder(out)  # before any work, not only at the end
     run_id = uuid.uuid4().hex[:12]
-    threads = torch.get_num_threads()
+    with unit_threads(options.threads), OutFolderLock(out, run_id):
+        return _run_locked(manifest_path, options, run_id, progress=progress, on_result=on_result, render=render)
+
+
+@contextmanager
+def unit_threads(threads: int) -> Iterator[None]:
+    """Deterministic algorithms and ``threads`` torch threads while units run in this process — the bits depend on
+    the count, and every executor and the baseline cache assume the run's — then the previous count again."""
+    before = torch.get_num_threads()
+    torch.use_deterministic_algorithms(True)
+    torch.set_num_threads(threads)
     try:
-        with OutFolderLock(out, run_id):
-            return _run_locked(manifest_path, options, run_id, progress=progress, on_result=on_result, render=render)
+        yield
     finally:
-        torch.set_num_threads(threads)  # the run's count (``options.threads``) ends with the run
+        torch.set_num_threads(before)
 
 
 def _run_locked(
@@ -325,9 +335,7 @@ def _run_locked(
     on_result: Callable[[CheckResult], None] | None,
     render: bool,
 ) -> Evidence:
-    """``run_audit`` once ``--out`` is checked and locked by run ``run_id``."""
-    torch.use_deterministic_algorithms(True)
-    torch.set_num_threads(options.threads)  # the bits depend on it: every executor runs every unit with it
+    """``run_audit`` once ``--out`` is checked and locked by run ``run_id``, inside ``unit_threads``."""
     t0 = time.perf_counter()
     started = utc_now()
     out = Path(options.out)

@@ -7,7 +7,8 @@ operator's specification (the manifest's modality without file paths, and every 
 operator holds: mask, coil maps, angles), the baseline's method and parameters, the check's
 settings, quick mode, the audit seed, the trained ratio (it sets the sampling check's ratios),
 auditkit's version and the sha256 of its source code (``environment.source_sha256``: an edited auditkit
-with an unchanged version string must not reuse results), torch's version and the device type. An entry is
+with an unchanged version string must not reuse results), torch's version, the torch thread count the
+units run with (it sets the order of floating-point sums) and the device type. An entry is
 ``<root>/<key[:2]>/<key>.safetensors`` with ``<key>.sha256`` beside it holding the sha256 of the
 entry's bytes; an entry whose bytes do not match it is recomputed and written again, never trusted.
 """
@@ -90,6 +91,7 @@ def unit_key(unit: Unit, ctx: AuditContext, config: CheckConfig, modality: Modal
         "auditkit": auditkit.__version__,
         "auditkit_source": source_sha256(),
         "torch": torch.__version__,
+        "threads": torch.get_num_threads(),  # the run's count (every executor runs units with it); the bits depend on it
         "device": ctx.images.device.type,
     }
     return sha256_bytes(json.dumps(payload, sort_keys=True, default=str).encode("utf-8"))

@@ -32,7 +32,7 @@ from auditkit.execution.driver import run_units
 from auditkit.execution.executors import LocalExecutor
 from auditkit.execution.store import UnitStore
 from auditkit.fileio import sha256_file, write_atomic
-from auditkit.pipeline import load_check, selected_checks
+from auditkit.pipeline import load_check, selected_checks, unit_threads
 from auditkit.preparation import prepare
 from auditkit.progress import Progress
 from auditkit.qualification.record import (
@@ -45,9 +45,21 @@ ADVERSARIAL = "adversarial"
 
 def run_selftest(
     manifest_path: Path, *, quick: bool = False, checks: list[str] | None = None, cache: Path | None = None,
-    progress: Progress | None = None, on_reference: Callable[[ReferenceResult], None] | None = None,
+    progress: Progress | None = None, on_reference: Callable[[ReferenceResult], None] | None = None, threads: int = 1,
 ) -> Record:
-    """Run the selected checks of the manifest on every reference network; the record of what they showed."""
+    """Run the selected checks of the manifest on every reference network; the record of what they showed.
+
+    Units run with ``threads`` torch threads (``pipeline.unit_threads``), as ``run`` does: the baseline units
+    they share through the cache must carry the bits a run would compute."""
+    with unit_threads(threads):
+        return _selftest(Path(manifest_path), quick=quick, checks=checks, cache=cache, progress=progress,
+                         on_reference=on_reference)
+
+
+def _selftest(
+    manifest_path: Path, *, quick: bool, checks: list[str] | None, cache: Path | None, progress: Progress | None,
+    on_reference: Callable[[ReferenceResult], None] | None,
+) -> Record:
     prepared = prepare(Path(manifest_path), quick=quick, progress=progress, signing=False)
     manifest, base_ctx = prepared.manifest, prepared.context
     names = [n for n in selected_checks(manifest, checks) if getattr(manifest.checks, n).enabled]

@@ -135,3 +135,15 @@ def test_sparse_operator_tensors_are_hashed_by_their_entries():
     changed[1, 2] = 4.0
     assert tensor_sha256(changed.to_sparse_csr()) != tensor_sha256(csr)
     assert tensor_sha256(dense.to_sparse()) != tensor_sha256(dense)
+
+
+
+def test_the_thread_count_is_part_of_a_units_key(tiny_manifest: Path):
+    """The bits of a unit depend on the torch thread count it ran with: another count must not reuse them."""
+    from auditkit.pipeline import unit_threads
+
+    with unit_threads(1):
+        one = _key(tiny_manifest)
+    with unit_threads(2):
+        two = _key(tiny_manifest)
+    assert one != two
