@@ -205,7 +205,7 @@ def climbing_note(subject: str, search: str, shares: torch.Tensor, ids: Sequence
     """A note naming where a search was still climbing when its budget ran out: shares (N, K) of the final worst
     case found at half the evaluations (``auditkit.attacks.convergence``) below ``LEVELLED_SHARE``; None if nowhere."""
     where = [
-        f"{key} on {', '.join(f'{ids[i]} ({float(shares[i, j]):.3f})' for i in low.nonzero().flatten().tolist())}"
+        f"{key} on {', '.join(f'{ids[i]} ({float(shares[i, j]):.4f})' for i in low.nonzero().flatten().tolist())}"
         for j, key in enumerate(keys)
         if bool((low := shares[:, j] < LEVELLED_SHARE).any())
     ]

@@ -136,6 +136,8 @@ def outline_regions(ax: Axes, masks: np.ndarray) -> None:
 
 #: a detail whose zoom window is more than this many times wider than tall gets a full-width figure of its own.
 WIDE = 2.0
+#: the tallest that figure may be (inches), so that it prints at full size on A4.
+MAX_WIDE_HEIGHT = 7.5
 
 
 def zoom_box(mask: np.ndarray, shape: tuple[int, int]) -> tuple[slice, slice]:
@@ -199,7 +201,8 @@ def _zoom_wide(
     """A detail much wider than tall (a word): x + d, network and baseline one above the other, each the full
     width of the page, so that the letters are legible in print."""
     aspect = (box[0].stop - box[0].start) / (box[1].stop - box[1].start)
-    width = FULL_WIDTH
+    # full width, unless three such rows would be taller than a page can hold at full size
+    width = min(FULL_WIDTH, ((MAX_WIDE_HEIGHT - 0.2) / 3 - 0.5) / aspect + 0.3)
     fig = new_figure(width, 3 * ((width - 0.3) * aspect + 0.5) + 0.2)
     axes = np.asarray(fig.subplots(3, 1)).ravel()
     show_image(axes[0], data["x_d"][i][box], f"x + d, detail {k + 1}: {label}")
