@@ -102,6 +102,11 @@ class Setting:
         """How the setting is named in the evidence: the achieved ratio, ``setting_key``."""
         return setting_key(self.ratio)
 
+    @property
+    def label(self) -> str:
+        """How the setting is written in prose: the achieved ratio to 3 significant digits (0.599609 → 0.6)."""
+        return f"{self.ratio:.3g}"
+
 
 class SettingsUnavailable(Exception):
     """The audit operator cannot be moved to other sampling settings (e.g. a mask read from a file)."""
@@ -290,7 +295,7 @@ def _drop_text(means: np.ndarray, settings: list[Setting]) -> str:
     drop, i, j = largest_drop(list(means))
     if i is None or j is None:
         return "no drop"
-    low, high = settings[i].key, settings[j].key
+    low, high = settings[i].label, settings[j].label
     return f"{drop:.2f} dB, from {means[i]:.2f} dB at ratio {low} to {means[j]:.2f} dB at ratio {high}"
 
 
@@ -345,7 +350,8 @@ def gain_criterion(
     net_gain, base_gain = float(net_means[-1] - net_means[t]), float(base_means[-1] - base_means[t])
     criterion = Criterion.evaluate(
         "sampling.gain_vs_baseline",
-        f"Above the training ratio ({start}), the network's mean PSNR gain up to the highest ratio ({keys[-1]}) must be "
+        f"Above the training ratio ({settings[t].label}), the network's mean PSNR gain up to the highest ratio "
+        f"({settings[-1].label}) must be "
         f"at least {fraction:g} × the baseline's (measured: network {net_means[t]:.2f} → {net_means[-1]:.2f} dB, "
         f"gain {net_gain:+.2f} dB; baseline {base_means[t]:.2f} → {base_means[-1]:.2f} dB, gain {base_gain:+.2f} dB).",
         net_gain,
@@ -367,7 +373,7 @@ def baseline_criteria(
     means = psnr.mean(axis=1)
     gain = float(means[-1] - means[0])
     drop = largest_drop(list(means))[0]
-    lo, hi = settings[0].key, settings[-1].key
+    lo, hi = settings[0].label, settings[-1].label
     return [
         Criterion.evaluate(
             "sampling.baseline_rises",
@@ -394,7 +400,7 @@ def baseline_criteria(
 
 def setup_flag_reason(means: np.ndarray, settings: list[Setting]) -> str:
     """The ERROR reason when the baseline's curve does not rise."""
-    points = ", ".join(f"{m:.2f} dB at {s.key}" for m, s in zip(means, settings))
+    points = ", ".join(f"{m:.2f} dB at {s.label}" for m, s in zip(means, settings))
     return (
         f"setup flagged: the baseline does not improve with more samples (mean PSNR {points}; largest drop "
         f"{_drop_text(means, settings)}); the network criterion is not judged"
