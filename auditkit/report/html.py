@@ -135,6 +135,24 @@ def _format_float(value: float) -> str:
     return text
 
 
+def needs_scientific(values: Iterable[Any]) -> bool:
+    """Whether one quantity's values (a table row) must all be written as ×10ⁿ: some nonzero value's 4-digit
+    form would be (below 10⁻⁴ or from 10⁶), and one quantity gets one number format."""
+    return any(
+        isinstance(v, float) and math.isfinite(v) and v != 0 and not 1e-4 <= abs(v) < 1e6 for v in values
+    )
+
+
+def format_in_row(value: Any, scientific: bool) -> str:
+    """``format_value``, or for a float of a row that ``needs_scientific`` the ×10ⁿ form (4 significant digits)."""
+    if not scientific or not isinstance(value, float) or not math.isfinite(value):
+        return format_value(value)
+    if value == 0:
+        return "0"
+    mantissa, exponent = f"{value:.3e}".split("e")
+    return f"{mantissa.rstrip('0').rstrip('.')}×10{str(int(exponent)).translate(_SUPERSCRIPT)}"
+
+
 def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     """Nested dicts (and lists of dicts) as one level: ``a.b`` for names, ``a[k]`` for other keys and indices."""
     if isinstance(value, dict):
@@ -316,7 +334,11 @@ def summary_table(check: CheckResult) -> Table | None:
     names = _union(flats[k].keys() for k in keys)
     if not names:
         return None
-    rows = [[name] + [format_value(flats[k].get(name)) for k in keys] for name in names]
+    rows = []
+    for name in names:
+        values = [flats[k].get(name) for k in keys]
+        scientific = needs_scientific(values)
+        rows.append([name] + [format_in_row(v, scientific) for v in values])
     return Table(columns=["Quantity"] + [subject_label(check, k) for k in keys], rows=rows)
 
 
@@ -334,11 +356,14 @@ def per_image_tables(check: CheckResult, *, columns: int = COLUMNS_PER_TABLE) ->
     if not images or not names:
         return []
     per_table = max(1, columns // max(1, len(keys)))
+    scientific = {
+        name: needs_scientific(by_subject[k].get(img, {}).get(name) for img in images for k in keys) for name in names
+    }
     tables = []
     for start in range(0, len(images), per_table):
         chunk = images[start : start + per_table]
         rows = [
-            [name] + [format_value(by_subject[k].get(img, {}).get(name)) for img in chunk for k in keys]
+            [name] + [format_in_row(by_subject[k].get(img, {}).get(name), scientific[name]) for img in chunk for k in keys]
             for name in names
         ]
         tables.append(

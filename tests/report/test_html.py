@@ -380,3 +380,12 @@ def test_every_criterion_has_a_readable_title_before_its_identifier(tmp_path):
     assert criterion_title("noise.exceedance_upper_bound[level=0.05]").endswith(", η = 0.05")
     assert criterion_title("structural.recovery[can_u_see_it]") == "A small detail is brought back (can u see it)"
     assert criterion_title("novel.rule") == "novel.rule"
+
+
+def test_one_quantity_is_written_in_one_number_format():
+    from auditkit.report.html import format_in_row, needs_scientific
+
+    row = [7.502e-05, 0.0001353, 0.0]
+    assert needs_scientific(row) and not needs_scientific([0.5, 0.0001353, 3])
+    assert [format_in_row(v, True) for v in row] == ["7.502×10⁻⁵", "1.353×10⁻⁴", "0"]
+    assert format_in_row(0.25, False) == "0.25" and format_in_row("text", True) == "text"
