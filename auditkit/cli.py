@@ -242,11 +242,20 @@ def selftest(
     from auditkit.qualification.selftest import run_selftest, write_record
 
     selected = _guarded(ctx, lambda: parse_checks(checks))
+    problems = []
     if threads < 1:
-        _stderr().print(Problem("--threads", "", f"must be at least 1, not {threads}").format())
-        raise typer.Exit(EXIT_INPUT)
+        problems.append(Problem("--threads", "", f"must be at least 1, not {threads}"))
+    if out.is_dir():
+        problems.append(Problem("--out", "", f"{out} is a folder; name the record's file (e.g. {out}/qualification.json)"))
+    elif not _creatable(out.parent):
+        problems.append(Problem("--out", "", f"{out.parent} cannot be created or written"))
     if cert is not None and not name:
-        _stderr().print(Problem("--name", "", "give the signer's printed name with --cert").format())
+        problems.append(Problem("--name", "", "give the signer's printed name with --cert"))
+    if cert is None and (key is not None or name is not None):
+        problems.append(Problem("--cert", "", "--name and --key sign the record only with --cert"))
+    if problems:
+        for problem in problems:
+            _stderr().print(problem.format())
         raise typer.Exit(EXIT_INPUT)
     spec = None
     if cert is not None:
@@ -279,6 +288,18 @@ def selftest(
         raise typer.Exit(EXIT_OK)
     _console().print(f"{out}: NOT qualified{signed}", style="red")
     raise typer.Exit(EXIT_FAIL)
+
+
+def _creatable(folder: Path) -> bool:
+    """Whether ``folder`` exists and can be written, or can be created (its nearest existing parent can)."""
+    import os
+
+    probe = folder
+    while not probe.exists():
+        if probe.parent == probe:
+            return False
+        probe = probe.parent
+    return probe.is_dir() and os.access(probe, os.W_OK)
 
 
 @app.command()

@@ -316,7 +316,8 @@ def run_audit(
 @contextmanager
 def unit_threads(threads: int) -> Iterator[None]:
     """Deterministic algorithms and ``threads`` torch threads while units run in this process — the bits depend on
-    the count, and every executor and the baseline cache assume the run's — then the previous count again."""
+    the count, and every executor and the baseline cache assume the run's — then the previous thread count again
+    (deterministic algorithms stay on)."""
     before = torch.get_num_threads()
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(threads)

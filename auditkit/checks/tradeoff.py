@@ -66,7 +66,7 @@ import numpy as np
 import torch
 
 from auditkit.attacks import evaluate, projected_ascent
-from auditkit.attacks.convergence import half_budget_share
+from auditkit.attacks.convergence import half_budget_share, record_field
 from auditkit.attacks.objective import image_groups, rows_per_call
 from auditkit.checks.base import (
     Arrays, AuditContext, Check, Selection, Subject, by_image, climbing_note, effective_parameters, guarded_recon,
@@ -135,7 +135,7 @@ class Curve:
     found_at: torch.Tensor  # (N, K) the level whose search supplied E(η_k) (0.0: e = 0)
     restart: torch.Tensor  # (N, K) the restart of that search (−1: e = 0)
     local_errors: torch.Tensor  # (N, K) RMS of |f(Ax + e)| − x on the worst patch, at the kept e
-    progress: torch.Tensor  # (N, P, T + 1) each positive level's search: worst error so far after each iteration
+    progress: torch.Tensor = record_field()  # (N, P, T + 1) each positive level's search: worst error so far
     example_clean: torch.Tensor = first_image()  # (H, W) f(A x₀)
     example_worst: torch.Tensor = first_image()  # (H, W) f(A x₀ + e) at the largest level's kept e
 

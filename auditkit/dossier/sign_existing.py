@@ -36,6 +36,13 @@ def sign_existing_dossier(root: Path | str, spec: SigningSpec) -> SignedDossier:
     log = AuditLog(folder / layout.AUDIT_LOG)
     evidence = Evidence.read(folder / layout.EVIDENCE)
     write_dossier(evidence, folder, log, signature=signature_block(spec, credentials))
-    signed = sign_dossier(folder, spec, log=log, credentials=credentials)
-    seal_dossier(folder, spec, credentials=credentials)
+    try:
+        signed = sign_dossier(folder, spec, log=log, credentials=credentials)
+        seal_dossier(folder, spec, credentials=credentials)
+    except BaseException:  # never leave a page that names a signature the PDF does not carry
+        for name in (layout.EVIDENCE_SIGNATURE, layout.SUMS_SIGNATURE):
+            (folder / name).unlink(missing_ok=True)
+        write_dossier(evidence, folder, log, signature=None)
+        seal_dossier(folder, None)
+        raise
     return signed

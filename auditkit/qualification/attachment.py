@@ -23,8 +23,9 @@ from auditkit.dossier import layout
 from auditkit.dossier.signature_check import SignatureState, verify_cms
 from auditkit.environment import source_sha256
 from auditkit.errors import InputError, Problem
+from auditkit.fileio import write_atomic
 from auditkit.manifest import Manifest
-from auditkit.qualification.record import Outcome, Record, setting_sha256
+from auditkit.qualification.record import Outcome, Record, qualified, setting_sha256
 
 #: where the record goes in the dossier, under ``inputs/``.
 FOLDER = "qualification"
@@ -32,27 +33,34 @@ FOLDER = "qualification"
 
 @dataclass(frozen=True)
 class Attached:
-    """A record accepted for an audit, with the signer of its signature ("" when unsigned)."""
+    """A record accepted for an audit: the very bytes checked (record and signature, b"" when unsigned), what they
+    say, and the signer ("" when unsigned). The dossier archives these bytes, not whatever the path holds later."""
 
     path: Path
+    data: bytes
+    signature_data: bytes
     record: Record
     signer: str
-
-    @property
-    def signature(self) -> Path:
-        return self.path.with_name(layout.signature_of(self.path.name))
 
 
 def accept(path: Path, manifest: Manifest, ctx: AuditContext) -> Attached:
     """The record at ``path`` if it qualifies this auditkit in this audit's setting, else ``InputError``."""
     path = Path(path)
+    signature = path.with_name(layout.signature_of(path.name))
     try:
-        record = Record.read(path)
+        data = path.read_bytes()
+        signature_data = signature.read_bytes() if signature.exists() else b""
     except FileNotFoundError:
         raise InputError(Problem("--qualification", "", f"{path}: no such file")) from None
-    except (ValidationError, ValueError, UnicodeDecodeError) as exc:
-        first = str(exc).splitlines()[0]
-        raise InputError(Problem(path, "", f"not a qualification record written by auditkit selftest ({first})")) from None
+    except OSError as exc:
+        raise InputError(Problem("--qualification", "", f"{path}: cannot be read ({exc.strerror or exc})")) from None
+    try:
+        record = Record.model_validate_json(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first.get("loc", ())) or "(top level)"
+        raise InputError(Problem(path, where, f"not a qualification record written by auditkit selftest "
+                                              f"({first.get('msg', 'invalid')})")) from None
     problems = []
     if record.tool.get("source_sha256") != source_sha256() or record.tool.get("version") != auditkit.__version__:
         problems.append(Problem(path, "tool", f"made by auditkit {record.tool.get('version')} (source "
@@ -62,26 +70,28 @@ def accept(path: Path, manifest: Manifest, ctx: AuditContext) -> Attached:
         problems.append(Problem(path, "setting_sha256", "made for another setting (operator, images, baseline, checks, "
                                                         "seed or quick mode differ): run auditkit selftest on this "
                                                         "manifest" + (" with --quick" if ctx.quick else "")))
+    if record.qualified != qualified(record.references):
+        problems.append(Problem(path, "qualified", "does not follow from the record's own outcomes: the record was edited"))
     signer = ""
-    signature = path.with_name(layout.signature_of(path.name))
-    if signature.exists():
-        check = verify_cms(path, signature)
+    if signature_data:
+        check = verify_cms(data, signature_data)
         if check.state is not SignatureState.READ or not (check.intact and check.valid):
             problems.append(Problem(signature, "", f"the signature does not hold for {path.name} "
                                                    f"({check.error or 'its bytes were changed after signing'})"))
         signer = check.signer
     if problems:
         raise InputError(problems)
-    return Attached(path, record, signer)
+    return Attached(path, data, signature_data, record, signer)
 
 
 def archive(attached: Attached, stage: Path) -> str:
     """Copy the record (and its signature) to ``stage/inputs/qualification/``; the record's path there."""
     folder = Path(stage) / layout.INPUTS / FOLDER
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(attached.path, folder / attached.path.name)
-    if attached.signature.exists():
-        shutil.copyfile(attached.signature, folder / attached.signature.name)
+    shutil.rmtree(folder, ignore_errors=True)  # a resumed stage may hold an earlier run's record
+    folder.mkdir(parents=True)
+    write_atomic(folder / attached.path.name, attached.data)
+    if attached.signature_data:
+        write_atomic(folder / layout.signature_of(attached.path.name), attached.signature_data)
     return f"{layout.INPUTS}/{FOLDER}/{attached.path.name}"
 
 

@@ -93,7 +93,8 @@ class Record(_Frozen):
 
 
 def setting_sha256(manifest: Manifest, ctx: AuditContext) -> str:
-    """sha256 of the setting a qualification holds for: operator, images' bytes, baseline, checks, seed, quick."""
+    """sha256 of the setting a qualification holds for: operator, images' bytes, baseline, checks, seed, quick
+    mode and the trained ratio."""
     payload: dict[str, Any] = {
         "operator": operator_spec(manifest.modality, ctx.operator),
         "images": [tensor_sha256(image) for image in ctx.images],
@@ -101,6 +102,7 @@ def setting_sha256(manifest: Manifest, ctx: AuditContext) -> str:
         "checks": manifest.checks.model_dump(mode="json"),
         "seed": ctx.seed,
         "quick": ctx.quick,
+        "trained_ratio": ctx.trained_ratio,  # sets the sampling check's ratios
     }
     return sha256_bytes(json.dumps(payload, sort_keys=True, default=str).encode("utf-8"))
 

@@ -31,6 +31,7 @@ from auditkit.execution.cache import UnitCache
 from auditkit.execution.driver import run_units
 from auditkit.execution.executors import LocalExecutor
 from auditkit.execution.store import UnitStore
+from auditkit.errors import InputError, Problem
 from auditkit.fileio import sha256_file, write_atomic
 from auditkit.pipeline import load_check, selected_checks, unit_threads
 from auditkit.preparation import prepare
@@ -64,6 +65,9 @@ def _selftest(
     manifest, base_ctx = prepared.manifest, prepared.context
     names = [n for n in selected_checks(manifest, checks) if getattr(manifest.checks, n).enabled]
     c_budget = float(manifest.checks.adversarial.c_budget)
+    if c_budget < 1:  # the answers below assume it: the identity already changes by its perturbation's size
+        raise InputError(Problem(manifest_path, "checks.adversarial.c_budget", f"is {c_budget:g}; the self-test's "
+                                 f"known answers need c ≥ 1 (a map that passes the perturbation through has gain 1)"))
     height = base_ctx.operator.image_shape[0]
     detail_px = max(d.size for d in details_from_config(manifest.checks.structural, base_ctx.operator.image_shape)) * height
     results = []
@@ -158,3 +162,4 @@ def write_record(record: Record, out: Path, spec: SigningSpec | None) -> Path | 
         return None
     finally:
         partial.unlink(missing_ok=True)
+        signature.with_name(f".{signature.name}.partial").unlink(missing_ok=True)

@@ -114,7 +114,7 @@ GLOSSARY: tuple[GlossaryEntry, ...] = (
         "Sampling ratio",
         "ν",
         "ν = number of measured samples / number of samples of a full acquisition",
-        "For CT the setting is the number of angles n; r = n / n_full.",
+        "For CT the setting is the number of angles n; ν = n / n_full.",
     ),
     GlossaryEntry(
         "Largest quality drop with more samples",
@@ -158,14 +158,14 @@ GLOSSARY: tuple[GlossaryEntry, ...] = (
     GlossaryEntry(
         "Search power (test of the test)",
         "power",
-        "power = (worst case found on F) / σ_max(F),  F(y) = A*y + g·Re⟨u, y⟩·v",
+        "power = worst change found on F / its ceiling: σ_max(F A)·ε‖x‖ (image domain), σ_max(F)·η‖Ax‖ (measurement domain); F(y) = A*y + g·Re⟨u, y⟩·v",
         "A search run with the audit's own settings on a linear map whose worst case σ_max is known; "
         "below 0.95 the adversarial check is INCONCLUSIVE.",
     ),
     GlossaryEntry(
         "Share at half budget (search convergence)",
         "s",
-        "s = w[⌊T/2⌋] / w[T],  w[t] = worst case found after t evaluations",
+        "s = w[⌊(n − 1)/2⌋] / w[n − 1],  w[t] = worst case found after t + 1 evaluations (n of them; the image-domain record is the refinement after the ascent path)",
         "Near 1: the search had levelled off within its budget; below 0.95 it was still climbing and a "
         "note says so.",
     ),

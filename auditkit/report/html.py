@@ -612,8 +612,13 @@ def limitations(evidence: Evidence) -> list[str]:
                        f"ran out (the check's notes name them): the worst cases found are lower bounds.")
     if not evidence.qualification:
         out.append("No tool qualification record is attached (auditkit selftest).")
-    elif not evidence.qualification.get("qualified"):
-        out.append("The attached tool qualification record says that some known answers were NOT found.")
+    else:
+        if not evidence.qualification.get("qualified"):
+            out.append("The attached tool qualification record says that some known answers were NOT found.")
+        missing = [c.name for c in evidence.checks if c.name not in (evidence.qualification.get("checks") or [])]
+        if missing:
+            out.append(f"The attached tool qualification did not run {', '.join(missing)}: those checks are not "
+                       f"qualified by it.")
     return out
 
 

@@ -1,7 +1,7 @@
 import torch
 
 from auditkit.attacks import ladder_ascent, plain, projected_ascent
-from auditkit.attacks.convergence import concatenate, half_budget_share, record
+from auditkit.attacks.convergence import concatenate, final, half_budget_share, record
 from auditkit.manifest.models import ImageDomainAttack, MeasurementDomainAttack
 
 from .toys import generators
@@ -10,15 +10,22 @@ BUDGETS = (0.01, 0.04)
 SEARCH = ImageDomainAttack().model_dump(include={"lam", "step", "momentum", "init_scale"})
 
 
-def test_record_holds_each_rows_final_best_after_it_stopped():
+NAN = float("nan")
+
+
+def test_record_ends_each_row_at_its_own_final_best():
     steps = [torch.tensor([1.0, 2.0]), torch.tensor([3.0, 2.0])]
     trace = record(steps, torch.tensor([4.0, 5.0]), iterations=torch.tensor([2, 1]))
-    assert torch.equal(trace, torch.tensor([[1.0, 3.0, 4.0], [2.0, 5.0, 5.0]]))
+    assert torch.allclose(trace, torch.tensor([[1.0, 3.0, 4.0], [2.0, 5.0, NAN]]), equal_nan=True)
+    assert torch.equal(final(trace), torch.tensor([4.0, 5.0]))
 
 
-def test_concatenate_pads_shorter_records_with_their_last_value():
-    joined = concatenate([torch.tensor([[1.0, 2.0]]), torch.tensor([[1.0, 2.0, 3.0]])])
-    assert torch.equal(joined, torch.tensor([[1.0, 2.0, 2.0], [1.0, 2.0, 3.0]]))
+def test_concatenate_pads_shorter_records_with_nan_and_each_keeps_its_own_half():
+    joined = concatenate([torch.tensor([[0.1, 0.4, 0.7, 1.0]]), torch.linspace(0.1, 1.0, 31)[None]])
+    assert joined.shape == (2, 31) and bool(torch.isnan(joined[0, 4:]).all())
+    assert torch.equal(final(joined), torch.tensor([1.0, 1.0]))
+    # the short record's half is its own (entry 1 of 4: 0.4), not an entry of the padding
+    assert torch.allclose(half_budget_share(joined), torch.tensor([0.4, float(torch.linspace(0.1, 1.0, 31)[15])]))
 
 
 def test_half_budget_share_says_whether_a_search_levelled_off():
@@ -41,9 +48,10 @@ def test_ladder_record_runs_from_the_rung_to_the_kept_change(dense_setup):
     op, x, f = dense_setup
     ladder = ladder_ascent(plain(f), op, x, BUDGETS, generators=generators(2), max_iter=80, max_rows=2, **SEARCH)
     assert ladder.progress.shape[:2] == (2, len(BUDGETS))
-    assert bool((ladder.progress.diff(dim=-1) >= 0).all())
+    steps = ladder.progress.diff(dim=-1)
+    assert bool((steps[~torch.isnan(steps)] >= 0).all())
     assert torch.allclose(ladder.progress[..., 0], ladder.path_change)
-    assert torch.allclose(ladder.progress[..., -1], ladder.change)
+    assert torch.allclose(final(ladder.progress), ladder.change)
 
 
 def test_per_image_ladders_with_records_of_different_lengths_join(dense_setup):
@@ -56,4 +64,4 @@ def test_per_image_ladders_with_records_of_different_lengths_join(dense_setup):
     assert short.progress.shape[-1] != long.progress.shape[-1]
     joined = join([short, long])
     assert joined.progress.shape == (2, len(BUDGETS), max(short.progress.shape[-1], long.progress.shape[-1]))
-    assert torch.equal(joined.progress[0, :, -1], short.progress[0, :, -1])  # padded with its final value
+    assert torch.equal(final(joined.progress[:1]), final(short.progress))  # its own final value, NaN after it

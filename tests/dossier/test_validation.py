@@ -248,3 +248,22 @@ def test_a_changed_dossier_is_not_signed(made, tmp_path, monkeypatch):
     with pytest.raises(InputError, match="dossier.html: does not verify"):
         sign_existing_dossier(root, spec)
     assert not (root / "evidence.json.p7s").exists()
+
+
+def test_a_signature_that_fails_leaves_a_true_unsigned_dossier(made, tmp_path, monkeypatch):
+    from auditkit.dossier import sign_existing
+
+    monkeypatch.setenv("AUDITKIT_KEY_PASSWORD", PASSWORD)
+    root = shutil.copytree(made["unsigned"], tmp_path / "u")
+    keys = made["keys"]
+    spec = SigningConfig(keys.certificate, keys.key, signer_name="Jane Reviewer", meaning="Reviewer")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the signing device went away")
+
+    monkeypatch.setattr(sign_existing, "sign_dossier", broken)
+    with pytest.raises(RuntimeError, match="went away"):
+        sign_existing_dossier(root, spec)
+    html = (root / "dossier.html").read_text(encoding="utf-8")
+    assert "Not signed" in html and "Jane Reviewer" not in html
+    assert verify_dossier(root, allow_unsigned=True).ok

@@ -131,3 +131,30 @@ def test_a_changed_record_and_a_foreign_file_are_refused(signed_record, tmp_path
     foreign.write_text('{"hello": 1}', encoding="utf-8")
     with pytest.raises(InputError, match="not a qualification record"):
         run_audit(manifest, RunOptions(out=tmp_path / "d", checks=CHECKS, qualification=foreign))
+
+
+def test_the_dossier_archives_the_bytes_that_were_checked(signed_record, tmp_path):
+    from auditkit.preparation import prepare
+    from auditkit.qualification.attachment import accept, archive
+
+    manifest, out, signature = signed_record
+    record = tmp_path / "q.json"
+    shutil.copy(out, record)
+    shutil.copy(signature, tmp_path / "q.json.p7s")
+    prepared = prepare(manifest, signing=False)
+    attached = accept(record, prepared.manifest, prepared.context)
+    record.write_text("{}", encoding="utf-8")  # replaced after the check (e.g. by another selftest)
+    stage = tmp_path / "stage"
+    archived = archive(attached, stage)
+    assert (stage / archived).read_bytes() == out.read_bytes()
+    assert (stage / archived).with_name("q.json.p7s").read_bytes() == signature.read_bytes()
+
+
+def test_selftest_refuses_a_budget_factor_below_one(qualified, tmp_path):
+    manifest, _ = qualified
+    low = tmp_path / "low.yaml"
+    low.write_text(manifest.read_text(encoding="utf-8").replace("  adversarial: {", "  adversarial: {c_budget: 0.5, ", 1),
+                   encoding="utf-8")
+    shutil.copytree(manifest.parent / "net", tmp_path / "net")
+    with pytest.raises(InputError, match="c_budget"):
+        run_selftest(low, checks=["adversarial"])

@@ -389,3 +389,13 @@ def test_one_quantity_is_written_in_one_number_format():
     assert needs_scientific(row) and not needs_scientific([0.5, 0.0001353, 3])
     assert [format_in_row(v, True) for v in row] == ["7.502×10⁻⁵", "1.353×10⁻⁴", "0"]
     assert format_in_row(0.25, False) == "0.25" and format_in_row("text", True) == "text"
+
+
+def test_limitations_name_the_checks_a_qualification_did_not_run():
+    from auditkit.report.html import limitations
+
+    ev = sample_evidence()
+    ev.qualification = {"qualified": True, "checks": [ev.checks[0].name], "references": []}
+    lines = limitations(ev)
+    others = ", ".join(c.name for c in ev.checks[1:])
+    assert f"The attached tool qualification did not run {others}: those checks are not qualified by it." in lines

@@ -211,8 +211,9 @@ def _zoom_wide(
         show_image(ax, data[f"{s}_fxd"][i][box], f"{SUBJECT_LABELS[s]}: q = {fmt(alone)} ({fmt(together)} with all)")
         ax.title.set_color(SUBJECT_COLORS[s])
     caption = (
-        f"Zoom on detail {k + 1} ({label}) of image {image}, wider than tall, at the full width of the page: x + d, "
-        f"then the network's and the baseline's reconstructions |f(A(x+d))| with all details present, "
-        f"{grey_window_text()}. q as in the zoom above: alone (the criterion's value), in brackets with all details."
+        f"Zoom on detail {k + 1} ({label}) of image {image}, wider than tall, drawn wide (up to the page's width): "
+        f"x + d, then the network's and the baseline's reconstructions |f(A(x+d))| with all details present, "
+        f"{grey_window_text()}. q is the recovered fraction 1 − ‖Δ − d‖²/‖d‖² on the detail's region: with the "
+        f"detail alone (the criterion's value), in brackets with all details present."
     )
     return save(fig, root, CHECK, f"zoom_{name}", f"Zoom on detail {k + 1}, network and baseline", caption)
