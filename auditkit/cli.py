@@ -21,6 +21,7 @@ from rich.console import Console
 from auditkit import __version__, activity, interrupts, supervisor
 from auditkit.dossier import layout
 from auditkit.errors import EXIT_FAIL, EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, InputError, Problem
+from auditkit.fileio import unwritable_parent
 from auditkit.manifest import Manifest, schema_text
 from auditkit.preflight import validate_manifest
 
@@ -247,8 +248,8 @@ def selftest(
         problems.append(Problem("--threads", "", f"must be at least 1, not {threads}"))
     if out.is_dir():
         problems.append(Problem("--out", "", f"{out} is a folder; name the record's file (e.g. {out}/qualification.json)"))
-    elif not _creatable(out.parent):
-        problems.append(Problem("--out", "", f"{out.parent} cannot be created or written"))
+    elif (why := unwritable_parent(out)) is not None:
+        problems.append(Problem("--out", "", why))
     if cert is not None and not name:
         problems.append(Problem("--name", "", "give the signer's printed name with --cert"))
     if cert is None and (key is not None or name is not None):
@@ -288,18 +289,6 @@ def selftest(
         raise typer.Exit(EXIT_OK)
     _console().print(f"{out}: NOT qualified{signed}", style="red")
     raise typer.Exit(EXIT_FAIL)
-
-
-def _creatable(folder: Path) -> bool:
-    """Whether ``folder`` exists and can be written, or can be created (its nearest existing parent can)."""
-    import os
-
-    probe = folder
-    while not probe.exists():
-        if probe.parent == probe:
-            return False
-        probe = probe.parent
-    return probe.is_dir() and os.access(probe, os.W_OK)
 
 
 @app.command()

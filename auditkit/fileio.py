@@ -69,3 +69,20 @@ def stale_temporaries(folder: Path | str) -> Iterator[Path]:
     for path in sorted(Path(folder).rglob(".*.tmp")):
         if path.is_file() and not path.is_symlink() and _TEMPORARY.match(path.name):
             yield path
+
+
+def unwritable_parent(path: Path | str) -> str | None:
+    """Why a new file could not be created beside ``path`` — in the folder that holds it, or the nearest one that
+    exists (folders on the way are made later) — found by creating and removing a probe; None when it can."""
+    folder = Path(path).parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"{folder} is not a folder"
+    probe = folder / f".auditkit-probe-{secrets.token_hex(6)}"
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        probe.unlink()
+    except OSError as exc:
+        return f"cannot write in {folder}: {exc.strerror}"
+    return None

@@ -156,3 +156,10 @@ def test_selftest_exits_1_when_not_qualified_and_0_when_qualified(runner, tiny_m
     monkeypatch.setattr(selftest, "run_selftest", lambda *a, **k: record.model_copy(update={"qualified": True}))
     result = runner.invoke(cli.app, args)
     assert result.exit_code == 0 and "qualified, unsigned" in result.output
+
+
+def test_selftest_names_every_bad_option_before_running(runner, tiny_manifest, tmp_path):
+    result = runner.invoke(cli.app, ["selftest", str(tiny_manifest), "--out", str(tmp_path), "--threads", "0",
+                                     "--name", "Someone"])
+    assert result.exit_code == 2
+    assert "--out" in result.output and "--threads" in result.output and "--cert" in result.output

@@ -67,6 +67,19 @@ def top_singular_value(apply: Callable[[torch.Tensor], torch.Tensor], like: torc
     return float(batch_norm2(apply(w))[0])
 
 
+def image_ceiling(f: Callable[[torch.Tensor], torch.Tensor], operator: ForwardOperator) -> float:
+    """σ_max(F A) over real images for a real-linear F: the largest change ‖F(A(x + r)) − F(Ax)‖ / ‖r‖."""
+    like = torch.zeros((1, *operator.image_shape), dtype=operator.real_dtype, device=operator.device)
+    return top_singular_value(lambda r: f(operator.forward(r)), like)
+
+
+def measurement_ceiling(f: Callable[[torch.Tensor], torch.Tensor], operator: ForwardOperator) -> float:
+    """σ_max(F) over measurements for a real-linear F: the largest change ‖F(y + e) − F(y)‖ / ‖e‖."""
+    dtype = operator.image_dtype if operator.is_complex else operator.real_dtype
+    like = torch.zeros((1, *operator.measurement_shape), dtype=dtype, device=operator.device)
+    return top_singular_value(f, like)
+
+
 @dataclass(frozen=True)
 class SearchPower:
     """The fraction of the control's known worst case each search found, per budget (ε) and noise level (η)."""
@@ -86,8 +99,7 @@ def search_power(
     f = PlantedControl(operator, control)
     recon = plain(f)
     y = operator.forward(x).detach()
-    sigma_image = top_singular_value(lambda r: f(operator.forward(r)), x)
-    sigma_noise = top_singular_value(f, y)
+    sigma_image, sigma_noise = image_ceiling(f, operator), measurement_ceiling(f, operator)
     ladder = ladder_ascent(recon, operator, x, budgets, generators=[image_generator], lam=lam, step=step,
                            momentum=momentum, max_iter=max_iter, init_scale=init_scale)
     image = [float(ladder.change[0, j]) / (sigma_image * b) for j, b in enumerate(budgets)]

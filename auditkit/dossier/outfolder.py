@@ -17,13 +17,13 @@ must not fail after hours of checks, so :func:`check_out_folder` refuses at the 
 from __future__ import annotations
 
 import os
-import secrets
 import stat
 from pathlib import Path
 
 from auditkit.dossier import layout
 from auditkit.dossier.checksums import read_sums
 from auditkit.errors import InputError, Problem
+from auditkit.fileio import unwritable_parent
 
 #: How many stray entries a refusal names before it only counts the rest.
 _NAMED = 5
@@ -57,20 +57,11 @@ def _refusal(out: Path, message: str) -> InputError:
 
 
 def _require_writable_parent(out: Path) -> None:
-    """The folder that holds ``out`` (or the nearest one that exists) takes a new file: create and remove a probe."""
-    folder = out.parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    if not folder.is_dir():
-        raise _refusal(out, f"{folder} is not a folder")
-    probe = folder / f".auditkit-probe-{secrets.token_hex(6)}"
-    try:
-        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        probe.unlink()
-    except OSError as exc:
-        raise _refusal(
-            out, f"cannot write in {folder}: {exc.strerror} (the dossier is built beside --out, then moved into place)"
-        ) from None
+    """The folder that holds ``out`` (or the nearest one that exists) takes a new file (``fileio.unwritable_parent``)."""
+    problem = unwritable_parent(out)
+    if problem is not None:
+        suffix = " (the dossier is built beside --out, then moved into place)" if problem.startswith("cannot") else ""
+        raise _refusal(out, problem + suffix)
 
 
 def _require_replaceable(out: Path) -> None:

@@ -17,15 +17,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-import auditkit
 from auditkit.checks.base import AuditContext
 from auditkit.dossier import layout
 from auditkit.dossier.signature_check import SignatureState, verify_cms
-from auditkit.environment import source_sha256
 from auditkit.errors import InputError, Problem
 from auditkit.fileio import write_atomic
 from auditkit.manifest import Manifest
-from auditkit.qualification.record import Outcome, Record, qualified, setting_sha256
+from auditkit.qualification.record import Outcome, Record, qualified, setting_sha256, tool_identity
 
 #: where the record goes in the dossier, under ``inputs/``.
 FOLDER = "qualification"
@@ -62,10 +60,12 @@ def accept(path: Path, manifest: Manifest, ctx: AuditContext) -> Attached:
         raise InputError(Problem(path, where, f"not a qualification record written by auditkit selftest "
                                               f"({first.get('msg', 'invalid')})")) from None
     problems = []
-    if record.tool.get("source_sha256") != source_sha256() or record.tool.get("version") != auditkit.__version__:
+    tool = tool_identity()
+    if record.tool != tool:
         problems.append(Problem(path, "tool", f"made by auditkit {record.tool.get('version')} (source "
                                               f"{str(record.tool.get('source_sha256'))[:12]}), not this one "
-                                              f"({auditkit.__version__}, {source_sha256()[:12]}): run auditkit selftest again"))
+                                              f"({tool['version']}, {tool['source_sha256'][:12]}): run auditkit "
+                                              f"selftest again"))
     if record.setting_sha256 != setting_sha256(manifest, ctx):
         problems.append(Problem(path, "setting_sha256", "made for another setting (operator, images, baseline, checks, "
                                                         "seed or quick mode differ): run auditkit selftest on this "

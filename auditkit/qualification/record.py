@@ -16,7 +16,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+import auditkit
 from auditkit.checks.base import AuditContext
+from auditkit.environment import source_sha256
 from auditkit.execution.cache import operator_spec, tensor_sha256
 from auditkit.fileio import sha256_bytes
 from auditkit.manifest import Manifest
@@ -90,6 +92,11 @@ class Record(_Frozen):
     @classmethod
     def read(cls, path: Path) -> "Record":
         return cls.model_validate_json(Path(path).read_text(encoding="utf-8"))
+
+
+def tool_identity() -> dict[str, str]:
+    """The auditkit a record qualifies: name, version and the sha256 of its source code."""
+    return {"name": "auditkit", "version": auditkit.__version__, "source_sha256": source_sha256()}
 
 
 def setting_sha256(manifest: Manifest, ctx: AuditContext) -> str:

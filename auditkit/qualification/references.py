@@ -19,7 +19,8 @@ check rebuilds a network at other sampling ratios, so each is a factory of the o
 For the two linear maps the worst case is also known as a number: the largest image-domain
 gain ‖f(A(x + r)) − f(Ax)‖/‖r‖ is σ_max(f A) and the largest measurement-domain
 amplification ‖f(y + e) − f(y)‖/‖e‖ is σ_max(f), both by power iteration
-(``auditkit.attacks.control.top_singular_value``); the searches must find at least
+(``auditkit.attacks.control.image_ceiling`` and ``measurement_ceiling``, the search control's
+own ceilings); the searches must find at least
 ``MIN_FOUND`` of each.
 """
 
@@ -32,7 +33,7 @@ from typing import Callable
 
 import torch
 
-from auditkit.attacks.control import PlantedControl, top_singular_value
+from auditkit.attacks.control import PlantedControl, image_ceiling, measurement_ceiling
 from auditkit.operators.base import ForwardOperator, power_norm
 
 #: σ_max of the planted term alone (on images) as a multiple of the budget factor c; the adjoint adds at most 1.
@@ -104,19 +105,10 @@ def planted(operator: ForwardOperator, target: float) -> PlantedControl:
                               adjoint_scale=adjoint_scale)
 
     alone = draw(1.0, 0.0)
-    along = top_singular_value(lambda r: alone(operator.forward(r)), _like_image(operator))
+    along = image_ceiling(alone, operator)
     f = draw(target / along, 1.0 / power_norm(operator) ** 2)
     f.name = "reference: linear map with a planted top singular value"
     return f
-
-
-def _like_image(op: ForwardOperator) -> torch.Tensor:
-    return torch.zeros((1, *op.image_shape), dtype=op.real_dtype, device=op.device)
-
-
-def _like_measurement(op: ForwardOperator) -> torch.Tensor:
-    dtype = op.image_dtype if op.is_complex else op.real_dtype
-    return torch.zeros((1, *op.measurement_shape), dtype=dtype, device=op.device)
 
 
 @dataclass(frozen=True)
@@ -160,6 +152,4 @@ def references(c_budget: float, detail_px: float) -> tuple[Reference, ...]:
 
 def known_worst_cases(fmap: Callable[[torch.Tensor], torch.Tensor], op: ForwardOperator) -> tuple[float, float]:
     """(σ_max(f A) over real images, σ_max(f) over measurements) of a linear map, by power iteration."""
-    image = top_singular_value(lambda r: fmap(op.forward(r)), _like_image(op))
-    measurement = top_singular_value(fmap, _like_measurement(op))
-    return image, measurement
+    return image_ceiling(fmap, op), measurement_ceiling(fmap, op)

@@ -17,7 +17,6 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-import auditkit
 from auditkit.clock import utc_now
 from auditkit.arrays import ArraySink
 from auditkit.checks.base import AuditContext, Subject
@@ -26,7 +25,6 @@ from auditkit.checks.structural import details_from_config
 from auditkit.dossier import layout
 from auditkit.dossier.credentials import SigningSpec
 from auditkit.dossier.signing import sign_cms
-from auditkit.environment import source_sha256
 from auditkit.execution.cache import UnitCache
 from auditkit.execution.driver import run_units
 from auditkit.execution.executors import LocalExecutor
@@ -37,7 +35,7 @@ from auditkit.pipeline import load_check, selected_checks, unit_threads
 from auditkit.preparation import prepare
 from auditkit.progress import Progress
 from auditkit.qualification.record import (
-    ExpectationResult, Outcome, Record, ReferenceResult, WorstCase, qualified, setting_sha256,
+    ExpectationResult, Outcome, Record, ReferenceResult, WorstCase, qualified, setting_sha256, tool_identity,
 )
 from auditkit.qualification.references import MIN_FOUND, Expect, Expectation, Reference, known_worst_cases, references
 
@@ -90,7 +88,7 @@ def _selftest(
             if on_reference is not None:
                 on_reference(result)
     return Record(
-        tool={"name": "auditkit", "version": auditkit.__version__, "source_sha256": source_sha256()},
+        tool=tool_identity(),
         manifest=str(manifest_path),
         manifest_sha256=sha256_file(Path(manifest_path)),
         setting_sha256=setting_sha256(manifest, base_ctx),
