@@ -16,6 +16,8 @@ from auditkit.checks.result import Verdict
 from auditkit.evidence import Evidence
 from auditkit.execution import executors
 from auditkit.pipeline import RunOptions, run_audit
+from auditkit.report.html import table_rows
+from auditkit.report.quantities import quantity_of
 from auditkit.reproduce import comparable
 
 def _numbers(ev: Evidence) -> dict:
@@ -134,3 +136,5 @@ def test_every_criterion_reports_its_value_on_each_image_it_used(tiny_manifest: 
     for check, criterion in criteria:
         images = next(c for c in ev.checks if c.name == check).parameters["effective"]["images"]
         assert criterion.per_image is not None and list(criterion.per_image) == images, (check, criterion.name)
+    undefined = [(c.name, row) for c in ev.checks for row in table_rows(c) if quantity_of(c.name, row) is None]
+    assert not undefined  # every row of the dossier's tables has its glossary entry

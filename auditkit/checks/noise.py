@@ -11,7 +11,7 @@ is recorded. A draw is harmful when c > τ, with τ per image and level
     τ = k_baseline · max(m_base, η),
 
 m_base the baseline's median change over the same draws of the same image at the same
-level: harmful means more than k times what the provably stable method typically
+level: harmful means more than k times what the compressed-sensing baseline typically
 suffers from noise of this size, and more than k times the noise level itself (about
 the change of a method that passes the noise through, ‖A*e‖/‖A*y‖ ≈ η where A A* = I).
 k = 2 is the factor of every baseline comparison of the audit. (A fixed τ, the

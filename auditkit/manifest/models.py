@@ -833,7 +833,7 @@ class NoiseConfig(CheckConfig):
         description=(
             "A draw is harmful when the network's relative change ‖f(y+e) − f(y)‖/‖f(y)‖ exceeds τ = k_baseline × "
             "max(m, η), m the baseline's median change over the same draws of the same image at the same level η "
-            "(what a provably stable method typically shows under this noise), η the change of a method that passes "
+            "(what the compressed-sensing baseline typically shows under this noise), η the change of a method that passes "
             "the noise through (dimensionless). Default: 2.0, the factor of every baseline comparison."
         ),
     )

@@ -36,30 +36,32 @@ class Rationale:
 #: every verdict-deciding setting of every check, in the order the dossier presents the checks.
 RATIONALE: tuple[Rationale, ...] = (
     Rationale("adversarial", "k_baseline", Source.RISK,
-              "k = 2: the network may suffer at most twice the change the provably stable baseline suffers from its own "
-              "worst perturbation of the same size. The instability paper judges networks against such a method; "
-              "the factor is a choice, the same for every comparison with the baseline."),
+              "k = 2: the network may suffer at most twice the change the compressed-sensing baseline suffers from its own "
+              "worst perturbation of the same size. The instability paper judges networks against such a method, whose "
+              "stability compressed-sensing theory proves under its conditions; the factor is a choice, the same for "
+              "every comparison with the baseline."),
     Rationale("adversarial", "c_budget", Source.RISK,
               "c = 10: a change at most ten times the perturbation's relative size ε, whatever the baseline does; "
               "the floor ε itself is the change of a method that reproduces the perturbation (the identity)."),
     Rationale("adversarial", "patch_size", Source.PHYSICS,
-              "8 px: the local criteria take their worst case over square patches of this side, about a small lesion or one default detail at 128×128; a structure filling one patch counts at its full contrast."),
+              "8 px: the local criteria take their worst case over square patches of this side, about a small lesion or one default detail at 128×128 (on smaller images a patch covers a larger share of the field of view); a structure filling one patch counts at its full contrast."),
     Rationale("structural", "min_recovery", Source.RISK,
-              "q ≥ 0.5: at least half of a detail's energy on its region must come back. The instability paper shows "
-              "details lost by networks and kept by compressed sensing; the level is a choice."),
+              "q ≥ 0.5, i.e. ε_R ≤ 0.71 on the detail's region: a detail shown exactly in shape but at less than 29 % of "
+              "its contrast fails. The instability paper shows details lost by networks and kept by compressed sensing; "
+              "the level is a choice."),
     Rationale("structural", "margin", Source.RISK,
-              "0.2: the network may recover a detail's energy at most 0.2 below the baseline on the same image."),
+              "0.2: the network's q may be at most 0.2 below the baseline's on the same image."),
     Rationale("structural", "k_ghost", Source.RISK,
               "k = 2 on the ghost contrast, as in every comparison with the baseline."),
-    Rationale("structural", "ghost_floor", Source.PHYSICS,
-              "0.1: an echo fainter than a tenth of the detail's contrast (0.05 in image units at the default "
-              "intensity) is below the smallest structure the default details carry."),
+    Rationale("structural", "ghost_floor", Source.RISK,
+              "0.1: the baseline's ghost contrast counts as at least 0.1, so echoes up to k·0.1 = 0.2 of the detail's "
+              "contrast always pass; a baseline with almost no echo does not make faint echoes fail."),
     Rationale("sampling", "tolerance_db", Source.RISK,
               "0.5 dB: the instability paper counts a network whose quality deteriorates with more samples as "
               "failing; 0.5 dB is the smallest drop held against it, on the mean and on each image."),
-    Rationale("sampling", "min_gain_fraction", Source.PAPER,
+    Rationale("sampling", "min_gain_fraction", Source.RISK,
               "0.25: the instability paper counts a network whose quality stagnates with more samples, while "
-              "compressed sensing improves, as failing too; a quarter of the baseline's gain is the stated level."),
+              "compressed sensing improves, as failing too; a quarter of the baseline's gain is the level chosen here."),
     Rationale("sampling", "baseline_min_gain_db", Source.PHYSICS,
               "1 dB: a stable convex method improves with more samples; if the baseline does not, the operator, λ or "
               "images are suspect and the network is not judged."),
@@ -72,19 +74,20 @@ RATIONALE: tuple[Rationale, ...] = (
     Rationale("noise", "confidence", Source.STATISTICS,
               "95 %: the upper end of the exact Clopper–Pearson interval must lie below max_probability; with n "
               "draws none harmful certifies at best 1 − 0.025^(1/n)."),
-    Rationale("hallucination", "k_baseline", Source.PAPER,
+    Rationale("hallucination", "k_baseline", Source.RISK,
               "k = 2 on invented kernel energy: the kernel paper traces hallucinations to content in the kernel of "
-              "A that no measurement supports (Theorem 4.1, detail transfer); the factor is the audit's common one."),
+              "A that no measurement supports (Theorem 4.1, detail transfer); the factor is a choice, the audit's common one."),
     Rationale("hallucination", "patch_size", Source.PHYSICS,
               "8 px: invented content is localised on patches of this side, about a small lesion at 128×128."),
     Rationale("hallucination", "border", Source.PHYSICS,
               "8 px: along the edges an image that does not vanish meets its periodic copy (DFT) with a jump whose "
               "unmeasured part every method fills; the frame is reported, not judged."),
-    Rationale("tradeoff", "k_baseline", Source.PAPER,
-              "k = 2: the kernel paper's accuracy–stability trade-off (Theorem 4.5): a network more accurate than "
-              "the stable method must grow unstable; its worst-case error may be at most twice the baseline's."),
+    Rationale("tradeoff", "k_baseline", Source.RISK,
+              "k = 2: the kernel paper's accuracy–stability trade-off (Theorem 4.5) says accuracy gained on some "
+              "images beyond what the problem allows is paid for in stability; the network's worst-case error may be "
+              "at most twice the baseline's (the factor a choice, the audit's common one)."),
     Rationale("tradeoff", "patch_size", Source.PHYSICS,
-              "8 px: the local criteria take their worst case over square patches of this side, about a small lesion or one default detail at 128×128; a structure filling one patch counts at its full contrast."),
+              "8 px: the local criteria take their worst case over square patches of this side, about a small lesion or one default detail at 128×128 (on smaller images a patch covers a larger share of the field of view); a structure filling one patch counts at its full contrast."),
 )
 
 

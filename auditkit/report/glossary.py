@@ -80,7 +80,7 @@ GLOSSARY: tuple[GlossaryEntry, ...] = (
     GlossaryEntry(
         "Worst-case relative error at a noise level",
         "RE_η",
-        "RE_η = max over ‖e‖ ≤ η‖Ax‖ of ‖f(Ax + e) − x‖ / ‖x‖  (projected attack, best of the restarts)",
+        "RE_η = max over ‖e‖ ≤ η‖Ax‖ of ‖|f(Ax + e)| − x‖ / ‖x‖  (projected attack, best of the restarts)",
         "The accuracy a method keeps against the worst perturbation of the given size; plotted "
         "against η it shows the accuracy–stability trade-off.",
     ),
@@ -107,8 +107,8 @@ GLOSSARY: tuple[GlossaryEntry, ...] = (
         "Recovered fraction",
         "q",
         "q = 1 − ε_R²",
-        "Share of the detail's energy in R that the reconstruction brings back: 1 perfect, 0 "
-        "nothing, below 0 worse than nothing.",
+        "1 perfect, 0 nothing shown (or an error as large as the detail), below 0 worse than nothing; a "
+        "detail shown exactly in shape at a fraction s of its contrast has q = 1 − (1 − s)².",
     ),
     GlossaryEntry(
         "Sampling ratio",
@@ -126,15 +126,15 @@ GLOSSARY: tuple[GlossaryEntry, ...] = (
         "Harmful-draw probability",
         "p",
         "p = P(‖f(y + e) − f(y)‖ / ‖f(y)‖ > τ),  e Gaussian with ‖e‖ ≈ η‖y‖",
-        "Estimated by k harmful draws out of n; reported with its exact (Clopper–Pearson) "
+        "Estimated as j/n for j harmful draws out of n; reported with its exact (Clopper–Pearson) "
         "confidence interval.",
     ),
     GlossaryEntry(
         "Clopper–Pearson upper bound",
         "p_upper",
-        "p_upper = Beta⁻¹(1 − (1 − c)/2; k + 1, n − k)  (1 when k = n)",
-        "Upper end of the two-sided exact binomial confidence interval at level c for k "
-        "successes in n trials.",
+        "p_upper = Beta⁻¹(1 − (1 − c)/2; j + 1, n − j)  (1 when j = n)",
+        "Upper end of the two-sided exact binomial confidence interval at level c for j "
+        "events in n trials.",
     ),
     GlossaryEntry(
         "Kernel projector",
@@ -207,9 +207,32 @@ GLOSSARY: tuple[GlossaryEntry, ...] = (
         "γ ≈ 0: the method does not invent the detail it cannot measure; γ near 1: it brings it from its training.",
     ),
     GlossaryEntry(
+        "Sensitivity of a verdict",
+        "margin",
+        "margin = (t − m) / |t| for a rule m ≤ t,  (m − t) / |t| for m ≥ t",
+        "How far the measured value m lies inside (positive) or outside (negative) its threshold t, as a share "
+        "of t; the line also says whether the verdict would change with t moved by half of itself towards "
+        "strict or lenient (a moved threshold may lie beyond what the quantity can reach).",
+    ),
+    GlossaryEntry(
         "Harm threshold (random noise)",
         "τ",
         "τ = k · max(m_base, η),  m_base = the baseline's median change over the same draws",
         "A draw is harmful when the network's change exceeds τ (or the manifest's fixed threshold when set).",
+    ),
+)
+
+
+#: the two papers the checks rest on, as the dossier's text names them.
+REFERENCES: tuple[tuple[str, str], ...] = (
+    (
+        "instability paper",
+        "On instabilities of deep learning in image reconstruction and the potential costs of AI. "
+        "Proceedings of the National Academy of Sciences 117(48), 30088–30095 (2020), doi:10.1073/pnas.1907377117.",
+    ),
+    (
+        "kernel paper",
+        "The troublesome kernel: on hallucinations, no free lunches and the accuracy–stability trade-off in inverse "
+        "problems. SIAM Review (2025); preprint arXiv:2001.01258.",
     ),
 )

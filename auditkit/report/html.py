@@ -31,7 +31,8 @@ from auditkit.checks.result import CheckResult, Criterion, Verdict
 from auditkit.evidence import Evidence
 from auditkit.fileio import sha256_bytes, write_atomic
 from auditkit.manifest import rationale
-from auditkit.report.glossary import GLOSSARY, NOTATION
+from auditkit.report.glossary import GLOSSARY, NOTATION, REFERENCES
+from auditkit.report.quantities import CONTAINERS, Quantity, quantities_shown
 
 if TYPE_CHECKING:
     from auditkit.report.figures import FigureRef
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 
 #: Images per per-image table: wider tables are split so they stay readable on A4.
-COLUMNS_PER_TABLE = 8
+COLUMNS_PER_TABLE = 6
 #: (package, version) pairs side by side in the environment's package table.
 PACKAGE_COLUMNS = 3
 
@@ -209,7 +210,17 @@ def criterion_title(name: str) -> str:
         return title
     key, _, value = setting.partition("=")
     symbol = {"eps": "ε", "eta": "η", "level": "η"}.get(key)
+    if symbol == "η" and _is_zero(value):
+        return f"{title}, η = 0 (no noise: the error on clean measurements)"
     return f"{title}, {symbol} = {value}" if symbol and value else f"{title} ({setting.replace('_', ' ')})"
+
+
+def _is_zero(text: str) -> bool:
+    """Whether a setting's value reads as the number 0."""
+    try:
+        return float(text) == 0.0
+    except ValueError:
+        return False
 
 
 def verdict_class(verdict: Verdict | str | None) -> str:
@@ -269,9 +280,25 @@ def per_image_line(criterion: Criterion) -> str | None:
 
 
 def breakable(text: Any) -> Markup:
-    """HTML-escaped ``text`` with line-break opportunities after '.', '_', '/' and before '[' (long dotted names)."""
-    escaped = str(escape(str(text)))
-    return Markup(re.sub(r"([._/])", r"\1<wbr>", escaped).replace("[", "<wbr>["))
+    """HTML-escaped ``text`` with line-break opportunities after '.', '_', '/' and before '[' (long dotted names);
+    never inside brackets, so a setting such as ``[0.02]`` stays whole."""
+    parts = re.split(r"(\[[^\]]*\])", str(text))
+    out = []
+    for i, part in enumerate(parts):
+        escaped = str(escape(part))
+        out.append(f"<wbr>{escaped}" if i % 2 else re.sub(r"([._/])", r"\1<wbr>", escaped))
+    return Markup("".join(out))
+
+
+_DIGEST = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}|[0-9a-f]{128}")
+
+
+def cell(value: Any) -> Markup:
+    """A table cell's text, HTML-escaped; a hex digest (SHA-1/256/512) in a small monospaced span kept on one line."""
+    text = str(value)
+    if _DIGEST.fullmatch(text):
+        return Markup(f'<span class="digest">{escape(text)}</span>')
+    return Markup(str(escape(text)))
 
 
 def css_string(text: Any) -> str:
@@ -452,6 +479,7 @@ def template_environment() -> jinja2.Environment:
     env.filters.update(
         value=format_value,
         breakable=breakable,
+        cell=cell,
         verdict_class=verdict_class,
         css_string=css_string,
         event_lines=event_lines,
@@ -518,9 +546,23 @@ def dossier_context(
         "document_date": evidence.started_at or FALLBACK_DATE,
         "glossary": GLOSSARY,
         "notation": NOTATION,
+        "references": REFERENCES,
+        "table_quantities": table_quantities(evidence),
+        "containers": sorted(CONTAINERS.items()),
         "css": css,
         "medium": medium,
     }
+
+
+def table_rows(check: CheckResult) -> list[str]:
+    """The row names of the check's headline and per-image tables, in table order."""
+    tables = [t for t in [summary_table(check), *per_image_tables(check)] if t is not None]
+    return [str(row[0]) for t in tables for row in t.rows]
+
+
+def table_quantities(evidence: Evidence) -> list[tuple[str, Quantity]]:
+    """(check, entry) defining every row the dossier's tables show, each entry once per check."""
+    return quantities_shown((c.name, name) for c in evidence.checks for name in table_rows(c))
 
 
 def _check_view(
@@ -609,7 +651,14 @@ def limitations(evidence: Evidence) -> list[str]:
         short = [n for n in c.notes if any(p in n for p in SHORT_SEARCH_PHRASES)]
         if short:
             out.append(f"{c.name}: {len(short)} search(es) fell short of their budget or were still climbing when it "
-                       f"ran out (the check's notes name them): the worst cases found are lower bounds.")
+                       f"ran out (the check's notes name them): the worst cases found are lower bounds. A network's "
+                       f"lower bound may hide a larger worst case; a baseline's makes the network's threshold lower, "
+                       f"i.e. stricter, than a complete search would.")
+    clipped = clipped_details(evidence)
+    if clipped:
+        out.append(f"structural: on {len(clipped)} image–detail pair(s) less than half of the detail survived clipping "
+                   f"to [0, 1] ({', '.join(clipped[:6])}{', …' if len(clipped) > 6 else ''}); recovery there is "
+                   f"measured against the little that was added.")
     if not evidence.qualification:
         out.append("No tool qualification record is attached (auditkit selftest).")
     else:
@@ -619,6 +668,23 @@ def limitations(evidence: Evidence) -> list[str]:
         if missing:
             out.append(f"The attached tool qualification did not run {', '.join(missing)}: those checks are not "
                        f"qualified by it.")
+    return out
+
+
+#: below this share of a detail left after clipping, the Limitations name the image and detail.
+MOSTLY_CLIPPED = 0.5
+
+
+def clipped_details(evidence: Evidence) -> list[str]:
+    """'detail on image' for every pair of the structural check whose kept fraction ‖d‖/‖d̃‖ is below MOSTLY_CLIPPED."""
+    check = next((c for c in evidence.checks if c.name == "structural"), None)
+    subject = check.subjects.get("network") if check else None
+    out = []
+    for row in subject.per_image if subject else []:
+        for name, values in (row.get("details") or {}).items():
+            kept = values.get("kept_fraction") if isinstance(values, Mapping) else None
+            if isinstance(kept, (int, float)) and kept < MOSTLY_CLIPPED:
+                out.append(f"{name} on {row.get('image')}")
     return out
 
 

@@ -355,3 +355,37 @@ def test_the_zoom_window_holds_the_largest_change():
     assert rows.start <= 30 and rows.stop >= 34 and cols.start <= 41 and cols.stop >= 45
     rows, cols = largest_change_box(np.pad(np.ones((1, 1)), ((0, 39), (49, 0))), 10)  # a corner stays inside
     assert (rows.start, cols.stop) == (0, 50)
+
+
+def test_the_outlined_patch_is_the_local_criterions_patch():
+    """The patch of largest RMS change on the criterion's grid (side patch_size, stride half of it), cut to the image."""
+    from auditkit.report.figures.adversarial import largest_rms_patch
+
+    change = np.zeros((32, 32))
+    change[1:5, 27:31] = 1.0  # at the top-right edge
+    assert largest_rms_patch(change, 8) == (slice(0, 8), slice(24, 32))
+    change = np.zeros((30, 30))
+    change[27:30, 27:30] = 1.0  # on a padded patch of the grid: cut to the image's pixels
+    assert largest_rms_patch(change, 8) == (slice(24, 30), slice(24, 30))
+
+
+def test_value_labels_have_three_digits_and_point_away_from_each_other():
+    from auditkit.report.figures.adversarial import Series, label_above, value_label
+
+    assert [value_label(v) for v in (0.016059, 0.08502, 3.2383)] == ["0.0161", "0.0850", "3.24"]
+    lines = {"network": Series(np.array([0.01, 0.04]), np.array([3.14, 3.24])),
+             "baseline": Series(np.array([0.01, 0.04]), np.array([4.22, 3.16]))}
+    assert [label_above(lines, "network", b, v) for b, v in ((0.01, 3.14), (0.04, 3.24))] == [False, True]
+    assert [label_above(lines, "baseline", b, v) for b, v in ((0.01, 4.22), (0.04, 3.16))] == [True, False]
+
+
+def test_convergence_budgets_have_their_own_colours_and_a_readable_axis():
+    from auditkit.report.figures.convergence import budget_colors, value_axis
+
+    assert len(set(budget_colors(4))) == 4
+    ax = new_figure(3, 2).subplots()
+    ax.plot([0, 1], [0.06, 0.19])
+    assert value_axis(ax) == "linear" and len(ax.get_yticks()) >= 4
+    ax = new_figure(3, 2).subplots()
+    ax.plot([0, 1], [0.005, 0.11])
+    assert value_axis(ax) == "log"

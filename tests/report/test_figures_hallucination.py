@@ -113,3 +113,34 @@ def test_example_is_the_networks_largest_patch_image(tmp_path: Path):
 def test_not_run_and_error_have_no_figure(tmp_path: Path):
     for verdict in (Verdict.NOT_RUN, Verdict.ERROR):
         assert draw_figures(single_check_evidence(CheckResult(name="hallucination", verdict=verdict, reason="r")), tmp_path) == []
+
+
+def test_each_patch_number_sits_inside_its_own_box():
+    """Touching patches (the reviewer's case: 1 above 3, 2 beside them): every number lies in its own box only."""
+    fig = new_figure(3, 3)
+    ax = fig.subplots()
+    ax.imshow(np.zeros((32, 32)))
+    patches = np.array([[8, 8, 8, 8], [12, 16, 8, 8], [16, 8, 8, 8]])  # row, col (top-left corner), height, width
+    outline_patches(ax, patches, np.array([3e-4, 2e-4, 1e-4]))
+    fig.canvas.draw()
+    boxes = [p.get_window_extent() for p in ax.patches]
+    assert [t.get_text() for t in ax.texts] == ["1", "2", "3"] and len(boxes) == 3
+    for k, text in enumerate(ax.texts):
+        extent = text.get_window_extent()
+        centre = ((extent.x0 + extent.x1) / 2, (extent.y0 + extent.y1) / 2)
+        assert boxes[k].contains(*centre) and boxes[k].x0 <= extent.x0 and extent.y1 <= boxes[k].y1
+        assert not any(box.contains(*centre) for j, box in enumerate(boxes) if j != k)
+
+
+def test_the_maps_show_the_image_that_decides_the_criterion(tmp_path: Path):
+    """The criterion's largest per-image ratio (image a), not the network's largest patch (image b), is shown."""
+    check = _hallucination(tmp_path)
+    crit = Criterion.evaluate("hallucination.largest_patch_vs_baseline", "rule", 5.0, 2.0, compares_to_baseline=True,
+                              per_image={"a": 5.0, "b": 1.0})
+    check = check.model_copy(update={"criteria": [crit]})
+    assert example_index(check, {"image_ids": np.asarray(["a", "b"])}) == 0
+    refs = draw_figures(single_check_evidence(check), tmp_path)
+    assert refs[0].caption.startswith(
+        "Image a (the image that decides hallucination.largest_patch_vs_baseline: the largest ratio of the network's "
+        "largest patch to the baseline's, 5)")
+    assert refs[1].caption.startswith("Kernel detail on image a")

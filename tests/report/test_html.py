@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import html
 import re
@@ -18,11 +19,15 @@ from auditkit.evidence import Evidence
 from auditkit.report.html import (
     Signature,
     breakable,
+    cell,
+    clipped_details,
+    criterion_title,
     css_string,
     dossier_html,
     environment_facts,
     flatten,
     format_value,
+    limitations,
     package_table,
     per_image_tables,
     render_html,
@@ -201,6 +206,35 @@ def test_figures_by_path_when_not_inlined_and_missing_figure_is_an_error(rendere
 
 def test_long_names_get_break_opportunities_and_stay_escaped():
     assert str(breakable("a.b_c[<x>]")) == "a.<wbr>b_<wbr>c<wbr>[&lt;x&gt;]"
+
+
+def test_a_setting_in_brackets_is_never_broken():
+    assert str(breakable("worst_case_error[0.02].found_at_eta")) == (
+        "worst_<wbr>case_<wbr>error<wbr>[0.02].<wbr>found_<wbr>at_<wbr>eta"
+    )
+
+
+def test_digests_in_cells_stay_on_one_line_and_other_text_is_escaped():
+    digest = "ab" * 32
+    assert str(cell(digest)) == f'<span class="digest">{digest}</span>'
+    assert str(cell("<b>")) == "&lt;b&gt;"
+
+
+def test_a_noise_level_of_zero_is_titled_as_no_noise():
+    assert "no noise" in criterion_title("tradeoff.error_vs_baseline[eta=0]")
+    assert criterion_title("tradeoff.error_vs_baseline[eta=0.02]").endswith("η = 0.02")
+
+
+def test_limitations_name_details_mostly_clipped_away():
+    ev = sample_evidence()
+    structural = next(c for c in ev.checks if c.name == "structural")
+    rows = structural.subjects["network"].per_image
+    rows[:] = [copy.deepcopy(r) for r in rows]  # the sample shares one row dict between images
+    row = rows[0]
+    name = next(iter(row["details"]))
+    row["details"][name]["kept_fraction"] = 0.3
+    assert clipped_details(ev) == [f"{name} on {row['image']}"]
+    assert any("survived clipping" in line for line in limitations(ev))
 
 
 def test_subject_columns_are_named_once():

@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
 
 from auditkit.checks.result import CheckResult, Criterion
+from auditkit.metrics import patch_grid
 from auditkit.report.figures import CheckArrays, FigureRef, convergence
 from auditkit.report.figures.style import (
     CRITERION_COLOR,
@@ -36,10 +36,10 @@ from auditkit.report.figures.style import (
     OUTLINE_COLOR,
     SUBJECT_COLORS,
     SUBJECT_LABELS,
-    fmt,
     grey_window_text,
     log_axes,
     new_figure,
+    outline_box,
     save,
     show_image,
     show_signed,
@@ -63,7 +63,8 @@ MEASUREMENT = "measurement_domain"
 _BUDGET_IN_NAME = re.compile(r"\[(eps|eta)=([0-9.eE+-]+)\]$")
 #: line styles of successive criterion families on one panel.
 BOUND_STYLES = ("--", "-.", ":")
-#: the zoom window on the largest change: this share of the image's smaller side, at least MIN_ZOOM pixels.
+#: the zoom window on the largest change when the evidence records no ``patch_size`` (the local criterion's patch):
+#: this share of the image's smaller side, at least MIN_ZOOM pixels.
 ZOOM_SHARE, MIN_ZOOM = 0.25, 12
 #: the grey used for the reference line "change = budget".
 REFERENCE_GREY = "#888888"
@@ -282,9 +283,40 @@ def largest_change_box(change: np.ndarray, side: int) -> tuple[slice, slice]:
     return slice(top, top + side), slice(left, left + side)
 
 
+def largest_rms_patch(change: np.ndarray, size: int) -> tuple[slice, slice]:
+    """The patch of ``auditkit.metrics.patch_grid`` (side ``size``, half-overlapping, the image zero-padded) on which
+    the RMS of ``change`` is largest — where the local criterion's value comes from — cut to the image's pixels."""
+    h, w = change.shape
+    _, padded, corners = patch_grid((h, w), size)
+    energy = np.zeros(padded)
+    energy[:h, :w] = np.abs(change) ** 2
+    sums = [float(energy[r:r + size, c:c + size].sum()) for r, c in corners]
+    top, left = corners[int(np.argmax(sums))]
+    return slice(top, min(top + size, h)), slice(left, min(left + size, w))
+
+
+def _zoom_box(check: CheckResult, data: dict[str, np.ndarray], i: int, top: int) -> tuple[tuple[slice, slice], str]:
+    """The window zoomed on in the network's reconstruction of image ``i`` at budget ``top``, and the caption's words
+    for it: the local criterion's ``patch_size`` patch of largest RMS change f(A(x + r)) − f(Ax) (as that criterion
+    measures it), or, when the evidence records no patch size, the ``ZOOM_SHARE`` window of largest mean change."""
+    size = check.parameters.get("patch_size")
+    if size:
+        delta = np.asarray(data["network_perturbed"][i][top]) - np.asarray(data["network_clean"][i])
+        box = largest_rms_patch(delta, int(size))
+        shape = f"{box[0].stop - box[0].start}×{box[1].stop - box[1].start}"
+        return box, (f"{shape}-pixel patch on which its change f(A(x + r)) − f(Ax) has the largest RMS outlined (the "
+                     f"local criterion's {int(size)}×{int(size)} patch, on its grid of half-overlapping patches)")
+    change = _modulus(data["network_perturbed"][i][top]) - _modulus(data["network_clean"][i])
+    side = max(MIN_ZOOM, int(round(ZOOM_SHARE * min(change.shape))))
+    box = largest_change_box(change, side)
+    return box, (f"{side}×{side}-pixel window of its largest mean change outlined (the evidence records no patch size "
+                 f"for the local criterion)")
+
+
 def _changes(check: CheckResult, data: dict[str, np.ndarray], root: Path) -> FigureRef:
     """Change maps |f(A(x + r_j))| − |f(Ax)| of network and baseline (same inputs) on one window, then a zoom on
-    the window of the network's largest change at the largest budget, marked on the full image."""
+    the local criterion's patch of the network's largest change at the largest budget, outlined (inside the image)
+    on the full image."""
     ids = [str(s) for s in data["image_ids"]] if "image_ids" in data else ["1"]
     i = worst_index(check, ids, "image_domain", "change")
     budgets = [float(b) for b in np.ravel(data["budgets"])]
@@ -304,13 +336,12 @@ def _changes(check: CheckResult, data: dict[str, np.ndarray], root: Path) -> Fig
         for ax in axes[row, len(budgets) + 1:]:
             ax.set_axis_off()
     fig.colorbar(artist, ax=list(axes[:2].ravel()), shrink=0.6, label="|f(A(x + r))| − |f(Ax)|")
-    side = max(MIN_ZOOM, int(round(ZOOM_SHARE * min(changes["network"].shape[1:]))))
-    box = largest_change_box(changes["network"][-1], side)
     top = len(budgets) - 1
+    box, outlined = _zoom_box(check, data, i, top)
     full = _modulus(data["network_perturbed"][i][top])
     show_image(axes[2, 0], full, f"network, ‖r‖/‖x‖ = {budgets[top]:g}")
-    axes[2, 0].add_patch(Rectangle((box[1].start - 0.5, box[0].start - 0.5), box[1].stop - box[1].start,
-                                   box[0].stop - box[0].start, fill=False, edgecolor=OUTLINE_COLOR, linewidth=1.2))
+    outline_box(axes[2, 0], box[0].start, box[1].start, box[0].stop - box[0].start, box[1].stop - box[1].start,
+                OUTLINE_COLOR, 1.2)
     zooms = [(_modulus(data["perturbed_image"][i][top]), "zoom: |x + r|"),
              (full, "zoom: network"),
              (_modulus(data["baseline_on_network_perturbation"][i][top]), "zoom: baseline, same input")]
@@ -323,7 +354,7 @@ def _changes(check: CheckResult, data: dict[str, np.ndarray], root: Path) -> Fig
         f"|f(A(x + r_j))| − |f(Ax)| of the network and of the baseline given the same perturbed measurements, at "
         f"each budget, on one diverging window {window_text(half)} (image intensity units), so the colours compare "
         f"across methods and budgets. Bottom: the network's reconstruction at the largest budget with the "
-        f"{side}×{side}-pixel window of its largest mean change outlined, and that window zoomed in |x + r|, the "
+        f"{outlined}, and that window zoomed in |x + r|, the "
         f"network's and the baseline's reconstructions, on the {grey_window_text()}."
     )
     return save(fig, root, CHECK, "changes", "Where the worst perturbations change the reconstructions", caption)
@@ -362,19 +393,58 @@ def _noise_ladder(check: CheckResult, data: dict[str, np.ndarray], root: Path) -
 
 
 def _plot_subjects(ax: Axes, check: CheckResult, domain: Domain, name: str, *, annotate: bool = False) -> list[float]:
-    """Each subject's series ``name`` as a line with markers; returns the budgets drawn."""
+    """Each subject's series ``name`` as a line with markers (each point labelled with its value when ``annotate``);
+    returns the budgets drawn."""
     budgets: list[float] = []
+    lines: dict[str, Series] = {}
     for s in SUBJECTS:
         line = as_series(fields(check, s, domain).get(name))
         if line is None:
             continue
+        lines[s] = line
         budgets += list(line.budgets)
         ax.plot(line.budgets, line.values, marker="o", color=SUBJECT_COLORS[s], label=SUBJECT_LABELS[s])
-        if annotate:
-            for b, value in zip(line.budgets, line.values):
-                ax.annotate(fmt(value, 1), (b, value), ha="center", va="bottom", fontsize=6,
-                            color=SUBJECT_COLORS[s], xytext=(0, 3), textcoords="offset points")
+    if annotate:
+        annotate_values(ax, lines)
     return budgets
+
+
+#: significant digits of a point's value label (one decimal read 0.016 and 0.032 both as "0.0").
+LABEL_DIGITS = 3
+#: gap between a point and its value label, points.
+LABEL_GAP = 3.0
+
+
+def value_label(value: float) -> str:
+    """A point's value with ``LABEL_DIGITS`` significant digits, trailing zeros kept (0.0850, not 0.085)."""
+    return f"{value:#.{LABEL_DIGITS}g}".rstrip(".")
+
+
+def label_above(lines: dict[str, Series], subject: str, budget: float, value: float) -> bool:
+    """Whether ``subject``'s label at ``budget`` goes above its point: the larger value at a budget is labelled above,
+    the smaller below (ties: the first of ``SUBJECTS`` above), so two labels at one budget point away from each other
+    and never overlap, however close the values."""
+    for other, line in lines.items():
+        if other == subject:
+            continue
+        at = np.flatnonzero(np.isclose(line.budgets, budget))
+        if at.size:
+            theirs = float(line.values[at[0]])
+            if value != theirs:
+                return value > theirs
+            return SUBJECTS.index(subject) < SUBJECTS.index(other)
+    return True
+
+
+def annotate_values(ax: Axes, lines: dict[str, Series]) -> None:
+    """Label every point of ``lines`` (subject → series) with ``value_label`` in the subject's colour, above or below
+    it as ``label_above`` decides."""
+    for subject, line in lines.items():
+        for b, value in zip(line.budgets, line.values):
+            above = label_above(lines, subject, float(b), float(value))
+            ax.annotate(value_label(float(value)), (b, value), ha="center", va="bottom" if above else "top", fontsize=6,
+                        color=SUBJECT_COLORS[subject], xytext=(0, LABEL_GAP if above else -LABEL_GAP),
+                        textcoords="offset points")
 
 
 def _plot_bounds(ax: Axes, check: CheckResult, domain: Domain, local: bool = False) -> list[float]:

@@ -5,8 +5,9 @@ kernel part P_N x (``truth_kernel``), per subject f(Ax) (``{key}_fx``), its kern
 c = P_N f(Ax) (``{key}_kernel_content``), the kernel error h = P_N(f(Ax) − x)
 (``{key}_kernel_error``), the largest patches by invented energy (``{key}_patches``:
 row, col, height, width; ``{key}_patch_energy``: I_P/‖x‖²), and the kernel detail d̃,
-d = P_N d̃, its region and f(A(x + d)). From the evidence: the image with the network's
-largest patch, each subject's shown fraction γ, ‖Ad‖/‖d‖ and the patch size.
+d = P_N d̃, its region and f(A(x + d)). From the evidence: the image that decided the criterion
+``hallucination.largest_patch_vs_baseline`` (its largest per-image ratio), each subject's shown
+fraction γ, ‖Ad‖/‖d‖ and the patch size.
 """
 
 from __future__ import annotations
@@ -17,9 +18,8 @@ from typing import Any
 import numpy as np
 from matplotlib import patheffects
 from matplotlib.axes import Axes
-from matplotlib.patches import Rectangle
 
-from auditkit.checks.result import CheckResult
+from auditkit.checks.result import CheckResult, Criterion
 from auditkit.report.figures import CheckArrays, FigureRef, effective
 from auditkit.report.figures.style import (
     CRITERION_COLOR,
@@ -31,6 +31,7 @@ from auditkit.report.figures.style import (
     fmt,
     grey_window_text,
     new_figure,
+    outline_box,
     save,
     show_image,
     show_signed,
@@ -50,6 +51,8 @@ DETAIL_KEYS = ("detail_symbol", "kernel_detail", "detail_region") + tuple(
 REGION_COLOR = CRITERION_COLOR
 #: patches whose invented energy is below this fraction of ‖x‖² are listed but not outlined (nothing to point at).
 NEGLIGIBLE = 1e-6
+#: the criterion that compares the network's largest patch with the baseline's; the figures show its deciding image.
+CRITERION = "hallucination.largest_patch_vs_baseline"
 
 
 def draw(check: CheckResult, arrays: CheckArrays, root: Path) -> list[FigureRef]:
@@ -65,11 +68,48 @@ def draw(check: CheckResult, arrays: CheckArrays, root: Path) -> list[FigureRef]
 
 
 def example_index(check: CheckResult, data: dict[str, np.ndarray]) -> int:
-    """Index of the image with the network's largest patch (the summary's ``largest_patch_image``), else 0."""
+    """Index of the image that decided ``CRITERION`` (its largest per-image ratio); without that criterion's
+    per-image values, the image with the network's largest patch (the summary's ``largest_patch_image``); else 0.
+
+    Why the criterion's image: the figure is read as the evidence for the verdict, and the verdict is decided by the
+    ratio network/baseline, which may peak on another image than the network's largest patch alone.
+    """
     ids = [str(i) for i in np.ravel(data.get("image_ids", np.zeros(0)))]
-    network = check.subjects.get("network")
-    image = network.summary.get("largest_patch_image") if network is not None else None
+    image = deciding_image(check, ids)
+    if image is None:
+        network = check.subjects.get("network")
+        image = network.summary.get("largest_patch_image") if network is not None else None
     return ids.index(image) if image in ids else 0
+
+
+def _criterion(check: CheckResult) -> Criterion | None:
+    """The check's ``CRITERION``, None when it was not decided."""
+    return next((c for c in check.criteria if c.name == CRITERION), None)
+
+
+def deciding_image(check: CheckResult, ids: list[str]) -> str | None:
+    """The image of ``ids`` with the largest finite per-image value of ``CRITERION`` (the one its measured value is
+    taken on); None when the criterion or its per-image values are absent."""
+    criterion = _criterion(check)
+    values = {
+        image: float(v) for image, v in ((criterion.per_image or {}) if criterion is not None else {}).items()
+        if image in ids and v is not None and np.isfinite(v)
+    }
+    return max(values, key=lambda image: (values[image], -ids.index(image))) if values else None
+
+
+def _choice_text(check: CheckResult, image: str, ids: list[str]) -> str:
+    """Why the maps show ``image``, for the caption (true to how ``example_index`` chose it)."""
+    if deciding_image(check, ids) == image:
+        criterion = _criterion(check)
+        value = (criterion.per_image or {}).get(image) if criterion is not None else None
+        ratio = f", {float(value):.3g}" if value is not None else ""
+        return (f"the image that decides {CRITERION}: the largest ratio of the network's largest patch to the "
+                f"baseline's{ratio}")
+    network = check.subjects.get("network")
+    if network is not None and network.summary.get("largest_patch_image") == image:
+        return "where the network's largest invented patch is"
+    return "the first audited image"
 
 
 def _image_id(data: dict[str, np.ndarray], n: int) -> str:
@@ -96,6 +136,7 @@ def _maps(check: CheckResult, data: dict[str, np.ndarray], n: int, root: Path) -
     shares another with |P_N x| (the error of a method that invents nothing is −P_N x).
     """
     image = _image_id(data, n)
+    ids = [str(i) for i in np.ravel(data.get("image_ids", np.zeros(0)))]
     truth_kernel = np.abs(data["truth_kernel"][n])
     content = {s: np.abs(data[f"{s}_kernel_content"][n]) for s in SUBJECTS}
     error = {s: np.abs(data[f"{s}_kernel_error"][n]) for s in SUBJECTS}
@@ -122,7 +163,7 @@ def _maps(check: CheckResult, data: dict[str, np.ndarray], n: int, root: Path) -
     fig.colorbar(error_art, ax=list(axes[:, 3]), shrink=0.6, aspect=30, label="|P_N x|, |P_N(f(Ax) − x)|")
     size = int(np.ravel(data.get("patch_size", [0]))[0]) or check.parameters.get("patch_size")
     caption = (
-        f"Image {image} (where the network's largest invented patch is), images in intensity units. Left: x and "
+        f"Image {image} ({_choice_text(check, image, ids)}), images in intensity units. Left: x and "
         f"the part of x that A does not measure, |P_N x|. Per method: |f(Ax)|; the unmeasured content of the "
         f"reconstruction |P_N f(Ax)| (window [0, {content_peak:.3g}], both methods); and the kernel error "
         f"|P_N(f(Ax) − x)| (window [0, {error_peak:.3g}], shared with |P_N x|: a method that invents nothing has "
@@ -157,22 +198,25 @@ def _magnitude(ax: Axes, image: np.ndarray, peak: float, title: str) -> Any:
 
 #: a kernel-detail change smaller than this share of d's size is drawn on d's window (not magnified noise).
 VISIBLE = 1e-3
-#: rows from the top within which a patch's number goes below its box (above, it would be clipped).
-LABEL_ROOM = 10
+#: gap between a patch's outline corner and its number, points.
+LABEL_INSET = 1.5
 
 
 def outline_patches(ax: Axes, patches: np.ndarray, energy: np.ndarray) -> str:
-    """Outline and number the listed patches (row, col, height, width; −1 rows unused); return the list as text."""
+    """Outline and number the listed patches (row, col, height, width; −1 rows unused); return the list as text.
+
+    Each number sits inside the top-left corner of its own box (row, col is that corner): boxes do not overlap, so
+    no number can fall into a neighbour's box, as one placed above or below its box would when patches touch.
+    """
     lines = []
     for k, ((r, c, h, w), e) in enumerate(zip(np.asarray(patches, dtype=np.int64), np.asarray(energy, dtype=float))):
         if r < 0:
             continue
         if e >= NEGLIGIBLE:
-            ax.add_patch(Rectangle((c - 0.5, r - 0.5), w, h, fill=False, edgecolor=OUTLINE_COLOR, linewidth=0.9))
-            near_top = r < LABEL_ROOM
-            ax.text(c - 0.5, r + h + 0.5 if near_top else r - 1.0, str(k + 1), color=OUTLINE_COLOR, fontsize=8,
-                    ha="left", va="top" if near_top else "bottom", fontweight="bold",
-                    path_effects=[patheffects.withStroke(linewidth=1.5, foreground="black")])
+            outline_box(ax, int(r), int(c), int(h), int(w), OUTLINE_COLOR, 0.9)
+            ax.annotate(str(k + 1), (c - 0.5, r - 0.5), xytext=(LABEL_INSET, -LABEL_INSET), textcoords="offset points",
+                        color=OUTLINE_COLOR, fontsize=8, ha="left", va="top", fontweight="bold", annotation_clip=False,
+                        path_effects=[patheffects.withStroke(linewidth=1.5, foreground="black")])
         lines.append(f"{k + 1}: I = {e:.2e}‖x‖² at ({r}, {c})")
     return "\n".join(lines) if lines else "no patches"
 
@@ -188,6 +232,13 @@ def patch_text(patches: np.ndarray, energy: np.ndarray) -> str:
 
 
 # -- figure 2: the kernel detail ----------------------------------------------------------------
+
+
+def _change_title(gamma: float | None) -> str:
+    """Title of a change panel, no wider than the panel: the layout keeps room for the axes and the colorbar beside
+    them, not for a title line that overhangs, which the colorbar would then cover."""
+    shown = fmt(None if gamma is None else round(gamma, 2) + 0.0)
+    return f"f(A(x + d)) − f(Ax)\nshown fraction\nγ = {shown}"
 
 
 def _detail(check: CheckResult, data: dict[str, np.ndarray], n: int, root: Path) -> FigureRef:
@@ -211,10 +262,11 @@ def _detail(check: CheckResult, data: dict[str, np.ndarray], n: int, root: Path)
     for r, subject in enumerate(SUBJECTS):
         gamma = _row(check, subject, image).get("kernel_detail_shown")
         show_image(axes[r, 1], np.abs(data[f"{subject}_f_detail"][n]), "|f(A(x + d))|")
-        change_art = show_signed(axes[r, 2], changes[subject], half, f"f(A(x + d)) − f(Ax)\nshown fraction γ = {fmt(None if gamma is None else round(gamma, 2) + 0.0)}")
+        change_art = show_signed(axes[r, 2], changes[subject], half, _change_title(gamma))
         axes[r, 2].contour(region, levels=[0.5], colors=REGION_COLOR, linewidths=0.7, linestyles="dashed")
         axes[r, 1].set_ylabel(SUBJECT_LABELS[subject], color=SUBJECT_COLORS[subject], fontsize=9)
-    fig.colorbar(artist, ax=[axes[1, 0]], shrink=0.8, label="d")
+    # below d, not beside it: a colorbar label on d's right would meet the row labels of the next column
+    fig.colorbar(artist, ax=[axes[1, 0]], shrink=0.8, label="d", location="bottom")
     fig.colorbar(change_art, ax=[axes[0, 2], axes[1, 2]], shrink=0.8, label="change (both methods)")
     if visible:
         window = (f"on one window for both methods, {window_text(half)}, against d's {window_text(half_d)} (image "

@@ -254,14 +254,29 @@ def _exceedance(check: CheckResult, levels: list[str], root: Path) -> FigureRef:
 # -- figure 3: survival of the worst case -------------------------------------------------------
 
 
+def common_trials(entries: list[dict[str, Any]]) -> int | None:
+    """The number of draws shared by every proportion of ``entries`` ({events, trials, …}); None when they differ."""
+    trials = {int(e["trials"]) for e in entries}
+    return trials.pop() if len(trials) == 1 else None
+
+
+def count_label(entry: dict[str, Any], trials: int | None) -> str:
+    """A point's label: its count alone when every point has ``trials`` draws (stated once, in the caption), else
+    the count over "/draws" on a second line — short either way: "1800/1800" twice at one ratio ran together."""
+    return f"{int(entry['events'])}" if trials is not None else f"{int(entry['events'])}\n/{int(entry['trials'])}"
+
+
 def _survival(check: CheckResult, root: Path) -> FigureRef:
-    """Per noise ratio ‖v‖/‖r₁‖, the fraction of draws in which each subject's worst-case artefact survives."""
+    """Per noise ratio ‖v‖/‖r₁‖, the fraction of draws in which each subject's worst-case artefact survives; each
+    point labelled with its count, centred under it, the subjects a full ``OFFSETS`` apart so labels do not touch."""
     ratios = sorted({k for s in SUBJECTS for k in (_summary(check, s).get("survival") or {})}, key=float)
+    by_subject = {s: _summary(check, s).get("survival") or {} for s in SUBJECTS}
+    trials = common_trials([v for survival in by_subject.values() for v in survival.values()])
     fig = new_figure(FULL_WIDTH * 0.5, 2.6)
     ax = fig.subplots()
     for subject in SUBJECTS:
-        survival = _summary(check, subject).get("survival") or {}
-        xs = [i + OFFSETS[subject] / 2 for i, r in enumerate(ratios) if r in survival]
+        survival = by_subject[subject]
+        xs = [i + OFFSETS[subject] for i, r in enumerate(ratios) if r in survival]
         if not xs:
             continue
         entries = [survival[r] for r in ratios if r in survival]
@@ -272,7 +287,7 @@ def _survival(check: CheckResult, root: Path) -> FigureRef:
         ax.errorbar(xs, e, yerr=np.vstack([e - lo, hi - e]), marker="o", color=color, capsize=3, linestyle="none",
                     label=SUBJECT_LABELS[subject])
         for x, v in zip(xs, entries):
-            ax.annotate(f"{v['events']}/{v['trials']}", (x, v["ci_low"]), textcoords="offset points", xytext=(0, -3),
+            ax.annotate(count_label(v, trials), (x, v["ci_low"]), textcoords="offset points", xytext=(0, -4),
                         ha="center", va="top", fontsize=6, color=color)
     ax.set_ylim(-0.12, 1.05)
     ax.set_xticks(range(len(ratios)), ratios)
@@ -283,13 +298,14 @@ def _survival(check: CheckResult, root: Path) -> FigureRef:
     handles, labels = ax.get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), frameon=False)
     p = check.parameters
+    key = "surviving draws / draws" if trials is None else f"surviving draws, of {trials} draws each"
     budget = p.get("survival_budget")
     budget_text = f" = {float(budget):g}‖x‖" if budget is not None else ""
     caption = (
         f"Each method's own smallest worst-case image perturbation r₁ (‖r₁‖{budget_text}) plus Gaussian image noise v "
         f"of exactly the size shown: fraction of draws in which the artefact survives, i.e. "
         f"‖f(A(x + r₁ + v)) − f(Ax)‖ ≥ ½‖f(A(x + r₁)) − f(Ax)‖, pooled over the images, with its "
-        f"{float(p['confidence']):.0%} Clopper–Pearson interval (labels: surviving draws / draws). "
+        f"{float(p['confidence']):.0%} Clopper–Pearson interval (labels: {key}). "
         f"Reported, not judged: a high fraction says the worst case is not a knife-edge."
     )
     return save(fig, root, CHECK, "survival", "Survival of the worst-case artefact under random noise", caption)

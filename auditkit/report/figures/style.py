@@ -21,6 +21,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from matplotlib.transforms import Bbox
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, MaxNLocator, NullFormatter, NullLocator
 
@@ -155,6 +156,21 @@ def _bare(ax: Axes, title: str | None) -> None:
     ax.set_yticks([])
     if title:
         ax.set_title(title)
+
+
+def outline_box(ax: Axes, top: int, left: int, height: int, width: int, color: str, linewidth: float) -> Rectangle:
+    """Outline the pixels rows top … top + height − 1, columns left … left + width − 1 of an image, the stroke
+    entirely inside that box (``linewidth`` wide), and return the outline.
+
+    Why: a stroke centred on the box's edge loses its outer half where the box meets the image's edge (the axes clip
+    it) and spills into a neighbouring box elsewhere; clipped to the box itself, the outline looks the same
+    everywhere and never leaves the image, and two adjacent boxes keep two separate lines.
+    """
+    corner, size = (left - 0.5, top - 0.5), (width, height)
+    outline = Rectangle(corner, *size, fill=False, edgecolor=color, linewidth=2 * linewidth)
+    ax.add_patch(outline)
+    outline.set_clip_path(Rectangle(corner, *size, transform=ax.transData))
+    return outline
 
 
 def log_axes(ax: Axes, x_ticks: list[float]) -> None:
