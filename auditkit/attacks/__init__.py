@@ -15,6 +15,6 @@ images it is batched with, and both count cost in network gradient evaluations
 
 from auditkit.attacks.momentum import Ladder, ladder_ascent
 from auditkit.attacks.objective import Reconstruct, evaluate, outputs, plain
-from auditkit.attacks.projected import WorstNoise, projected_ascent
+from auditkit.attacks.projected import WorstNoise, nested, projected_ascent
 
-__all__ = ["Ladder", "Reconstruct", "WorstNoise", "evaluate", "ladder_ascent", "outputs", "plain", "projected_ascent"]
+__all__ = ["Ladder", "Reconstruct", "WorstNoise", "evaluate", "ladder_ascent", "nested", "outputs", "plain", "projected_ascent"]

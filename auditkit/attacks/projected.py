@@ -61,6 +61,8 @@ class WorstNoise:
     #: (N, K, iterations + 1) the worst ‖f(A x_i + e) − t_i‖ / ‖x_i‖ over restarts found after each iteration
     #: (``auditkit.attacks.convergence``); the last entry is ``error``
     progress: torch.Tensor = convergence.record_field()
+    #: (N, K) the level whose search found the kept e (``nested``); None: each level's own
+    found_at: torch.Tensor | None = None
 
 
 def projected_ascent(
@@ -114,6 +116,36 @@ def projected_ascent(
         restart=torch.cat([p.restart for p in parts]),
         evaluations=torch.cat([p.evaluations for p in parts]),
         progress=torch.cat([p.progress for p in parts]),
+    )
+
+
+def running_max(found: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Running maximum along the columns of (N, C) and the column attaining it; a tie goes to the later column
+    (the level's own search is credited)."""
+    values, source = found.clone(), torch.zeros(found.shape, dtype=torch.long)
+    for c in range(1, found.shape[1]):
+        keep = values[:, c] < values[:, c - 1]
+        values[:, c] = torch.where(keep, values[:, c - 1], values[:, c])
+        source[:, c] = torch.where(keep, source[:, c - 1], torch.full_like(source[:, c], c))
+    return values, source
+
+
+def nested(worst: WorstNoise) -> WorstNoise:
+    """The balls ‖e‖ ≤ η‖Ax‖ are nested: a perturbation found at a smaller η is feasible at every larger one, so the
+    worst case at η_k is the largest found at any η_j ≤ η_k (levels increasing; ``progress`` keeps each search's
+    own record). A larger level whose own search found less than a smaller one thus never reports less."""
+    if list(worst.etas) != sorted(worst.etas):
+        raise ValueError(f"etas: nesting needs increasing levels, got {list(worst.etas)}")
+    running, source = running_max(worst.error)
+    index = source.reshape(*source.shape, *([1] * (worst.perturbations.ndim - 2)))
+    return WorstNoise(
+        etas=worst.etas,
+        perturbations=worst.perturbations.gather(1, index.expand_as(worst.perturbations).to(worst.perturbations.device)),
+        error=running,
+        restart=worst.restart.gather(1, source.to(worst.restart.device)),
+        evaluations=worst.evaluations,
+        progress=worst.progress,
+        found_at=torch.tensor(worst.etas, dtype=torch.float64)[source],
     )
 
 

@@ -66,6 +66,7 @@ import numpy as np
 import torch
 
 from auditkit.attacks import evaluate, projected_ascent
+from auditkit.attacks.projected import running_max
 from auditkit.attacks.convergence import half_budget_share, record_field
 from auditkit.attacks.objective import image_groups, rows_per_call
 from auditkit.checks.base import (
@@ -227,17 +228,6 @@ def _curve(subject: Subject, ctx: AuditContext, images: Selection, s: Settings) 
     )
 
 
-def running_max(found: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Running maximum along the columns of (N, C) and the column attaining it; a tie goes to the later column
-    (the level's own search is credited)."""
-    values, source = found.clone(), torch.zeros(found.shape, dtype=torch.long)
-    for c in range(1, found.shape[1]):
-        keep = values[:, c] < values[:, c - 1]
-        values[:, c] = torch.where(keep, values[:, c - 1], values[:, c])
-        source[:, c] = torch.where(keep, source[:, c - 1], torch.full_like(source[:, c], c))
-    return values, source
-
-
 # -- slopes and criteria ----------------------------------------------------------------------------
 
 
@@ -265,7 +255,9 @@ def _criteria(net: Curve, base: Curve, s: Settings, ids: list[str]) -> list[Crit
         interval = mean_interval(net.errors[:, j].numpy())
         ci = "" if interval is None else (
             f" The network's mean over the {len(ids)} images is {m_net:.4g}, 95 % interval {interval[0]:.4g}–"
-            f"{interval[1]:.4g} (Student t, the images as a sample of the images the device will see)."
+            f"{interval[1]:.4g} (Student t, were the images a random sample of those the device will see, which a "
+            f"test set drawn from few sources is not); the verdict uses the mean, the interval shows how much it "
+            f"rests on these images."
         )
         key = setting_key(eta)
         setting = (

@@ -108,7 +108,9 @@ QUANTITIES: dict[str, str] = {
     "kernel_error_relative": "h = ‖P_N(f(Ax) − x)‖ / ‖x‖.",
     "kernel_content_relative": "‖P_N f(Ax)‖ / ‖x‖: all unmeasured content of the reconstruction.",
     "image_kernel_share": "‖P_N x‖² / ‖x‖²: the share of the image's energy the measurements do not see.",
-    "kernel_detail_shown": "γ: the fraction of a kernel detail the method shows (— when not separable from the image).",
+    "kernel_detail_shown": "γ: the fraction of a kernel detail the method shows, fitted on the detail's region (largest "
+    "over the images in a summary; negative: what the method puts there runs opposite to d; — when not separable "
+    "from the image).",
     "invented_energy": "I_P on this patch, in units of ‖x‖².",
     "kernel_error_energy": "‖P_N(f(Ax) − x)‖²_P on this patch, in units of ‖x‖².",
     "row": "Patch's top row (pixels).",
@@ -118,7 +120,8 @@ QUANTITIES: dict[str, str] = {
     # tradeoff
     "tradeoff:relative_error": "RE_η: worst-case relative error at the level in brackets.",
     "local_error": "E_loc: worst-patch error of that reconstruction.",
-    "found_at_eta": "The level whose search supplied the worst case (a search at a larger η may find a worse one).",
+    "found_at_eta": "The level η whose search supplied the kept worst case: the balls ‖e‖ ≤ η‖Ax‖ are nested, so a "
+    "level may keep a perturbation that another level's search found.",
     "local_lipschitz": "L from the first positive level: (E(η₁) − E(0)) / η₁.",
     "local_lipschitz_fit": "L as the least-squares slope of E over the levels in local_lipschitz_etas.",
     "local_lipschitz_etas": "The levels η of that fit.",

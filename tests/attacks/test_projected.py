@@ -91,3 +91,26 @@ def test_bad_parameters_are_named(dense_setup, kw, message):
         _search(f, op, x, **kw)
     with pytest.raises(ValueError, match="etas"):
         projected_ascent(plain(f), op, x, (0.0,), generators=generators(2), restarts=2, iterations=60, lr=LR)
+
+
+def test_nested_levels_keep_a_smaller_levels_worse_perturbation():
+    """‖e‖ ≤ η‖Ax‖ balls are nested: the level-0.02 search found less than the level-0.01 one, so it reports that."""
+    from auditkit.attacks.projected import WorstNoise, nested
+
+    e = torch.arange(2 * 3 * 4, dtype=torch.float64).reshape(2, 3, 4)
+    worst = WorstNoise(
+        etas=(0.01, 0.02, 0.04),
+        perturbations=e,
+        error=torch.tensor([[0.3, 0.2, 0.5], [0.1, 0.2, 0.3]], dtype=torch.float64),
+        restart=torch.tensor([[0, 1, 1], [1, 0, 1]]),
+        evaluations=torch.tensor([6, 6]),
+        progress=torch.zeros(2, 3, 2, dtype=torch.float64),
+    )
+    kept = nested(worst)
+    assert kept.error.tolist() == [[0.3, 0.3, 0.5], [0.1, 0.2, 0.3]]
+    assert torch.equal(kept.perturbations[0, 1], e[0, 0]) and torch.equal(kept.perturbations[1], e[1])
+    assert kept.restart.tolist() == [[0, 0, 1], [1, 0, 1]]
+    assert kept.found_at.tolist() == [[0.01, 0.01, 0.04], [0.01, 0.02, 0.04]]
+    with pytest.raises(ValueError, match="increasing"):
+        nested(WorstNoise(etas=(0.02, 0.01), perturbations=e[:, :2], error=worst.error[:, :2],
+                          restart=worst.restart[:, :2], evaluations=worst.evaluations, progress=worst.progress[:, :2]))

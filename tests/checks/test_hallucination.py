@@ -11,6 +11,7 @@ from auditkit.checks.hallucination import (
     invented_energy,
     kernel_detail_spec,
     largest_patches,
+    patch_ratios,
     shown_fraction,
     window_energy,
 )
@@ -82,6 +83,16 @@ def test_largest_patches_do_not_overlap():
     # (0,0) first; (0,4), (4,0), (4,4) overlap it; then (8,8); then the first of the ties that fits, (0,8)
     assert largest_patches(energy, corners, 8, k=3) == [0, 8, 2]
     assert largest_patches(energy, corners, 8, k=1) == [0]
+
+
+def test_patches_are_compared_with_the_same_patch_of_the_baseline():
+    """A baseline inventing faintly everywhere does not excuse a network inventing on a patch where it invents nothing:
+    largest against largest the ratio below would be 3e-3 / 2e-3 = 1.5, patch by patch it is 3e-3 / 1e-4 = 30."""
+    base = torch.tensor([[2e-3, 2e-3, 0.0, 2e-3]], dtype=torch.float64)
+    net = torch.tensor([[1e-3, 1e-3, 3e-3, 1e-3]], dtype=torch.float64)
+    ratios = patch_ratios(net, base)
+    assert float(ratios.amax()) == pytest.approx(3e-3 / ENERGY_FLOOR)
+    assert float(net.amax() / base.amax()) == pytest.approx(1.5)
 
 
 def test_shown_fraction_separates_the_detail_from_the_truth():

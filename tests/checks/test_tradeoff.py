@@ -7,7 +7,8 @@ import torch
 from auditkit.arrays import ArraySink, load_npz
 from auditkit.baselines import build_baseline
 from auditkit.checks.base import setting_key
-from auditkit.checks.tradeoff import TradeoffCheck, lipschitz_slopes, quick_levels, running_max
+from auditkit.attacks.projected import running_max
+from auditkit.checks.tradeoff import TradeoffCheck, lipschitz_slopes, quick_levels
 from auditkit.data.phantoms import random_ellipses
 from auditkit.checks.result import Verdict
 from auditkit.manifest.models import TradeoffConfig

@@ -273,7 +273,8 @@ def _detail(check: CheckResult, data: dict[str, np.ndarray], n: int, root: Path)
                   f"intensity units; d's window is {half_d / half:.3g} × the changes')")
     else:
         window = (f"on d's window {window_text(half_d)} (image intensity units): neither method changes by more than "
-                  f"{largest:.2g}, below {VISIBLE:g} of d's size, so the panels are blank")
+                  f"{largest:.2g}, below {VISIBLE:g} of d's size, so the panels are blank; γ is fitted on f(A(x + d)) "
+                  f"itself, so here a γ away from 0 is the method's own unmeasured content on R, not d shown")
     spec = effective(check).get("kernel_detail") or {}
     measured, share = spec.get("measured_fraction"), spec.get("kernel_share")
     caption = (
