@@ -104,7 +104,7 @@ def sample_table(evidence: dict[str, Any]) -> str:
             why = check.get("reason") or (check.get("internal_error") or {}).get("message") or ""
             lines.append(f"| {check['name']} | — | — | — | {check['verdict']} {why} |".rstrip())
         for c in criteria:
-            result = "PASS" if c["passed"] else "FAIL"
+            result = "PASS" if c["passed"] else "FAIL" if c["passed"] is False else "—"
             lines.append(f"| {check['name']} | `{c['name']}` | {_number(c['measured'])} | {_number(c['threshold'])} | {result} |")
     mode = "quick" if evidence.get("quick") else "full"
     lines.append("")
