@@ -32,7 +32,7 @@ diffuse (compressed sensing fills the kernel with faint, spread-out aliasing) ha
 patch somewhere, and comparing the network's largest patch with it let a letter the network
 had put into an image where nothing was measured pass at 1.75× (the ``mri_kernel_pair``
 sample: its 'M', transferred from training, sits on patches where the baseline invents
-almost nothing; patch by patch the ratio is 4.3). The floor (a patch holding 1 % of the
+almost nothing; patch by patch the ratio is 4.35). The floor (a patch holding 1 % of the
 image's norm) keeps a baseline that invents almost nothing from turning rounding noise
 into a failure. The maxima run over the *interior* patches,
 those at least ``border`` pixels from every edge. Where an image does not vanish at
