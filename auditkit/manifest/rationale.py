@@ -78,7 +78,8 @@ RATIONALE: tuple[Rationale, ...] = (
               "k = 2 on invented kernel energy: the kernel paper traces hallucinations to content in the kernel of "
               "A that no measurement supports (Theorem 4.1, detail transfer); the factor is a choice, the audit's common one."),
     Rationale("hallucination", "patch_size", Source.PHYSICS,
-              "8 px: invented content is localised on patches of this side, about a small lesion at 128×128."),
+              "8 px: invented content is localised on patches of this side, about a small lesion at 128×128 (on smaller "
+              "images a patch covers a larger share of the field of view)."),
     Rationale("hallucination", "border", Source.PHYSICS,
               "8 px: along the edges an image that does not vanish meets its periodic copy (DFT) with a jump whose "
               "unmeasured part every method fills; the frame is reported, not judged."),

@@ -141,6 +141,6 @@ def test_the_maps_show_the_image_that_decides_the_criterion(tmp_path: Path):
     assert example_index(check, {"image_ids": np.asarray(["a", "b"])}) == 0
     refs = draw_figures(single_check_evidence(check), tmp_path)
     assert refs[0].caption.startswith(
-        "Image a (the image that decides hallucination.largest_patch_vs_baseline: the largest ratio of the network's "
-        "largest patch to the baseline's, 5)")
+        "Image a (the image that decides hallucination.largest_patch_vs_baseline: the largest ratio, patch by patch, "
+        "of the network's invented energy to the baseline's on the same patch, 5)")
     assert refs[1].caption.startswith("Kernel detail on image a")

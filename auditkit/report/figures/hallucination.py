@@ -104,8 +104,8 @@ def _choice_text(check: CheckResult, image: str, ids: list[str]) -> str:
         criterion = _criterion(check)
         value = (criterion.per_image or {}).get(image) if criterion is not None else None
         ratio = f", {float(value):.3g}" if value is not None else ""
-        return (f"the image that decides {CRITERION}: the largest ratio of the network's largest patch to the "
-                f"baseline's{ratio}")
+        return (f"the image that decides {CRITERION}: the largest ratio, patch by patch, of the network's invented "
+                f"energy to the baseline's on the same patch{ratio}")
     network = check.subjects.get("network")
     if network is not None and network.summary.get("largest_patch_image") == image:
         return "where the network's largest invented patch is"
