@@ -214,7 +214,8 @@ def climbing_note(subject: str, search: str, shares: torch.Tensor, ids: Sequence
     return (
         f"{search}, {subject}: still climbing when its budget ran out ({'; '.join(where)}: the share of the final worst "
         f"case found after half the evaluations, below {LEVELLED_SHARE:g}). More evaluations would likely find a "
-        f"larger worst case; the convergence figure shows the curves"
+        f"larger worst case; the convergence figure shows the curves of one image, the one whose network search "
+        f"levelled off least"
     )
 
 

@@ -62,15 +62,16 @@ RATIONALE: tuple[Rationale, ...] = (
     Rationale("sampling", "min_gain_fraction", Source.RISK,
               "0.25: the instability paper counts a network whose quality stagnates with more samples, while "
               "compressed sensing improves, as failing too; a quarter of the baseline's gain is the level chosen here."),
-    Rationale("sampling", "baseline_min_gain_db", Source.PHYSICS,
-              "1 dB: a stable convex method improves with more samples; if the baseline does not, the operator, λ or "
-              "images are suspect and the network is not judged."),
+    Rationale("sampling", "baseline_min_gain_db", Source.RISK,
+              "1 dB, a choice: compressed sensing is expected to improve with more samples; if the baseline does not, "
+              "the operator, λ or images are suspect and the network is not judged."),
     Rationale("noise", "k_baseline", Source.RISK,
               "τ = 2·max(m, η): harmful is a change more than twice the baseline's median change under the same noise "
               "(m) and more than twice the noise level (η, about what passing the noise through gives)."),
-    Rationale("noise", "max_probability", Source.PAPER,
-              "0.05: the kernel paper proves that instabilities occur with non-zero probability under random noise "
-              "(Theorems 4.6 and 4.7, not rare events); the network's harmful-draw probability must be shown below 5 %."),
+    Rationale("noise", "max_probability", Source.RISK,
+              "0.05: the kernel paper shows that instabilities, where they exist, are not rare events under random "
+              "noise (Theorems 4.6 and 4.7); the network's harmful-draw probability must be shown below 5 %, a level "
+              "chosen here."),
     Rationale("noise", "confidence", Source.STATISTICS,
               "95 %: the upper end of the exact Clopper–Pearson interval must lie below max_probability; with n "
               "draws none harmful certifies at best 1 − 0.025^(1/n)."),

@@ -108,7 +108,7 @@ GLOSSARY: tuple[GlossaryEntry, ...] = (
         "q",
         "q = 1 − ε_R²",
         "1 perfect, 0 nothing shown (or an error as large as the detail), below 0 worse than nothing; a "
-        "detail shown exactly in shape at a fraction s of its contrast has q = 1 − (1 − s)².",
+        "detail shown exactly in shape at a fraction a of its contrast has q = 1 − (1 − a)².",
     ),
     GlossaryEntry(
         "Sampling ratio",
@@ -159,7 +159,8 @@ GLOSSARY: tuple[GlossaryEntry, ...] = (
         "Search power (test of the test)",
         "power",
         "power = worst change found on F / its ceiling: σ_max(F A)·ε‖x‖ (image domain), σ_max(F)·η‖Ax‖ (measurement domain); F(y) = A*y + g·Re⟨u, y⟩·v",
-        "A search run with the audit's own settings on a linear map whose worst case σ_max is known; "
+        "A search run with the audit's own settings on a linear map whose worst case σ_max is known (g a planted "
+        "gain, u and v unit vectors in the measurement and image spaces); "
         "below 0.95 the adversarial check is INCONCLUSIVE.",
     ),
     GlossaryEntry(
@@ -209,8 +210,8 @@ GLOSSARY: tuple[GlossaryEntry, ...] = (
     GlossaryEntry(
         "Sensitivity of a verdict",
         "margin",
-        "margin = (t − m) / |t| for a rule m ≤ t,  (m − t) / |t| for m ≥ t",
-        "How far the measured value m lies inside (positive) or outside (negative) its threshold t, as a share "
+        "margin = (t − v) / |t| for a rule v ≤ t,  (v − t) / |t| for v ≥ t",
+        "How far the measured value v lies inside (positive) or outside (negative) its threshold t, as a share "
         "of t; the line also says whether the verdict would change with t moved by half of itself towards "
         "strict or lenient (a moved threshold may lie beyond what the quantity can reach).",
     ),

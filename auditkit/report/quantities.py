@@ -62,7 +62,8 @@ QUANTITIES: dict[str, str] = {
     "structural:relative_error": "ε_R: error of the shown change against the detail in its region (worst image in a summary).",
     "recovered_fraction": "q = 1 − ε_R² (least over the images in a summary).",
     "ghost_contrast": "G: brightest echo of the detail outside its region, as a fraction of its contrast (largest in a summary).",
-    "kept_fraction": "‖d‖ / ‖d̃‖: the part of the detail left after clipping to [0, 1] at its place on this image.",
+    "kept_fraction": "The norm of the detail after clipping x + d to [0, 1] at its place on this image over its norm "
+    "before: the part of the detail actually added.",
     "together_recovered_fraction": "q with all details inserted at once (least over the images).",
     "worst_recovered_fraction": "Least q over details and images.",
     "structural:worst_image": "The image with the least q for this detail.",
@@ -83,7 +84,7 @@ QUANTITIES: dict[str, str] = {
     "ci_low": "Lower end of p's Clopper–Pearson interval.",
     "ci_high": "p_upper: upper end of p's Clopper–Pearson interval.",
     "confidence": "The interval's confidence level c.",
-    "events": "k: harmful draws (survival: draws in which the artefact survived).",
+    "events": "j: harmful draws (survival: draws in which the artefact survived).",
     "trials": "n: draws.",
     "threshold": "τ: the change above which a draw counts as harmful on this image.",
     "threshold_range": "Least and largest τ over the images.",
@@ -101,8 +102,8 @@ QUANTITIES: dict[str, str] = {
     "noise:mean": "Mean change over all draws of all images.",
     "worst_change": "‖f(A(x + r₁)) − f(Ax)‖ / ‖f(Ax)‖: the worst case whose survival is tested.",
     # hallucination
-    "largest_patch_energy": "Largest I_P over the interior patches (largest over the images in a summary); the criterion "
-    "compares it with the baseline's on each image.",
+    "largest_patch_energy": "Largest I_P over the interior patches (largest over the images in a summary); reported: "
+    "the criterion compares every patch with the same patch of the baseline.",
     "largest_border_patch_energy": "Largest I_P over the patches of the border frame (reported, not judged).",
     "largest_patch_image": "The image with the largest interior I_P.",
     "kernel_error_relative": "h = ‖P_N(f(Ax) − x)‖ / ‖x‖.",
@@ -134,7 +135,8 @@ CONTAINERS: dict[str, str] = {
     "measurement_domain": "(summary) the measurement-domain search's numbers; settings in brackets are η.",
     "gradient_evaluations": "Evaluations spent by each search on the image.",
     "details.<name>, detail_recovery.<name>": "The structural detail named (per image / worst over images).",
-    "together": "The same numbers with all details inserted at once.",
+    "together": "The same numbers with all details inserted at once (its ghost contrast measures echoes outside "
+    "every detail's region, so it is the same for all details of an image).",
     "levels[η], exceedance_by_level[η], relative_change_by_level[η]": "Random measurement noise at level η (per image / over images).",
     "survival.by_ratio[s], survival[s]": "Survival of the worst case under Gaussian noise of size s‖r₁‖.",
     "psnr_by_ratio[ν], ssim_by_ratio[ν], psnr[ν], ssim[ν]": "The reconstruction at sampling ratio ν.",

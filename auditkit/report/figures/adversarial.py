@@ -485,7 +485,7 @@ def _error_panel(ax: Axes, check: CheckResult, domain: Domain) -> None:
                        label=f"{SUBJECT_LABELS[s]}, unperturbed error")
     log_axes(ax, budgets)
     ax.set_xlabel(domain.budget)
-    ax.set_ylabel(f"worst-case relative error\n{domain.error}")
+    ax.set_ylabel(f"relative error at the worst perturbation\n{domain.error}")
     ax.set_title(domain.title)
     ax.grid(True)
 
