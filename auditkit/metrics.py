@@ -76,11 +76,16 @@ def patch_windows(t: torch.Tensor, size: int) -> torch.Tensor:
     return w.reshape(t.shape[0], -1, size * size)
 
 
+def window_energy(t: torch.Tensor, size: int) -> torch.Tensor:
+    """‖t‖²_P on each patch P of ``patch_grid``, per image of t (B, H, W), shape (B, P) in the order of its corners
+    (padding pixels count as zero)."""
+    return (patch_windows(t, size).abs() ** 2).sum(dim=-1)
+
+
 def largest_patch_rms(t: torch.Tensor, size: int) -> torch.Tensor:
     """max over the patches of ``patch_grid`` of the RMS of |t| on the patch, per image of t (B, H, W), shape (B,).
 
     A local size of a change or error map, in the images' intensity units (the test images span [0, 1]): a
     structure of contrast c filling one patch scores c, wherever it is, however small against the whole image.
     Padding pixels count as zero and the mean is over the patch's size² pixels."""
-    energy = (patch_windows(t.abs() if t.is_complex() else t, size).abs() ** 2).sum(dim=-1)
-    return torch.sqrt(energy.amax(dim=1) / (size * size))
+    return torch.sqrt(window_energy(t, size).amax(dim=1) / (size * size))

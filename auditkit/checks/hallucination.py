@@ -88,7 +88,7 @@ from auditkit.checks.base import (
 from auditkit.data.details import DetailSpec, detail_region
 from auditkit.checks.result import CheckResult, Criterion, SubjectResult
 from auditkit.manifest.models import Detail, HallucinationConfig
-from auditkit.metrics import as_magnitude, patch_grid, patch_windows
+from auditkit.metrics import as_magnitude, patch_grid, patch_windows, window_energy
 from auditkit.operators.base import ForwardOperator, batch_norm2, inner
 
 #: patches listed per image and subject.
@@ -123,11 +123,6 @@ def invented_energy(c: torch.Tensor, b: torch.Tensor, size: int) -> torch.Tensor
     bc = (torch.conj(bw) * cw).real.sum(dim=-1) if bw.is_complex() or cw.is_complex() else (bw * cw).sum(dim=-1)
     beta = torch.where(bb > 0, bc / bb.clamp_min(torch.finfo(bb.dtype).tiny), torch.zeros_like(bb)).clamp(0.0, 1.0)
     return _energy(cw - beta.unsqueeze(-1) * bw)
-
-
-def window_energy(t: torch.Tensor, size: int) -> torch.Tensor:
-    """‖t‖²_P per patch, shape (B, P)."""
-    return _energy(patch_windows(t, size))
 
 
 def interior_patches(corners: list[tuple[int, int]], size: int, shape: tuple[int, int], border: int) -> torch.Tensor:

@@ -32,7 +32,7 @@ from auditkit.evidence import Evidence
 from auditkit.fileio import sha256_bytes, write_atomic
 from auditkit.manifest import rationale
 from auditkit.report.glossary import GLOSSARY, NOTATION, REFERENCES
-from auditkit.report.quantities import CONTAINERS, Quantity, quantities_shown
+from auditkit.report.quantities import CONTAINERS, quantities_shown
 
 if TYPE_CHECKING:
     from auditkit.report.figures import FigureRef
@@ -547,22 +547,23 @@ def dossier_context(
         "glossary": GLOSSARY,
         "notation": NOTATION,
         "references": REFERENCES,
-        "table_quantities": table_quantities(evidence),
+        "table_quantities": quantities_shown(
+            (view["r"].name, name) for view in checks for name in rows_of([view["summary"], *view["per_image"]])
+        ),
         "containers": sorted(CONTAINERS.items()),
         "css": css,
         "medium": medium,
     }
 
 
+def rows_of(tables: Iterable[Table | None]) -> list[str]:
+    """The row names of ``tables`` (None: a table not drawn), in table order."""
+    return [str(row[0]) for t in tables if t is not None for row in t.rows]
+
+
 def table_rows(check: CheckResult) -> list[str]:
     """The row names of the check's headline and per-image tables, in table order."""
-    tables = [t for t in [summary_table(check), *per_image_tables(check)] if t is not None]
-    return [str(row[0]) for t in tables for row in t.rows]
-
-
-def table_quantities(evidence: Evidence) -> list[tuple[str, Quantity]]:
-    """(check, entry) defining every row the dossier's tables show, each entry once per check."""
-    return quantities_shown((c.name, name) for c in evidence.checks for name in table_rows(c))
+    return rows_of([summary_table(check), *per_image_tables(check)])
 
 
 def _check_view(

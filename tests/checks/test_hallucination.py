@@ -13,10 +13,9 @@ from auditkit.checks.hallucination import (
     largest_patches,
     patch_ratios,
     shown_fraction,
-    window_energy,
 )
 from auditkit.data.phantoms import shepp_logan
-from auditkit.metrics import largest_patch_rms, patch_grid
+from auditkit.metrics import largest_patch_rms, patch_grid, window_energy
 from auditkit.checks.result import Verdict
 from auditkit.manifest.models import HallucinationConfig
 from auditkit.operators.mri import MRISingleCoil

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import html
 
-from auditkit.report.html import dossier_html, table_quantities, table_rows
-from auditkit.report.quantities import QUANTITIES, quantity_of, suffixes
+from auditkit.report.html import dossier_html, table_rows
+from auditkit.report.quantities import QUANTITIES, quantities_shown, quantity_of, suffixes
 
 from .dossier_samples import sample_evidence
 
@@ -35,5 +35,5 @@ def test_every_table_row_of_the_sample_evidence_is_defined_and_printed_in_the_gl
     assert rows and all(quantity_of(check, row) is not None for check, row in rows)
     page = dossier_html(ev, [], tmp_path)
     glossary = page[page.index('id="glossary"'):]
-    for _, q in table_quantities(ev):
+    for _, q in quantities_shown(rows):
         assert html.escape(q.meaning) in glossary

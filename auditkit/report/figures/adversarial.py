@@ -24,11 +24,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from auditkit.checks.result import CheckResult, Criterion
-from auditkit.metrics import patch_grid
+from auditkit.metrics import patch_grid, window_energy
 from auditkit.report.figures import CheckArrays, FigureRef, convergence
 from auditkit.report.figures.style import (
     CRITERION_COLOR,
@@ -287,11 +288,9 @@ def largest_rms_patch(change: np.ndarray, size: int) -> tuple[slice, slice]:
     """The patch of ``auditkit.metrics.patch_grid`` (side ``size``, half-overlapping, the image zero-padded) on which
     the RMS of ``change`` is largest — where the local criterion's value comes from — cut to the image's pixels."""
     h, w = change.shape
-    _, padded, corners = patch_grid((h, w), size)
-    energy = np.zeros(padded)
-    energy[:h, :w] = np.abs(change) ** 2
-    sums = [float(energy[r:r + size, c:c + size].sum()) for r, c in corners]
-    top, left = corners[int(np.argmax(sums))]
+    _, _, corners = patch_grid((h, w), size)
+    energy = window_energy(torch.from_numpy(np.abs(change))[None], size)[0]
+    top, left = corners[int(torch.argmax(energy))]
     return slice(top, min(top + size, h)), slice(left, min(left + size, w))
 
 
