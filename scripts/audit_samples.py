@@ -1,6 +1,7 @@
 """Audit every sample submission (or the named ones) and refresh the READMEs' result tables.
 
-For each ``sample_submissions/<name>/manifest.yaml`` this runs ``auditkit run MANIFEST --out
+For each ``sample_submissions/<name>/manifest.yaml`` (a name may hold a family folder:
+``mri_tradeoff/noise_free``) this runs ``auditkit run MANIFEST --out
 OUT/<name> --quick`` (``--full`` drops ``--quick``), one after the other, then
 ``scripts/sample_table.py --evidence OUT``. An audit that ends with exit 0 (no criterion fails) or
 1 (some fail) is a result; 2 (bad input) or 3 (internal error) stops the script with that code.

@@ -40,8 +40,13 @@ MODALITY_NAMES = {
 
 
 def sample_names() -> list[str]:
-    """Every folder of ``sample_submissions/`` with a manifest, in name order."""
-    return sorted(p.name for p in SAMPLES.iterdir() if (p / "manifest.yaml").is_file())
+    """Every folder of ``sample_submissions/`` with a ``manifest.yaml``, as its path relative to that folder, in name order.
+
+    A sample is a direct child (``mri_unet``) or, for a family of samples trained together, a child of
+    the family's folder (``mri_tradeoff/noise_free``).
+    """
+    found = [*SAMPLES.glob("*/manifest.yaml"), *SAMPLES.glob("*/*/manifest.yaml")]
+    return sorted(p.parent.relative_to(SAMPLES).as_posix() for p in found)
 
 
 def load_evidence(evidence_dir: Path) -> dict[str, dict[str, Any]]:
