@@ -61,3 +61,30 @@ def test_vanishing_pixels_become_uniform() -> None:
 def test_bad_count_raises() -> None:
     with pytest.raises(ValueError, match="count"):
         synthetic_coil_maps(0, (8, 8))
+
+
+def test_maps_estimated_from_the_calibration_centre_match_the_true_ones_inside_the_object():
+    """Low-resolution estimate from 24×24 central samples of 4 coils: within 6 % of the true maps up to
+    one common phase per pixel, on the object's support, and normalised (Σ|S_c|² = 1)."""
+    from auditkit.data import shepp_logan
+    from auditkit.operators.coils import estimate_coil_maps
+    from auditkit.operators.mri import fft2c
+
+    x = shepp_logan((48, 48), dtype=torch.float64)
+    true = synthetic_coil_maps(4, (48, 48), seed=3, dtype=torch.complex128)
+    estimated = estimate_coil_maps(fft2c(true * x), calibration=24)
+    assert torch.allclose((estimated.abs() ** 2).sum(0), torch.ones(48, 48, dtype=torch.float64))
+    inside = x > 0.1
+    common = (true.conj() * estimated).sum(0)
+    aligned = estimated * (common.conj() / common.abs().clamp_min(1e-12))
+    error = ((aligned - true).abs() ** 2).sum(0).sqrt()
+    assert float(error[inside].max()) < 0.06  # measured 0.047; 0.010 median
+
+
+def test_estimating_maps_needs_complex_multicoil_kspace_and_a_calibration_side():
+    from auditkit.operators.coils import estimate_coil_maps
+
+    with pytest.raises(ValueError, match="kspace: must be complex"):
+        estimate_coil_maps(torch.zeros(4, 8, 8), calibration=4)
+    with pytest.raises(ValueError, match="calibration"):
+        estimate_coil_maps(torch.zeros(4, 8, 8, dtype=torch.complex128), calibration=1)
