@@ -4,7 +4,8 @@ Reads ``EVIDENCE/<network>/evidence.json`` for noise_free, low_noise and high_no
 ``auditkit run …/<network>/manifest.yaml --out EVIDENCE/<network>`` writes) and plots, for each
 network, the mean over the images of E(η) = max over ‖e‖ ≤ η‖Ax‖ of ‖|f(Ax + e)| − x‖/‖x‖ with a
 band of ± one standard deviation (the layout of the paper's Fig. 5), and the ℓ1 baseline's curve
-once (the three audits share it: same operator, images and seed). Prints the numbers as a table.
+once (the three audits share it: same operator, images and seed; a note is printed if the files
+disagree). Prints the numbers as a table.
 
 Run from the repository root:
     .venv/bin/python sample_submissions/mri_tradeoff/overlay.py --evidence out/tradeoff --out tradeoff.png
@@ -57,6 +58,8 @@ def main() -> int:
                         color=COLOURS[name], alpha=0.15)
         rows.append((label, mean))
     etas, mean, _ = curve(evidence["noise_free"], "baseline")
+    if any(curve(evidence[n], "baseline")[1] != mean for n in NETWORKS):
+        print("note: the baseline's curve differs between the evidence files; the noise_free run's is drawn")
     ax.plot(etas, mean, "s--", color="black", label="ℓ1 baseline")
     rows.append(("ℓ1 baseline", mean))
     ax.set_xlabel("noise level η = ‖e‖ / ‖Ax‖")

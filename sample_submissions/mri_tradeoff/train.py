@@ -10,19 +10,21 @@ Jittering (the troublesome-kernel paper, appendix A.5): at level p every trainin
     ỹ = y + (s/√m) e,    s ~ Unif[0, p],  e ~ CN(0, I) (E|e_j|² = 1),
 
 drawn afresh per image and step, so ‖ỹ − y‖ ≈ s. The paper's levels p = 1/10 and 10 are for
-256×256 images; ‖x‖ of an image of the same content grows with the side, so here they are scaled
-by 64/256: P_LOW = 1/40 and P_HIGH = 2.5, which keeps s/‖x‖ in the paper's range.
+256×256 images; ‖x‖ of an image of the same content in [0, 1] grows with the side, so here they are
+scaled by 64/256: P_LOW = 1/40 and P_HIGH = 2.5 (approximately the paper's s/‖x‖, assuming images
+like its own).
 Stages, as in the paper:
   1. one U-Net on the zero-filled image F*ỹ at level P_HIGH (STAGE1 steps);
   2. two cascades whose U-Nets all start from the stage-1 U-Net, one at level 0 and one at level
      P_HIGH (STAGE2 steps each);
   3. STAGE3 more steps for each of the three: the level-0 cascade at level 0 → ``noise_free``, the
      level-P_HIGH cascade at P_HIGH → ``high_noise``, and a copy of it at P_LOW → ``low_noise``.
-Two departures from the paper, both so that the training noise is the only difference: the paper's
-stage 3 trains the low-noise network alone, which gives it more steps than the other two, so here
-all three get STAGE3 more steps; and the paper trains two separate cascades at level 10 in stage 2
-and continues one of them, which in a deterministic run would be the same network, so one is trained
-and copied.
+Within a stage every network sees the same batches in the same order and the same noise directions
+(one seed per stage), so the training noise level is the only difference between them. Departures
+from the paper (README.md lists them all): its stage 3 trains the low-noise network alone, which
+gives it more steps than the other two, so here all three get STAGE3 more steps; and it trains two
+separate cascades at level 10 in stage 2 and continues one of them, which in a deterministic run
+would be the same network, so one is trained and copied.
 Schedule: Adam on batches of BATCH full images, mean squared error between the complex output and
 x, learning rate on a cosine from LR to LR_FINAL within each stage.
 Deterministic: fixed seeds, a fixed data order and noise stream per stage,
@@ -56,6 +58,9 @@ SHAPE = (64, 64)
 RATIO = 0.17
 MASK_SEED = 0
 TORCH_SEED = 0
+#: one seed per stage, shared by every network trained in it: the same batches in the same order, and
+#: (for the jittered ones) the same noise directions scaled to their level; only the level differs.
+STAGE1_SEED, STAGE2_SEED, STAGE3_SEED = 10, 20, 40
 ELLIPSE_SEED = 2031
 N_TRAIN = 4000
 HELD_OUT_SEED = 2032
@@ -75,13 +80,15 @@ def make_operator() -> MRISingleCoil:
 
 
 def jittered(y: torch.Tensor, level: float, gen: torch.Generator) -> torch.Tensor:
-    """y + (s/√m) e per row of (B, m) complex y, s ~ Unif[0, level], e ~ CN(0, I); y itself at level 0."""
-    if level == 0:
-        return y
+    """y + (s/√m) e per row of (B, m) complex y, s ~ Unif[0, level], e ~ CN(0, I); y itself at level 0.
+
+    The draws are made at every level (and discarded at 0), so that runs with one seed use one noise
+    stream whatever their level.
+    """
     batch, m = y.shape
     s = level * torch.rand(batch, 1, generator=gen)
     parts = torch.randn(2, batch, m, generator=gen) * math.sqrt(0.5)
-    return y + s / math.sqrt(m) * torch.complex(parts[0], parts[1])
+    return y if level == 0 else y + s / math.sqrt(m) * torch.complex(parts[0], parts[1])
 
 
 def network_input(op: MRISingleCoil, y: torch.Tensor) -> torch.Tensor:
@@ -136,19 +143,18 @@ def train(stage1: int, stage2: int, stage3: int) -> dict[str, torch.nn.Module]:
           f"so the largest jitter p/‖y‖ is {relative[0]:.2e} (low) and {relative[1]:.3f} (high)")
     first = build(CASCADES, CHANNELS, LEVELS)
     unet = copy.deepcopy(first.unets[0])
-    fit("stage 1 U-Net", unet, zero_filled_unet(unet), images, P_HIGH, stage1, seed=10)
+    fit("stage 1 U-Net", unet, zero_filled_unet(unet), images, P_HIGH, stage1, seed=STAGE1_SEED)
     stage2_nets = {}
-    for level, seed in ((0.0, 20), (P_HIGH, 30)):
+    for level in (0.0, P_HIGH):
         net = copy.deepcopy(first)
         for cascade in net.unets:
             cascade.load_state_dict(unet.state_dict())
-        fit(f"stage 2 level {level:g}", net, net.complex_image, images, level, stage2, seed=seed)
+        fit(f"stage 2 level {level:g}", net, net.complex_image, images, level, stage2, seed=STAGE2_SEED)
         stage2_nets[level] = net
     nets = {}
-    for name, start, level, seed in (("noise_free", 0.0, 0.0, 40), ("low_noise", P_HIGH, P_LOW, 50),
-                                     ("high_noise", P_HIGH, P_HIGH, 60)):
+    for name, start, level in (("noise_free", 0.0, 0.0), ("low_noise", P_HIGH, P_LOW), ("high_noise", P_HIGH, P_HIGH)):
         nets[name] = copy.deepcopy(stage2_nets[start])
-        fit(f"stage 3 {name}", nets[name], nets[name].complex_image, images, level, stage3, seed=seed)
+        fit(f"stage 3 {name}", nets[name], nets[name].complex_image, images, level, stage3, seed=STAGE3_SEED)
     return {name: nets[name].eval() for name in NETWORKS}
 
 

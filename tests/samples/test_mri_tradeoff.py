@@ -1,10 +1,11 @@
 """The ``mri_tradeoff`` trio: three networks of one architecture and one setting, trained at three jittering levels.
 
 Each network is loaded the way an audit loads it (manifest → hash check → adapter). They must share
-the model code and every audit setting (only the weights and the submission's words differ), each must
-reconstruct the manifest's ellipse test images above a PSNR floor set about 2 dB below the value measured
-when the weights were trained and better than the zero-filled image on every test image, and the
-network trained with the most noise must stay the least accurate, as the README reports.
+the model code and every audit setting (only the weights, the submission's id and device name and the training statement differ), each must
+reconstruct the manifest's test images (Shepp–Logan and nine ellipse images) above a PSNR floor set
+about 2 dB below the value measured when the weights were trained and better than the zero-filled
+image on every test image, and their accuracy must keep the order the README reports (the paper's:
+less training noise, more accurate).
 """
 
 from __future__ import annotations
@@ -26,10 +27,10 @@ from auditkit.operators.factory import build_operator
 FAMILY = Path(__file__).resolve().parents[2] / "sample_submissions" / "mri_tradeoff"
 NETWORKS = ("noise_free", "low_noise", "high_noise")
 #: mean PSNR (dB, peak 1) over the manifest's 10 test images must exceed this for each network;
-#: measured with the shipped weights (README.md): noise_free 26.61, low_noise 26.60, high_noise 26.26.
-PSNR_FLOOR_DB = {"noise_free": 24.5, "low_noise": 24.5, "high_noise": 24.0}
-#: the high-noise network is the least accurate by at least this (dB); measured 0.34 and 0.35.
-ACCURACY_GAP_DB = 0.2
+#: measured with the shipped weights (README.md): noise_free 26.61, low_noise 26.38, high_noise 26.07.
+PSNR_FLOOR_DB = {"noise_free": 24.5, "low_noise": 24.3, "high_noise": 24.0}
+#: less training noise, more accurate, by at least this (dB) at each step; measured 0.23 and 0.31.
+ACCURACY_GAP_DB = 0.1
 
 sys.path.insert(0, str(FAMILY))
 from overlay import curve  # noqa: E402
@@ -60,7 +61,8 @@ def test_the_three_differ_only_in_weights_and_words(manifests):
     assert len(codes) == 1
     dumps = [m.model_dump(mode="json") for m in manifests.values()]
     for dump in dumps:
-        dump.pop("submission")
+        dump["submission"].pop("id")
+        dump["submission"].pop("device")
         dump["network"].pop("training_data")
         dump["network"]["sha256"].pop("weights.safetensors")
     assert dumps[0] == dumps[1] == dumps[2]
@@ -84,9 +86,10 @@ def test_reconstructs_above_the_floor_and_beats_zero_filled(reconstructions, nam
     assert bool((ours > direct).all()), f"network {ours.tolist()} vs zero-filled {direct.tolist()}"
 
 
-def test_the_high_noise_network_is_the_least_accurate(reconstructions):
+def test_less_training_noise_is_more_accurate(reconstructions):
     mean_db = {name: float(psnr(r[1], r[0]).mean()) for name, r in reconstructions.items()}
-    assert min(mean_db["noise_free"], mean_db["low_noise"]) > mean_db["high_noise"] + ACCURACY_GAP_DB, mean_db
+    assert mean_db["noise_free"] > mean_db["low_noise"] + ACCURACY_GAP_DB, mean_db
+    assert mean_db["low_noise"] > mean_db["high_noise"] + ACCURACY_GAP_DB, mean_db
 
 
 def test_overlay_reads_both_subjects_curves(tmp_path: Path):

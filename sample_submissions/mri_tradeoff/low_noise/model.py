@@ -2,7 +2,8 @@
 
 Input: the zero-filled k-space grid k = P_Ω* y as two real channels [Re, Im], shape (B, 2, H, W),
 zero where nothing was sampled; the sampling mask M is read off the input as the entries that are
-nonzero in any item of the batch. Starting from the zero-filled image x₀ = F* k, each of the T
+nonzero in any item of the batch (so a batch must hold measurements taken with one mask, as the audit's
+batches do: items of another mask would change each other's output). Starting from the zero-filled image x₀ = F* k, each of the T
 cascades applies a residual U-Net to [Re x, Im x] and then a soft data-consistency step:
 
     x ← x + U_t(x),    x ← x − μ_t F*(M ⊙ F x − k),    μ_t = sigmoid(θ_t) ∈ (0, 1) learned,
