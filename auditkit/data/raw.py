@@ -15,8 +15,10 @@ encoded and the reconstructed field of view from the ISMRMRD XML header that bot
 
 Readout oversampling (fastMRI's H = 2 × the displayed rows) is removed by ``remove_readout_oversampling``
 — inverse DFT along the readout, centre crop to the reconstructed rows, DFT back — which keeps the
-k-space exact on the cropped field of view. Every problem is a one-line ValueError that starts with
-the file and names the dataset or field.
+k-space exact on the cropped field of view. ``reference`` turns a slice into what an audit uses: the
+coil-combined reference image (maps given or estimated from the calibration centre) and the measured
+k-space, on one scale. Every problem is a one-line ValueError that starts with the file and names the
+dataset or field.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from auditkit.operators.coils import estimate_coil_maps, normalise_coil_maps
 from auditkit.operators.mri import fft2c, ifft2c
 
 #: The ISMRMRD XML namespace.
@@ -249,3 +252,42 @@ def coil_images(kspace: np.ndarray) -> np.ndarray:
 def root_sum_of_squares(images: np.ndarray) -> np.ndarray:
     """√(Σ_c |x_c|²) over the coil axis of (C, H, W) coil images."""
     return np.sqrt((np.abs(images) ** 2).sum(axis=0))
+
+
+@dataclass(frozen=True)
+class RawReference:
+    """What an audit takes from one raw slice: the reference image and the measured k-space, on one scale.
+
+    ``kspace`` (C, H, W) is the de-oversampled k-space divided by ``scale``; ``complex_image`` the
+    coil-combined image x_c = Σ_c conj(S_c) F⁻¹k_c (F⁻¹k for one coil) on that scale, ``image`` = |x_c| in
+    [0, 1] (scale = max |x_c| before division); ``maps`` the S_c used, None for one coil.
+    """
+
+    image: np.ndarray
+    complex_image: np.ndarray
+    kspace: np.ndarray
+    maps: np.ndarray | None
+    scale: float
+
+
+def reference(raw: RawSlice, maps: np.ndarray | None = None, calibration: int = 24) -> RawReference:
+    """The reference of ``raw``: readout oversampling removed (to ``recon_shape[0]`` rows), coils combined with
+    ``maps`` (C, H, W) when given, else with maps estimated from the central ``calibration`` samples
+    (``operators.coils.estimate_coil_maps``), and everything scaled so that max |x_c| = 1."""
+    where = f"{raw.source.get('file', 'raw data')}: slice {raw.source.get('slice', '?')}"
+    kspace = remove_readout_oversampling(raw.kspace, raw.recon_shape[0])
+    images = coil_images(kspace)
+    if raw.coils == 1:
+        used, combined = None, images[0]
+    else:
+        if maps is not None and tuple(maps.shape) != tuple(kspace.shape):
+            raise ValueError(f"{where}: coil_maps: have shape {tuple(maps.shape)} but the data has "
+                             f"{raw.coils} coils on a {kspace.shape[1]}×{kspace.shape[2]} grid, expected {tuple(kspace.shape)}")
+        torch_k = torch.from_numpy(kspace)
+        s = (normalise_coil_maps(torch.from_numpy(np.asarray(maps, dtype=np.complex128))) if maps is not None
+             else estimate_coil_maps(torch_k, calibration)).numpy()
+        used, combined = s, (np.conj(s) * images).sum(axis=0)
+    scale = float(np.abs(combined).max())
+    if not scale > 0:
+        raise ValueError(f"{where}: kspace: is all zero; there is no image to audit")
+    return RawReference(np.abs(combined) / scale, combined / scale, kspace / scale, used, scale)

@@ -10,7 +10,9 @@ import pytest
 import torch
 
 from auditkit.data import shepp_logan
-from auditkit.data.raw import coil_images, read_fastmri, read_ismrmrd, remove_readout_oversampling, root_sum_of_squares
+from auditkit.data.raw import (
+    coil_images, read_fastmri, read_ismrmrd, reference, remove_readout_oversampling, root_sum_of_squares,
+)
 from auditkit.data.synthetic_raw import multicoil_kspace, write_fastmri, write_ismrmrd
 
 SHAPE = (32, 24)  # displayed rows × phase-encode columns; the files hold 64 × 24 (2× readout oversampling)
@@ -123,3 +125,37 @@ def test_a_file_that_is_not_there_or_not_hdf5(tmp_path: Path):
         read_fastmri(text, [0])
     with pytest.raises(ValueError, match="dataset: is not an ISMRMRD file"):
         read_ismrmrd(text, [0])
+
+
+def test_reference_combines_the_coils_and_scales_image_and_kspace_together(tmp_path: Path):
+    x = shepp_logan((32, 32), dtype=torch.float64).numpy()[:, 4:28]
+    k, maps = multicoil_kspace(x[None], coils=4, seed=1)
+    path = tmp_path / "scan.h5"
+    write_fastmri(path, k, SHAPE)
+    (raw,) = read_fastmri(path, [0])
+    given = reference(raw, maps=maps[:, 16:48])  # the true maps, on the cropped field of view
+    np.testing.assert_allclose(given.image, x / x.max(), atol=1e-5)  # complex64 storage
+    assert given.image.max() == pytest.approx(1.0) and given.kspace.shape == (4, 32, 24)
+    np.testing.assert_allclose(given.kspace * given.scale, remove_readout_oversampling(raw.kspace, 32))
+    estimated = reference(raw, calibration=16)
+    inside = x > 0.1
+    assert np.abs(estimated.image - given.image)[inside].max() < 0.05
+
+
+def test_reference_of_single_coil_data_is_the_inverse_transform(tmp_path: Path, kspace: np.ndarray):
+    path = tmp_path / "single.h5"
+    write_fastmri(path, kspace, SHAPE, single_coil=True)
+    (raw,) = read_fastmri(path, [0])
+    ref = reference(raw)
+    assert ref.maps is None
+    np.testing.assert_allclose(ref.complex_image * ref.scale, coil_images(remove_readout_oversampling(raw.kspace, 32))[0])
+
+
+def test_maps_with_another_coil_count_are_refused_in_one_line(tmp_path: Path, kspace: np.ndarray):
+    path = tmp_path / "scan.h5"
+    write_fastmri(path, kspace, SHAPE)
+    (raw,) = read_fastmri(path, [0])
+    with pytest.raises(ValueError) as excinfo:
+        reference(raw, maps=np.ones((8, 32, 24), dtype=np.complex64))
+    assert _message(excinfo) == (f"{path}: slice 0: coil_maps: have shape (8, 32, 24) but the data has 4 coils on a "
+                                 "32×24 grid, expected (4, 32, 24)")
