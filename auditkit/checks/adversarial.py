@@ -445,7 +445,7 @@ def _subject_result(
                 "amplification": float(found.measurement.amplification[i, k]),
                 "relative_error": float(found.measurement.relative_error[i, k]),
                 "restart": int(found.noise.restart[i, k]),
-                "found_at_eta": float(found.noise.found_at[i, k]) if found.noise.found_at is not None else eta,
+                "found_at_eta": float(found.noise.found_at[i, k]),  # set by nested(), which _search always applies
                 "share_at_half_budget": float(noise_share[i, k]),
             }
             if cross_noise is not None:
