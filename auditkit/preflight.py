@@ -134,6 +134,7 @@ def check_sections(sections: Sections, *, load_network: bool = True, signing: bo
         problems += _coil_map_problems(sections.modality, source, missing)
     if sections.data is not None:
         problems += _image_problems(sections.data, source, missing)
+        problems += _raw_problems(sections.data, sections.modality, source, missing)
     if sections.network is not None and not missing.intersection(_NETWORK_FIELDS):
         probe = not problems and sections.modality is not None  # the probe builds the operator
         problems += _network_problems(sections, load_network and sections.complete, probe=probe)
@@ -246,6 +247,34 @@ def _image_problems(data: Data, source: ManifestSource, missing: set[Loc]) -> li
         if loc not in missing:
             problems += _reader_problems(source, loc, image.file, lambda image=image: load_image(
                 image.file, slice_axis=image.slice_axis, slice_index=image.slice_index, frame=image.frame))
+    return problems
+
+
+def _raw_problems(data: Data, modality: Modality | None, source: ManifestSource, missing: set[Loc]) -> list[Problem]:
+    """Each raw k-space entry is read as the audit reads it: datasets, shape, slices, trajectory, coil maps, and
+    (with a valid modality) the de-oversampled grid against ``image_shape`` and the coil count."""
+    from auditkit.data.collect import raw_slices
+    from auditkit.data.raw import MapsMismatch, load_maps
+
+    problems = []
+    for i, entry in enumerate(data.raw):
+        loc = ("data", "raw", i, "file")
+        maps_loc = ("data", "raw", i, "coil_maps")
+        if loc in missing or maps_loc in missing:
+            continue
+        if entry.coil_maps is not None:
+            found = _reader_problems(source, maps_loc, entry.coil_maps, lambda e=entry: load_maps(e.coil_maps, len(e.slices)))
+            if found:
+                problems += found
+                continue
+        shape = tuple(modality.image_shape) if modality is not None else None
+        coils = None if modality is None else modality.coils.count if modality.coils is not None else 1
+        try:
+            raw_slices(entry, shape, coils)
+        except MapsMismatch:  # the maps file read, but it does not fit the data: located at coil_maps
+            problems += _reader_problems(source, maps_loc, entry.file, lambda e=entry: raw_slices(e, shape, coils))
+        except (ValueError, OSError):
+            problems += _reader_problems(source, loc, entry.file, lambda e=entry: raw_slices(e, shape, coils))
     return problems
 
 

@@ -62,7 +62,7 @@ def prepare(
     operator = build_operator(manifest.modality, dtype=AUDIT_DTYPE, device=device)
     network = load_network(manifest.network, folder, operator, device=device)
     try:
-        images = collect_images(manifest.data, manifest.modality.image_shape)
+        images = collect_images(manifest.data, manifest.modality.image_shape, coils=_coil_count(manifest))
     except ValueError as exc:
         raise InputError(Problem(manifest_path, "data", str(exc))) from None
     baseline_params = {
@@ -105,8 +105,16 @@ def prepare(
         quick=quick,
         progress=progress or NullProgress(),
         trained_ratio=_trained_ratio(manifest, operator),
+        measured=tuple(images.measured),
     )
     return prepared
+
+
+def _coil_count(manifest: Manifest) -> int | None:
+    """The receive channels raw data must have: the coil count of a multi-coil operator, 1 for single-coil MRI."""
+    if manifest.modality.coils is not None:
+        return manifest.modality.coils.count
+    return 1 if manifest.modality.kind == "mri_singlecoil" else None
 
 
 def _trained_ratio(manifest: Manifest, operator: ForwardOperator) -> float | None:
@@ -122,6 +130,10 @@ def input_paths(manifest: Manifest, manifest_path: Path) -> list[tuple[str, Path
     paths: list[tuple[str, Path]] = [("manifest", manifest_path.resolve())]
     paths += [("network", (folder / rel).resolve()) for rel in sorted(manifest.network.sha256)]
     paths += [("data", Path(img.file).resolve()) for img in manifest.data.images]
+    for entry in manifest.data.raw:
+        paths.append(("raw data", Path(entry.file).resolve()))
+        if entry.coil_maps is not None:
+            paths.append(("raw coil maps", Path(entry.coil_maps).resolve()))
     if manifest.modality.sampling.mask_file is not None:
         paths.append(("mask", Path(manifest.modality.sampling.mask_file).resolve()))
     if manifest.modality.coils is not None and manifest.modality.coils.maps_file is not None:

@@ -78,10 +78,12 @@ def projected_ascent(
     max_rows: int | None = None,
     on_step: Callable[[], None] | None = None,
     target: torch.Tensor | None = None,
+    y: torch.Tensor | None = None,
 ) -> WorstNoise:
     """The worst noise e_ik with ‖e_ik‖ ≤ η_k‖A x_i‖ for images x (N, H, W), all levels and restarts batched.
 
-    "Worst" maximises ‖f(A x_i + e_ik) − t_i‖ with t = ``target`` (N, H, W), x when None.
+    "Worst" maximises ‖f(A x_i + e_ik) − t_i‖ with t = ``target`` (N, H, W), x when None. ``y`` (N, *meas)
+    replaces A x when given (acquired measurements: the search perturbs them, ‖e_ik‖ ≤ η_k‖y_i‖).
 
     ``restarts``, ``iterations`` and ``lr`` are the search's settings (no defaults here: the
     manifest's ``MeasurementDomainAttack`` and ``TradeoffConfig`` hold them); ``generators[i]``
@@ -94,7 +96,11 @@ def projected_ascent(
     elif target.shape != x.shape:
         raise ValueError(f"target: expected the images' shape {tuple(x.shape)}, got {tuple(target.shape)}")
     target = target.detach()
-    y = operator.forward(x).detach()
+    if y is None:
+        y = operator.forward(x)
+    elif tuple(y.shape) != (x.shape[0], *operator.measurement_shape):
+        raise ValueError(f"y: expected shape {(x.shape[0], *operator.measurement_shape)}, got {tuple(y.shape)}")
+    y = y.detach()
     k = levels.numel()
     starts = torch.stack([
         _unit_starts(y[i], k * restarts, g).reshape(restarts, k, *y.shape[1:]).transpose(0, 1)

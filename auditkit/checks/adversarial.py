@@ -140,8 +140,10 @@ class Measures:
 class Found:
     """One subject's own searches, and the reconstructions they lead to."""
 
-    clean: torch.Tensor  # (N, H, W) f(Ax)
+    clean: torch.Tensor  # (N, H, W) f(Ax), where the image-domain search starts
     error_clean: torch.Tensor  # (N,)
+    clean_measured: torch.Tensor  # (N, H, W) f(y), where the measurement-domain search starts (y = Ax unless raw)
+    error_measured: torch.Tensor  # (N,)
     ladder: Ladder
     noise: WorstNoise
     image: Measures
@@ -164,6 +166,8 @@ class AdversarialCheck(Check[AdversarialConfig]):
 
     name = "adversarial"
     title = "Tiny worst-case perturbations"
+    raw_measured = "the measurement-domain search: it starts from the acquired y and perturbs it, ‖e‖ ≤ η‖y‖"
+    raw_simulated = "the image-domain search: y = A(x + r) from the reference image x"
 
     compares = True
 
@@ -190,7 +194,8 @@ class AdversarialCheck(Check[AdversarialConfig]):
         power = _search_power(ctx, images, s)
         return Crossed(
             image=_image_measures(recon, ctx.operator, images.x, base.clean, net.ladder.perturbations, s.patch_size),
-            noise=_noise_measures(recon, ctx.operator, images.x, base.clean, net.noise.perturbations, s.patch_size),
+            noise=_noise_measures(recon, ctx.measurements(ctx.operator, images), images.x, base.clean_measured,
+                                  net.noise.perturbations, s.patch_size),
             power_image=torch.tensor([power.image_domain], dtype=torch.float64),
             power_noise=torch.tensor([power.measurement_domain], dtype=torch.float64),
         )
@@ -263,6 +268,9 @@ def _search(subject: Subject, ctx: AuditContext, images: Selection, s: Settings)
     recon = guarded_recon(subject.fmap, check=AdversarialCheck.name, image_ids=images.ids, subject=subject.key)
     n = x.shape[0]
     clean = evaluate(recon, op.forward(x), torch.arange(n, device=x.device))
+    y = ctx.measurements(op, images)
+    raw = any(ctx.raw(i) is not None for i in indices)
+    clean_measured = evaluate(recon, y, torch.arange(n, device=x.device)) if raw else clean
     ladder_calls = len(image_groups(n, len(s.budgets), rows)) * (int(s.max_iter * PATH_SHARE) + s.max_iter // len(s.budgets))
     with ctx.progress.task(f"adversarial: {subject.key}, image domain", total=ladder_calls) as task:
         ladder = ladder_ascent(
@@ -274,15 +282,17 @@ def _search(subject: Subject, ctx: AuditContext, images: Selection, s: Settings)
     with ctx.progress.task(f"adversarial: {subject.key}, measurement domain", total=noise_calls) as task:
         noise = nested(projected_ascent(
             recon, op, x, s.etas, generators=[ctx.generator(NOISE_SALT, i) for i in indices], restarts=s.restarts,
-            iterations=s.iterations, lr=s.lr, max_rows=rows, on_step=task.advance, target=clean,
+            iterations=s.iterations, lr=s.lr, max_rows=rows, on_step=task.advance, target=clean_measured, y=y,
         ))
     return Found(
         clean=clean,
         error_clean=relative_error(clean, x).cpu(),
+        clean_measured=clean_measured,
+        error_measured=relative_error(clean_measured, x).cpu(),
         ladder=ladder,
         noise=noise,
         image=_image_measures(recon, op, x, clean, ladder.perturbations, s.patch_size),
-        measurement=_noise_measures(recon, op, x, clean, noise.perturbations, s.patch_size),
+        measurement=_noise_measures(recon, y, x, clean_measured, noise.perturbations, s.patch_size),
     )
 
 
@@ -320,11 +330,11 @@ def _image_measures(
 
 
 def _noise_measures(
-    recon: Reconstruct, op: ForwardOperator, x: torch.Tensor, clean: torch.Tensor, e: torch.Tensor, size: int
+    recon: Reconstruct, y: torch.Tensor, x: torch.Tensor, clean: torch.Tensor, e: torch.Tensor, size: int
 ) -> Measures:
-    """f at A x_i + e_ik for noise e (N, K, *measurement_shape)."""
+    """f at y_i + e_ik for the images' measurements y (N, *meas) and noise e (N, K, *meas)."""
     n, k = e.shape[:2]
-    y = op.forward(x).detach().repeat_interleave(k, 0)
+    y = y.detach().repeat_interleave(k, 0)
     return _measure(recon, y, clean, e.reshape(n * k, *e.shape[2:]), x.repeat_interleave(k, 0), batch_norm2(x), size)
 
 
@@ -413,7 +423,7 @@ def _subject_result(
     summary["worst_case_gain"] = {
         setting_key(b): float((found.image.change[:, j] / b).max()) for j, b in enumerate(s.budgets)
     }
-    summary["measurement_domain"] = _summary(found.measurement, found.error_clean, s.etas)
+    summary["measurement_domain"] = _summary(found.measurement, found.error_measured, s.etas)
     image_share, noise_share = half_budget_share(found.ladder.progress), half_budget_share(found.noise.progress)
     summary["share_at_half_budget"] = _least(image_share, s.budgets)
     summary["measurement_domain"]["share_at_half_budget"] = _least(noise_share, s.etas)

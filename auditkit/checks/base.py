@@ -25,7 +25,7 @@ import math
 import time
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, ClassVar, Generic, Iterable, Iterator, Mapping, Sequence, TypeVar
 
 import torch
@@ -37,6 +37,7 @@ from auditkit.attacks.objective import Reconstruct, evaluate
 from auditkit.errors import NetworkRaised, NetworkRuntimeError
 from auditkit.checks.result import CheckResult, Criterion, SubjectResult, Verdict
 from auditkit.checks.units import BOTH, Failure, Phase, Unit, failure_of, join
+from auditkit.data.raw import RawReference
 from auditkit.manifest.models import CheckConfig
 from auditkit.metrics import as_magnitude
 from auditkit.networks.python_source import one_line
@@ -79,9 +80,41 @@ class AuditContext:
     arrays: ArraySink | None = None
     progress: Progress = field(default_factory=NullProgress)
     trained_ratio: float | None = None
+    #: per image, its raw data (``auditkit.data.raw.RawReference``: acquired k-space on the audit's grid and scale,
+    #: coil maps) or None for an image whose measurements are simulated; empty when no image came from raw data.
+    measured: Sequence[RawReference | None] = ()
 
     def subjects(self) -> tuple[Subject, Subject]:
         return (self.network, self.baseline)
+
+    def raw(self, index: int) -> RawReference | None:
+        """The raw data of test image ``index``, or None when its measurements are simulated."""
+        return self.measured[index] if index < len(self.measured) else None
+
+    def measurements(self, op: ForwardOperator, images: Selection) -> torch.Tensor:
+        """The unperturbed measurements y (B, *measurement_shape) of a selection under ``op`` (the audit's mask or
+        another ratio's): y = P_Ω k, the acquired k-space on op's mask, for an image from raw data; y = A x,
+        simulated, for every other image."""
+        y = op.forward(images.x).detach()
+        for row, index in enumerate(images.indices):
+            ref = self.raw(index)
+            if ref is not None:
+                grid = torch.from_numpy(ref.kspace).to(device=y.device, dtype=y.dtype)
+                y[row] = op.extract(grid.reshape(*op.measurement_shape[:-1], *op.image_shape))
+        return y
+
+    def for_image(self, index: int) -> AuditContext:
+        """The context a unit of test image ``index`` runs in: the audit's, except for a multi-coil raw slice,
+        whose operator (and both subjects') uses that slice's own coil maps."""
+        ref = self.raw(index)
+        if ref is None or ref.maps is None:
+            return self
+        op = self.operator.with_maps(torch.from_numpy(ref.maps))  # type: ignore[attr-defined]
+        return replace(
+            self, operator=op,
+            network=Subject(self.network.key, self.network.at(op), self.network.at),
+            baseline=Subject(self.baseline.key, self.baseline.at(op), self.baseline.at),
+        )
 
     def generator(self, *salt: int) -> torch.Generator:
         """A torch generator seeded from the audit seed and a per-use salt (reproducible, independent)."""
@@ -188,11 +221,10 @@ def guarded_recon(
     return recon
 
 
-def reconstruct_images(recon: Reconstruct, operator: ForwardOperator, images: torch.Tensor, batch: int) -> torch.Tensor:
-    """f(A x) of a stack of images (N, H, W) as reported (``attacks.objective.evaluate``, no gradient tracking):
-    A applied to ``batch`` images at a time, f called on ``batch`` rows at a time; row n is image n."""
-    y = torch.cat([operator.forward(part) for part in images.split(batch)])
-    return evaluate(recon, y, torch.arange(images.shape[0], device=images.device), batch)
+def reconstruct_images(recon: Reconstruct, y: torch.Tensor, batch: int) -> torch.Tensor:
+    """f(y) of a stack of measurements (N, *meas) as reported (``attacks.objective.evaluate``, no gradient
+    tracking), f called on ``batch`` rows at a time; row n is image n."""
+    return evaluate(recon, y, torch.arange(y.shape[0], device=y.device), batch)
 
 
 def by_image(ids: Sequence[str], values: Iterable[Any]) -> dict[str, float]:
@@ -255,6 +287,11 @@ class Check(ABC, Generic[ConfigT]):
     quick_images: ClassVar[int] = 1
     #: True when the check has a COMPARE phase (one subject measured under the other's perturbations).
     compares: ClassVar[bool] = False
+    #: for a test image from raw k-space, the parts of the check that reconstruct from the acquired
+    #: measurements (``AuditContext.measurements``) and the parts that simulate y = A(·) from its reference image
+    #: with the slice's coil maps ("" for none); the dossier prints both.
+    raw_measured: ClassVar[str] = ""
+    raw_simulated: ClassVar[str] = ""
 
     def run(self, ctx: AuditContext, config: ConfigT) -> CheckResult:
         """The whole check in this process: NOT_RUN when the manifest disables it, else every unit in plan order,
@@ -318,6 +355,7 @@ class Check(ABC, Generic[ConfigT]):
         ``unit.needs()``. Neither subject keeps state between calls, so nothing depends on what ran before."""
         image = self.one_image(ctx, unit)
         try:
+            ctx = ctx.for_image(unit.image)
             if unit.phase is Phase.MEASURE:
                 subject = ctx.network if unit.subject == ctx.network.key else ctx.baseline
                 return self.measure(ctx, config, subject, image)

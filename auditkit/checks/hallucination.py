@@ -249,20 +249,21 @@ class _Measured:
         return chosen.amax(dim=1) if chosen.shape[1] else torch.zeros(self.invented.shape[0], dtype=self.invented.dtype)
 
 
-def _reconstruct(subject: Subject, ctx: AuditContext, images: torch.Tensor, labels: list[str]) -> torch.Tensor:
-    """f(A·) of a stack of images, ``BATCH`` per call, as reported, each output checked (``guarded_recon``)."""
+def _reconstruct(subject: Subject, y: torch.Tensor, labels: list[str]) -> torch.Tensor:
+    """f(y) of a stack of measurements, ``BATCH`` per call, as reported, each output checked (``guarded_recon``)."""
     recon = guarded_recon(subject.fmap, check=CHECK_NAME, image_ids=labels, subject=subject.key)
-    return reconstruct_images(recon, ctx.operator, images, BATCH)
+    return reconstruct_images(recon, y, BATCH)
 
 
 def _measure(
-    subject: Subject, ctx: AuditContext, x: torch.Tensor, b: torch.Tensor, detail: KernelDetail,
-    ids: list[str], size: int, alpha: float,
+    subject: Subject, ctx: AuditContext, images: Selection, b: torch.Tensor, detail: KernelDetail, size: int,
+    alpha: float,
 ) -> _Measured:
-    op = ctx.operator
-    fx = _reconstruct(subject, ctx, x, ids)
+    """f of the images' measurements (acquired ones for raw data) and f(A(x + d)) with the kernel detail d."""
+    op, x, ids = ctx.operator, images.x, images.ids
+    fx = _reconstruct(subject, ctx.measurements(op, images), ids)
     x_d = comparable(op, x) + detail.d.unsqueeze(0)
-    f_detail = _reconstruct(subject, ctx, x_d, [f"{i} + kernel detail" for i in ids])
+    f_detail = _reconstruct(subject, op.forward(x_d), [f"{i} + kernel detail" for i in ids])
     norm_x = batch_norm2(x).double().cpu()
     norm2 = norm_x.square()[:, None]
     with torch.no_grad():
@@ -293,13 +294,15 @@ class HallucinationCheck(Check[HallucinationConfig]):
 
     name = CHECK_NAME
     title = "Hallucination: content in the kernel of A"
+    raw_measured = "the reconstruction whose unmeasured content is scored: f(y) of the acquired y"
+    raw_simulated = "the kernel detail: f(A(x + d)) from the reference image x"
 
     def measure(self, ctx: AuditContext, config: HallucinationConfig, subject: Subject, images: Selection) -> _Measured:
         op, alpha, x = ctx.operator, float(config.alpha), images.x
         detail = KernelDetail.build(op, kernel_detail_spec(config.kernel_detail), alpha, x.device)
         with torch.no_grad():
             b = kernel_part(op, x, alpha)
-        return _measure(subject, ctx, x, b, detail, images.ids, int(config.patch_size), alpha)
+        return _measure(subject, ctx, images, b, detail, int(config.patch_size), alpha)
 
     def decide(
         self, ctx: AuditContext, config: HallucinationConfig, images: Selection, measured: Mapping[str, _Measured],

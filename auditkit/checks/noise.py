@@ -324,6 +324,8 @@ class NoiseCheck(Check[NoiseConfig]):
 
     name = CHECK_NAME
     title = "Random noise (not rare events)"
+    raw_measured = "the noise draws: y + e with the acquired y, σ from ‖y‖"
+    raw_simulated = "the survival part: y = A(x + r₁ + v) from the reference image x"
 
     def gradient_evaluations(self, ctx: AuditContext, config: NoiseConfig, unit: Unit) -> int:
         """The survival part's worst-case search (``survival_iterations``), when it runs; the draws need none."""
@@ -332,7 +334,7 @@ class NoiseCheck(Check[NoiseConfig]):
 
     def measure(self, ctx: AuditContext, config: NoiseConfig, subject: Subject, images: Selection) -> _Measured:
         s = _Settings.of(config, ctx.quick)
-        y = ctx.operator.forward(images.x).detach()
+        y = ctx.measurements(ctx.operator, images)
         g = [standard_noise(ctx.operator, s.draws, ctx.generator(SALT_NOISE, i)) for i in images.indices]
         scales = [[noise_scale(level, y[n]) for level in s.levels] for n in range(len(images.ids))]
         measured = self._measure(subject, ctx, s, images, y, g, scales)

@@ -1,7 +1,8 @@
 """Check 3 — more samples: does reconstruction quality hold up as samples are added?
 
 Both subjects reconstruct the same test images from noise-free measurements
-y_r = A_r x at several sampling settings r, and PSNR and SSIM (data range 1, the
+y_r = A_r x (for raw data the acquired k-space on A_r's mask, y_r = P_Ω_r k) at several
+sampling settings r, and PSNR and SSIM (data range 1, the
 modulus of complex outputs) are summarised per setting as mean, population
 standard deviation (ddof = 0), minimum and maximum over the images.
 
@@ -243,13 +244,14 @@ class Unsupported:
 
 
 def reconstruct(subject: Subject, setting: Setting, ctx: AuditContext, images: Selection) -> torch.Tensor:
-    """|f(A_r x)| for every image (the modulus of complex outputs), ``BATCH`` per call, each output checked."""
+    """|f(y_r)| for every image, y_r = A_r x (or the acquired k-space on A_r's mask for raw data), the modulus of
+    complex outputs, ``BATCH`` per call, each output checked."""
     audit = setting.operator is ctx.operator
     labels = [f"{image_id} (ratio {setting.key})" for image_id in images.ids]
     try:
         fmap = subject.fmap if audit else subject.at(setting.operator)
         recon = guarded_recon(fmap, check=CHECK_NAME, image_ids=labels, subject=subject.key)
-        out = reconstruct_images(recon, setting.operator, images.x, BATCH)
+        out = reconstruct_images(recon, ctx.measurements(setting.operator, images), BATCH)
     except NetworkRaised as exc:  # only the network raising at a setting other than the audit one is excused
         if audit or subject.key != "network":
             raise
@@ -451,8 +453,17 @@ def parameters(
         trained_ratio=ctx.trained_ratio,
         trained_setting=trained_key,
         spread="population standard deviation (ddof = 0) over the images",
-        measurements="noise-free, y = A_r x",
+        measurements=_measurements_text(ctx, ids),
     )
+
+
+def _measurements_text(ctx: AuditContext, ids: list[str]) -> str:
+    """What the subjects reconstructed from at each ratio: A_r x, or the acquired k-space for raw images."""
+    raw = [i for i in ids if ctx.raw(ctx.image_ids.index(i)) is not None]
+    if not raw:
+        return "noise-free, y = A_r x"
+    text = f"acquired k-space on each ratio's mask, y = P_Ω_r k, for {', '.join(raw)}"
+    return text + ("; noise-free y = A_r x for the others" if len(raw) < len(ids) else "")
 
 
 def arrays(settings: list[Setting], curves: dict[str, Curve], images: Selection) -> Arrays:
@@ -485,6 +496,8 @@ class SamplingCheck(Check[SamplingConfig]):
 
     name = CHECK_NAME
     title = "More samples (sampling ratio)"
+    raw_measured = "every reconstruction: the acquired k-space on each ratio's mask"
+    raw_simulated = ""
     quick_images = 2
 
     def precondition(self, ctx: AuditContext, config: SamplingConfig) -> CheckResult | None:

@@ -61,6 +61,9 @@ from auditkit.operators.base import batch_norm2
 REGION_DILATION = 2
 #: an effective detail smaller than this fraction of the rendered one (in ℓ2 norm) counts as clipped away.
 CLIPPED_AWAY = 1e-6
+#: on a raw slice with estimated coil maps, the least share of a detail's region that must lie where the data
+#: determine the maps for the detail to be simulated and measured there.
+KNOWN_SHARE = 0.95
 #: an effective detail smaller than this fraction of the rendered one is reported as partly clipped.
 PARTLY_CLIPPED = 0.5
 
@@ -236,14 +239,16 @@ class StructuralCheck(Check[StructuralConfig]):
 
     name = "structural"
     title = "Small structural changes"
+    raw_measured = ""
+    raw_simulated = "every reconstruction: y = A(x + d) from the reference image x with the inserted details d"
 
     def measure(self, ctx: AuditContext, config: StructuralConfig, subject: Subject, images: Selection) -> list[_Measured]:
         """One ``_Measured`` per image of ``images``."""
         names, raw, regions = _details(ctx, config)
         out = []
-        for x, image_id in zip(images.x, images.ids):
+        for x, index, image_id in zip(images.x, images.indices, images.ids):
             inp = _Inputs.build(x, raw)
-            measurable = inp.kept(raw) >= CLIPPED_AWAY
+            measurable = (inp.kept(raw) >= CLIPPED_AWAY) & known_maps(ctx, index, regions)
             out.append(_measure(subject, ctx, inp, regions, measurable, image_id, names))
         return out
 
@@ -257,7 +262,9 @@ class StructuralCheck(Check[StructuralConfig]):
         inputs = [_Inputs.build(x, raw) for x in images.x]
         kept = torch.stack([inp.kept(raw) for inp in inputs])  # (N, K)
         measured = dict(measured)
+        known = torch.stack([known_maps(ctx, i, regions) for i in images.indices])  # (N, K)
         criteria, notes = _criteria(measured, ids, names, config)
+        notes = _unknown_maps_notes(known.numpy(), ids, names) + notes
         return self.result(
             ctx,
             criteria=criteria,
@@ -265,7 +272,8 @@ class StructuralCheck(Check[StructuralConfig]):
             parameters=_parameters(config, specs, ids, ctx.quick),
             notes=_clipping_notes(kept.numpy(), ids, names) + notes,
             arrays=lambda: _arrays(inputs, measured, raw, regions, names, ids),
-            reason=None if criteria else "no detail could be measured on any image (every detail was clipped away)",
+            reason=None if criteria else ("no detail could be measured on any image (every detail was clipped away, "
+                                          "or lies where a raw slice's coil maps are not known)"),
         )
 
 
@@ -276,6 +284,28 @@ def _details(ctx: AuditContext, config: StructuralConfig) -> tuple[list[str], to
     raw = torch.stack([s.render(shape) for s in specs]).to(dtype=ctx.images.dtype, device=ctx.images.device)
     regions = torch.stack([detail_region(d, REGION_DILATION) for d in raw.cpu()]).to(raw.device)
     return [s.name for s in specs], raw, regions
+
+
+def known_maps(ctx: AuditContext, index: int, regions: torch.Tensor) -> torch.Tensor:
+    """(K,) bool: whether each detail region can be simulated on test image ``index`` — always, except on a raw
+    slice with estimated coil maps, where at least ``KNOWN_SHARE`` of the region must lie where the data have
+    signal (``RawReference.known``): elsewhere the maps are extrapolated, and a detail simulated with them would
+    test the extrapolation, not the network."""
+    ref = ctx.raw(index)
+    if ref is None or bool(ref.known.all()):
+        return torch.ones(regions.shape[0], dtype=torch.bool)
+    known = torch.from_numpy(ref.known).to(regions.device)
+    share = (regions & known).flatten(1).sum(dim=1) / regions.flatten(1).sum(dim=1).clamp_min(1)
+    return (share >= KNOWN_SHARE).cpu()
+
+
+def _unknown_maps_notes(known: np.ndarray, ids: list[str], names: list[str]) -> list[str]:
+    """One note per (raw image, detail) left out because the detail lies where the slice's coil maps are not known."""
+    return [
+        f"detail '{name}' lies where raw image {image_id} has no signal, so its estimated coil maps are extrapolated "
+        f"there (less than {KNOWN_SHARE:.0%} of the detail's region is known); it is not measured on that image"
+        for i, image_id in enumerate(ids) for k, name in enumerate(names) if not known[i, k]
+    ]
 
 
 def _clipping_notes(kept: np.ndarray, ids: list[str], names: list[str]) -> list[str]:

@@ -146,6 +146,8 @@ class TradeoffCheck(Check[TradeoffConfig]):
 
     name = CHECK_NAME
     title = "Accuracy–stability trade-off"
+    raw_measured = "every reconstruction: E(η) searched from the acquired y, ‖e‖ ≤ η‖y‖"
+    raw_simulated = ""
 
     def gradient_evaluations(self, ctx: AuditContext, config: TradeoffConfig, unit: Unit) -> int:
         """``restarts × iterations`` per positive level (η = 0 needs no search)."""
@@ -184,7 +186,7 @@ def _curve(subject: Subject, ctx: AuditContext, images: Selection, s: Settings) 
     x, indices = images.x, images.indices
     recon = guarded_recon(subject.fmap, check=CHECK_NAME, image_ids=images.ids, subject=subject.key, modulus=True)
     n, positive = x.shape[0], s.positive
-    y = op.forward(x).detach()
+    y = ctx.measurements(op, images)
     image_rows = torch.arange(n, device=x.device)
     clean = evaluate(recon, y, image_rows, max_rows)
     candidates = [relative_error(clean, x).double().cpu()]  # column 0: e = 0
@@ -197,7 +199,7 @@ def _curve(subject: Subject, ctx: AuditContext, images: Selection, s: Settings) 
         with ctx.progress.task(f"{CHECK_NAME}: {subject.key}, projected attack", total=calls) as task:
             noise = projected_ascent(
                 recon, op, x, positive, generators=[ctx.generator(SALT, i) for i in indices], restarts=s.restarts,
-                iterations=s.iterations, lr=s.lr, max_rows=max_rows, on_step=task.advance,
+                iterations=s.iterations, lr=s.lr, max_rows=max_rows, on_step=task.advance, y=y,
             )
         p = len(positive)
         e = noise.perturbations.reshape(n * p, *y.shape[1:])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -12,6 +12,7 @@ from auditkit.data.mni import default_split, mni152_slices
 from auditkit.data.normalise import normalise
 from auditkit.data.resize import METHOD
 from auditkit.data.phantoms import random_ellipses, shepp_logan
+from auditkit.data.raw import RawReference, RawSlice, audit_view
 
 
 @dataclass(frozen=True)
@@ -21,12 +22,15 @@ class TestImages:
     images: torch.Tensor  # (N, H, W), float64, in [0, 1]
     ids: list[str]
     sources: list[dict]
+    #: per image, what was measured (raw k-space on the audit's grid, its maps) or None for a simulated image.
+    measured: list[RawReference | None] = field(default_factory=list)
 
 
-def collect_images(data, image_shape: tuple[int, int]) -> TestImages:
-    """Files first (in manifest order, each normalised by ``data.normalisation``), then phantoms.
+def collect_images(data, image_shape: tuple[int, int], coils: int | None = None) -> TestImages:
+    """Files first (in manifest order, each normalised by ``data.normalisation``), then raw slices, then phantoms.
 
-    Phantoms are generated already in [0, 1] and are not re-normalised.
+    Phantoms are generated already in [0, 1] and are not re-normalised; a raw slice's image is the magnitude
+    of its coil-combined reference divided by its maximum (``raw_slices``), which must have ``coils`` channels.
     """
     shape = (int(image_shape[0]), int(image_shape[1]))
     stack: list[np.ndarray] = []
@@ -43,6 +47,13 @@ def collect_images(data, image_shape: tuple[int, int]) -> TestImages:
             "pixel_spacing_mm": pixel_spacing(entry.file, entry.slice_axis),
             "resampling": _resampling(raw.shape, shape), "normalisation": data.normalisation,
         })
+    measured: list[RawReference | None] = [None] * len(stack)
+    for entry in data.raw:
+        for raw, ref in raw_slices(entry, shape, coils):
+            stack.append(ref.image)
+            measured.append(ref)
+            ids.append(_unique(f"{_slug(entry.file.name)}_s{raw.source['slice']}", ids))
+            sources.append(raw_source(entry, raw, ref))
     for ph in data.phantoms:
         if ph.kind == "shepp_logan":
             stack.append(shepp_logan(shape, dtype=torch.float64).numpy())
@@ -62,7 +73,48 @@ def collect_images(data, image_shape: tuple[int, int]) -> TestImages:
                 sources.append({"phantom": "mni152", "plane": ph.plane, "index": idx,
                                 "resampling": f"template slice (1 mm) zero-padded to the aspect, then {METHOD} "
                                               f"to {_size(shape)}; divided by its maximum"})
-    return TestImages(images=torch.from_numpy(np.stack(stack)), ids=ids, sources=sources)
+    measured += [None] * (len(stack) - len(measured))
+    return TestImages(images=torch.from_numpy(np.stack(stack)), ids=ids, sources=sources, measured=measured)
+
+
+def raw_slices(entry, shape: tuple[int, int] | None, coils: int | None) -> list[tuple[RawSlice, RawReference]]:
+    """The slices of a manifest's ``data.raw`` entry with their references, checked against the audit: the
+    de-oversampled grid must be ``shape`` and the data must have ``coils`` channels (each when given)."""
+    path = entry.file
+    views = audit_view(entry.format, path, entry.slices, maps_file=entry.coil_maps, calibration=entry.calibration)
+    raw = views[0][0]
+    grid = (raw.recon_shape[0], raw.encoded_shape[1])
+    if shape is not None and grid != tuple(shape):
+        raise ValueError(f"{path}: kspace: gives a {_size(grid)} image (readout {_size(raw.encoded_shape)} cropped to the "
+                         f"header's reconSpace rows), but modality.image_shape is {_size(shape)}; raw k-space is not "
+                         f"resampled")
+    if coils is not None and raw.coils != coils:
+        expected = "single-coil data (mri_singlecoil)" if coils == 1 else f"{coils} coils (modality.coils.count)"
+        raise ValueError(f"{path}: kspace: has {raw.coils} coil(s), but the audit's operator takes {expected}")
+    return views
+
+
+def raw_source(entry, raw: RawSlice, ref: RawReference) -> dict:
+    """Where a raw test image came from and how it was made, for the evidence and the dossier."""
+    enc_h, rows = raw.encoded_shape[0], raw.recon_shape[0]
+    if raw.coils == 1:
+        combination, maps = "F⁻¹k (one coil)", None
+    elif entry.coil_maps is not None:
+        combination, maps = "Σ_c conj(S_c) F⁻¹k_c", f"given: {entry.coil_maps.given}, normalised to Σ|S_c|² = 1"
+    else:
+        combination = "Σ_c conj(S_c) F⁻¹k_c"
+        maps = (f"estimated: low-resolution method from the central {entry.calibration}×{entry.calibration} samples, "
+                f"Hann taper, normalised to Σ|S_c|² = 1")
+    return {
+        "raw": entry.format, "file": entry.file.given, "slice": raw.source["slice"], "coils": raw.coils,
+        "encoded_size": _size(raw.encoded_shape),
+        "readout_oversampling": ("none" if rows == enc_h else
+                                 f"removed: inverse DFT along the readout, central {rows} of {enc_h} rows kept, DFT back"),
+        "coil_maps": maps,
+        "reference": f"|{combination}| of the fully sampled slice, divided by its maximum ({ref.scale:.4g})",
+        "measurements": "measured: y = P_Ω k, the acquired k-space on the audit's mask, on the reference's scale",
+        "attributes": ", ".join(f"{k}={v}" for k, v in sorted(raw.source.get("attributes", {}).items())) or None,
+    }
 
 
 def _size(shape: tuple[int, ...]) -> str:

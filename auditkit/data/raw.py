@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from auditkit.operators.coils import estimate_coil_maps, normalise_coil_maps
+from auditkit.operators.coils import estimate_coil_maps, normalise_coil_maps, signal_support
 from auditkit.operators.mri import fft2c, ifft2c
 
 #: The ISMRMRD XML namespace.
@@ -55,6 +55,10 @@ class RawSlice:
     def coils(self) -> int:
         """Number of receive channels C."""
         return int(self.kspace.shape[0])
+
+
+class MapsMismatch(ValueError):
+    """Coil maps that were read but do not fit the data (another coil count or grid)."""
 
 
 def _fail(path: Path, where: str, message: str) -> ValueError:
@@ -260,7 +264,9 @@ class RawReference:
 
     ``kspace`` (C, H, W) is the de-oversampled k-space divided by ``scale``; ``complex_image`` the
     coil-combined image x_c = Σ_c conj(S_c) F⁻¹k_c (F⁻¹k for one coil) on that scale, ``image`` = |x_c| in
-    [0, 1] (scale = max |x_c| before division); ``maps`` the S_c used, None for one coil.
+    [0, 1] (scale = max |x_c| before division); ``maps`` the S_c used, None for one coil. ``known`` (H, W) marks
+    where the maps are known: everywhere for one coil or given maps; for estimated maps only where the data
+    have signal (``operators.coils.signal_support``), elsewhere they are extrapolated.
     """
 
     image: np.ndarray
@@ -268,6 +274,7 @@ class RawReference:
     kspace: np.ndarray
     maps: np.ndarray | None
     scale: float
+    known: np.ndarray
 
 
 def reference(raw: RawSlice, maps: np.ndarray | None = None, calibration: int = 24) -> RawReference:
@@ -277,17 +284,56 @@ def reference(raw: RawSlice, maps: np.ndarray | None = None, calibration: int = 
     where = f"{raw.source.get('file', 'raw data')}: slice {raw.source.get('slice', '?')}"
     kspace = remove_readout_oversampling(raw.kspace, raw.recon_shape[0])
     images = coil_images(kspace)
+    known = np.ones(kspace.shape[1:], dtype=bool)
     if raw.coils == 1:
         used, combined = None, images[0]
     else:
         if maps is not None and tuple(maps.shape) != tuple(kspace.shape):
-            raise ValueError(f"{where}: coil_maps: have shape {tuple(maps.shape)} but the data has "
+            raise MapsMismatch(f"{where}: coil_maps: have shape {tuple(maps.shape)} but the data has "
                              f"{raw.coils} coils on a {kspace.shape[1]}×{kspace.shape[2]} grid, expected {tuple(kspace.shape)}")
         torch_k = torch.from_numpy(kspace)
         s = (normalise_coil_maps(torch.from_numpy(np.asarray(maps, dtype=np.complex128))) if maps is not None
              else estimate_coil_maps(torch_k, calibration)).numpy()
         used, combined = s, (np.conj(s) * images).sum(axis=0)
+        if maps is None:
+            known = signal_support(torch_k, calibration).numpy()
     scale = float(np.abs(combined).max())
     if not scale > 0:
         raise ValueError(f"{where}: kspace: is all zero; there is no image to audit")
-    return RawReference(np.abs(combined) / scale, combined / scale, kspace / scale, used, scale)
+    return RawReference(np.abs(combined) / scale, combined / scale, kspace / scale, used, scale, known)
+
+
+def read_raw(format: str, path: str | Path, slices: Sequence[int]) -> list[RawSlice]:
+    """The chosen slices of a raw file in ``format`` (one of ``FORMATS``)."""
+    if format == "fastmri":
+        return read_fastmri(path, slices)
+    if format == "ismrmrd":
+        return read_ismrmrd(path, slices)
+    raise ValueError(f"format: must be one of {', '.join(FORMATS)}, got {format!r}")
+
+
+def load_maps(path: str | Path, count: int) -> np.ndarray:
+    """Complex coil maps (slices, C, H, W) for ``count`` slices from a .npy file; a (C, H, W) array serves one slice."""
+    path = Path(path)
+    if not path.is_file():
+        raise _fail(path, "coil_maps", "does not exist")
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise _fail(path, "coil_maps", f"is not a NumPy .npy array ({exc})") from None
+    if array.ndim == 3 and count == 1:
+        array = array[None]
+    if array.ndim != 4 or array.shape[0] != count:
+        raise _fail(path, "coil_maps", f"has shape {tuple(array.shape)}; expected (slices, coils, H, W) with "
+                                       f"{count} slice(s), one per entry of slices")
+    if not np.all(np.isfinite(array)):
+        raise _fail(path, "coil_maps", "contains NaN or infinite values")
+    return array.astype(np.complex128)
+
+
+def audit_view(format: str, path: str | Path, slices: Sequence[int], *, maps_file: str | Path | None = None,
+               calibration: int = 24) -> list[tuple[RawSlice, RawReference]]:
+    """Each chosen slice with its ``reference``: maps from ``maps_file`` when given, else estimated."""
+    raws = read_raw(format, path, slices)
+    maps = load_maps(maps_file, len(raws)) if maps_file is not None else [None] * len(raws)
+    return [(raw, reference(raw, m, calibration)) for raw, m in zip(raws, maps)]

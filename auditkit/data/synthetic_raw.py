@@ -2,7 +2,7 @@
 
 Nothing downloads scanner data here; tests and the raw-data sample build it. A real image x (H/2 × W,
 for instance a template slice) is padded to a field of view twice as tall (readout oversampling, as
-fastMRI's), weighted by smooth coil maps S_c (``operators.coils.synthetic_coil_maps``) and transformed:
+fastMRI's), weighted by smooth coil maps S_c (``operators.coils.synthetic_coil_maps``, or given ones) and transformed:
 k_c = F(S_c x), optionally plus complex Gaussian noise. The header is the ISMRMRD XML both formats carry,
 with the encoded (oversampled) and reconstructed matrix sizes.
 """
@@ -39,22 +39,31 @@ def header_xml(encoded: tuple[int, int], recon: tuple[int, int], coils: int, tra
     )
 
 
-def multicoil_kspace(images: np.ndarray, coils: int, noise: float = 0.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """(k-space (S, C, 2H, W), maps (C, 2H, W)) of real images (S, H, W) padded to twice the rows.
+def multicoil_kspace(images: np.ndarray, coils: int, noise: float = 0.0, seed: int = 0,
+                     maps: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(k-space (S, C, 2H, W), maps (C, 2H, W)) of images (S, H, W), real or complex, padded to twice the rows.
 
     k_c = F(S_c x_pad) + σ n with n complex Gaussian (E|n|² = 1) and σ = ``noise`` · max|F(S_c x_pad)|.
+    The maps are ``synthetic_coil_maps`` on the padded grid, or ``maps`` (C, H, W) on the displayed grid placed
+    in its central rows (the rows outside meet only zeros of x_pad; there they are 1/√C).
     """
     slices, height, width = images.shape
-    padded = np.zeros((slices, OVERSAMPLING * height, width))
+    padded = np.zeros((slices, OVERSAMPLING * height, width), dtype=np.result_type(images.dtype, np.float64))
     top = (OVERSAMPLING * height - height) // 2
     padded[:, top:top + height] = images
-    maps = synthetic_coil_maps(coils, (OVERSAMPLING * height, width), seed=seed, dtype=torch.complex128)
-    k = fft2c(maps[None] * torch.from_numpy(padded)[:, None]).numpy()
+    if maps is None:
+        full = synthetic_coil_maps(coils, (OVERSAMPLING * height, width), seed=seed, dtype=torch.complex128)
+    else:
+        if maps.shape != (coils, height, width):
+            raise ValueError(f"maps: expected shape {(coils, height, width)}, got {tuple(maps.shape)}")
+        full = torch.full((coils, OVERSAMPLING * height, width), 1 / np.sqrt(coils), dtype=torch.complex128)
+        full[:, top:top + height] = torch.from_numpy(np.asarray(maps, dtype=np.complex128))
+    k = fft2c(full[None] * torch.from_numpy(padded)[:, None]).numpy()
     if noise > 0:
         rng = np.random.default_rng(seed)
         n = (rng.standard_normal(k.shape) + 1j * rng.standard_normal(k.shape)) / np.sqrt(2)
         k = k + noise * np.abs(k).max() * n
-    return k, maps.numpy()
+    return k, full.numpy()
 
 
 def write_fastmri(path: str | Path, kspace: np.ndarray, recon: tuple[int, int], *, single_coil: bool = False,

@@ -2,9 +2,9 @@
 
 A unit that measures the baseline alone cannot depend on the network, so a vendor who retrains
 the network and audits again needs none of them recomputed. Each such result is stored under
-its key, the sha256 of: the unit (check, phase, image index and id), the image's bytes, the
-operator's specification (the manifest's modality without file paths, and every tensor the
-operator holds: mask, coil maps, angles), the baseline's method and parameters, the check's
+its key, the sha256 of: the unit (check, phase, image index and id), the image's bytes and a raw
+slice's k-space, the operator's specification (the manifest's modality without file paths, and every
+tensor the image's operator holds: mask, coil maps, angles), the baseline's method and parameters, the check's
 settings, quick mode, the audit seed, the trained ratio (it sets the sampling check's ratios),
 auditkit's version and the sha256 of its source code (``environment.source_sha256``: an edited auditkit
 with an unchanged version string must not reuse results), torch's version, the torch thread count the
@@ -76,11 +76,14 @@ def operator_spec(modality: Modality, op: Any) -> dict[str, Any]:
 
 def unit_key(unit: Unit, ctx: AuditContext, config: CheckConfig, modality: Modality) -> str:
     """The cache key of a network-free unit (see the module doc)."""
+    raw = ctx.raw(unit.image)
+    ctx = ctx.for_image(unit.image)  # a multi-coil raw slice's own maps are in its operator
     baseline = ctx.baseline.fmap
     payload = {
         "unit": {"check": unit.check, "phase": unit.phase.value, "subject": unit.subject,
                  "image": unit.image, "image_id": unit.image_id},
         "image_sha256": tensor_sha256(ctx.images[unit.image]),
+        "measured_sha256": None if raw is None else tensor_sha256(torch.from_numpy(raw.kspace)),
         "operator": operator_spec(modality, ctx.operator),
         "baseline": {"method": getattr(baseline, "method", type(baseline).__name__),
                      "params": getattr(baseline, "params", {})},

@@ -48,6 +48,7 @@ SamplingPattern = Literal[
 ]
 BaselineMethod = Literal["l1_wavelet", "sqrt_lasso", "tv"]
 Plane = Literal["axial", "coronal", "sagittal"]
+RawFormat = Literal["fastmri", "ismrmrd"]
 # The value sets below are also declared where they are used (auditkit.networks.spec,
 # auditkit.data.normalise); they are repeated here so that reading a manifest and
 # printing its schema do not import torch. tests/manifest/test_models.py keeps them equal.
@@ -486,6 +487,48 @@ class ImageFile(Section):
         return self
 
 
+class RawFile(Section):
+    """Raw k-space from a scanner file: chosen slices of a fastMRI HDF5 or an ISMRMRD file (Cartesian, 2-D)."""
+
+    format: RawFormat = Field(
+        description=(
+            "fastmri (HDF5 with 'kspace' of shape (slices, coils, H, W) or (slices, H, W) and 'ismrmrd_header') or "
+            "ismrmrd (an ISMRMRD file read with the ismrmrd package; Cartesian acquisitions only). Required."
+        )
+    )
+    file: ManifestPath = Field(description="The raw-data file relative to the manifest's folder (.h5). Required.")
+    slices: list[Annotated[int, Field(ge=0)]] = Field(
+        min_length=1, max_length=MAX_IMAGES,
+        description="Indices of the slices audited (0-based; one test image each). Required.",
+    )
+    coil_maps: ManifestPath | None = Field(
+        default=None,
+        description=(
+            "Sensitivity maps for multi-coil data: a .npy file of complex maps (slices, coils, H, W), one block per "
+            "entry of slices in that order, on the de-oversampled grid H × W = modality.image_shape. "
+            "Default: null (estimated from the fully sampled calibration centre of each slice)."
+        ),
+    )
+    calibration: int = Field(
+        default=24, ge=4, le=512,
+        description=(
+            "Side (samples) of the central k-space block the coil maps are estimated from when coil_maps is null "
+            "(the low-resolution method with a Hann taper). Default: 24."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _maps_file(self) -> RawFile:
+        """Coil maps come as one .npy array."""
+        issues = FieldIssues()
+        if self.coil_maps is not None and self.coil_maps.suffix.lower() != ".npy":
+            issues.add("coil_maps", f"must be a .npy file of complex (slices, coils, H, W) maps, got '{self.coil_maps.given}'")
+        if len(set(self.slices)) != len(self.slices):
+            issues.add("slices", "lists a slice more than once")
+        issues.raise_if_any()
+        return self
+
+
 class SheppLoganPhantom(Section):
     """The modified Shepp–Logan head phantom."""
 
@@ -540,15 +583,22 @@ class Data(Section):
         default_factory=list, max_length=MAX_IMAGES,
         description="Built-in test images: shepp_logan, ellipses (count, seed), mni152 (plane, indices). Default: [] (none).",
     )
+    raw: list[RawFile] = Field(
+        default_factory=list, max_length=MAX_IMAGES,
+        description=(
+            "Raw k-space test data (MRI only): each chosen slice is one test image, its reference the fully sampled "
+            "coil-combined image and its measurements the acquired k-space on the audit's mask. Default: [] (none)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _some_images(self) -> Data:
         """At least one test image, and a sensible percentile pair."""
         issues = FieldIssues()
-        if not self.images and not self.phantoms:
-            issues.add("images", "give at least one image or phantom")
+        if not self.images and not self.phantoms and not self.raw:
+            issues.add("images", "give at least one image, phantom or raw file")
         elif self.n_images > MAX_IMAGES:
-            issues.add("phantoms" if self.phantoms else "images",
+            issues.add("raw" if self.raw else "phantoms" if self.phantoms else "images",
                        f"{self.n_images} test images in all; at most {MAX_IMAGES} are allowed")
         low, high = self.percentiles
         if not low < high:
@@ -559,7 +609,7 @@ class Data(Section):
     @property
     def n_images(self) -> int:
         """Number of test images these entries produce (ellipses: count; mni152: one per index)."""
-        n = len(self.images)
+        n = len(self.images) + sum(len(entry.slices) for entry in self.raw)
         for phantom in self.phantoms:
             if isinstance(phantom, EllipsesPhantom):
                 n += phantom.count
@@ -1060,6 +1110,8 @@ class Manifest(Section):
         else:
             issues.forbid("network.trained_n_angles", net.trained_n_angles, f"for {kind} (ct_parallel only)")
             issues.forbid("checks.sampling.n_angles", self.checks.sampling.n_angles, f"for {kind} (ct_parallel only; use ratios)")
+        if self.data.raw and kind not in ("mri_singlecoil", "mri_multicoil"):
+            issues.add("data.raw", f"raw k-space fits MRI only (mri_singlecoil, mri_multicoil), not {kind}")
         attacked = self.checks.adversarial.images or []
         n = self.data.n_images
         if any(i >= n for i in attacked):
@@ -1093,6 +1145,6 @@ __all__ = [
     "CHECK_NAMES", "CROSS_FIELD_ERROR", "MNI152_HELD_OUT", "PATTERNS_BY_KIND", "SCHEMA_VERSION",
     "AdversarialConfig", "Baseline", "CheckConfig", "Checks", "Coils", "Data", "Detail", "EllipsesPhantom", "FieldIssues",
     "HallucinationConfig", "ImageDomainAttack", "ImageFile", "Manifest", "MeasurementDomainAttack",
-    "Mni152Phantom", "Modality", "Network", "NoiseConfig", "Phantom", "SamplingConfig", "Sampling",
+    "Mni152Phantom", "Modality", "Network", "NoiseConfig", "Phantom", "RawFile", "SamplingConfig", "Sampling",
     "SheppLoganPhantom", "Signing", "StructuralConfig", "Submission", "TradeoffConfig", "fewest_draws", "paths_in",
 ]

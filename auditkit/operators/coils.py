@@ -83,16 +83,16 @@ def normalise_coil_maps(maps: torch.Tensor) -> torch.Tensor:
     return torch.where(vanishing, uniform, maps / torch.where(vanishing, torch.ones_like(energy), energy).sqrt())
 
 
-def estimate_coil_maps(kspace: torch.Tensor, calibration: int) -> torch.Tensor:
-    """Sensitivity maps (C, H, W) from the fully sampled centre of multi-coil k-space (C, H, W), normalised.
+#: where the low-resolution root-sum-of-squares is below this fraction of its maximum, the data say little about
+#: the coil sensitivities: ``estimate_coil_maps`` extends them there from their neighbourhood.
+SIGNAL_FLOOR = 0.05
+#: width (standard deviation) of the Gaussian of that extension, as a fraction of the image's larger side.
+EXTENSION_WIDTH = 1 / 8
 
-    The low-resolution method (McKenzie et al., MRM 47:529, 2002; the reference scans of SENSE): keep
-    the central ``calibration`` × ``calibration`` block of each coil's k-space (clipped to the grid),
-    taper it with a separable Hann window so that the cut does not ring, transform back, and divide by
-    the root-sum-of-squares over coils:  S_c = F⁻¹(w ⊙ k_c) / √(Σ_c' |F⁻¹(w ⊙ k_c')|²).
-    The maps are smooth because only low frequencies enter; they share one unknown phase per pixel
-    with the true maps, which a coil combination Σ_c conj(S_c) x_c does not need.
-    """
+
+def calibration_image(kspace: torch.Tensor, calibration: int) -> torch.Tensor:
+    """The low-resolution coil images F⁻¹(w ⊙ k_c) (C, H, W): the central ``calibration`` × ``calibration`` block
+    (clipped to the grid) tapered by a separable Hann window w, so that the cut does not ring."""
     if kspace.ndim != 3 or not kspace.is_complex():
         raise ValueError(f"kspace: must be complex (C, H, W), got {tuple(kspace.shape)} {kspace.dtype}")
     if isinstance(calibration, bool) or not isinstance(calibration, int) or calibration < 2:
@@ -105,5 +105,41 @@ def estimate_coil_maps(kspace: torch.Tensor, calibration: int) -> torch.Tensor:
         taper = torch.zeros(size, dtype=torch.float64)
         taper[start:start + side] = torch.hann_window(side + 2, periodic=False, dtype=torch.float64)[1:-1]
         window = window * (taper[:, None] if axis == 0 else taper[None, :])
-    low = ifft2c(kspace.to(torch.complex128) * window)
-    return normalise_coil_maps(low)
+    return ifft2c(kspace.to(torch.complex128) * window)
+
+
+def signal_support(kspace: torch.Tensor, calibration: int) -> torch.Tensor:
+    """Where the data determine the coil maps, (H, W) bool: the low-resolution root-sum-of-squares
+    √(Σ_c |F⁻¹(w ⊙ k_c)|²) is at least ``SIGNAL_FLOOR`` times its maximum."""
+    rss = calibration_image(kspace, calibration).abs().square().sum(dim=0).sqrt()
+    return rss >= SIGNAL_FLOOR * rss.max()
+
+
+def estimate_coil_maps(kspace: torch.Tensor, calibration: int) -> torch.Tensor:
+    """Sensitivity maps (C, H, W) from the fully sampled centre of multi-coil k-space (C, H, W), normalised.
+
+    The low-resolution method (McKenzie et al., MRM 47:529, 2002; the reference scans of SENSE): the low-resolution
+    coil images L_c = F⁻¹(w ⊙ k_c) (``calibration_image``) divided by their root-sum-of-squares r = √(Σ_c |L_c|²):
+    S_c = L_c / r. The maps are smooth because only low frequencies enter; they share one unknown phase per pixel
+    with the true maps (the object's), which a coil combination Σ_c conj(S_c) x_c does not need.
+    Where there is no signal (r below ``SIGNAL_FLOOR`` max r: background, dark tissue) L_c / r is noise over noise,
+    so the maps are extended there by normalised convolution with a Gaussian G of width ``EXTENSION_WIDTH`` times
+    the larger side: E_c = G ∗ (r² S_c) / G ∗ r², and S = β S_low + (1 − β) E with the confidence
+    β = r² / (r² + (SIGNAL_FLOOR max r)²); finally Σ_c |S_c|² = 1 at every pixel.
+    """
+    from scipy.ndimage import gaussian_filter
+
+    low = calibration_image(kspace, calibration)
+    maps = normalise_coil_maps(low).numpy()
+    energy = low.abs().square().sum(dim=0).numpy()
+    if not energy.max() > 0:  # no signal anywhere: nothing to extend from (the maps are uniform)
+        return torch.from_numpy(maps)
+    sigma = EXTENSION_WIDTH * max(energy.shape)
+
+    def smooth(a: np.ndarray) -> np.ndarray:
+        return gaussian_filter(a, sigma, mode="nearest")
+
+    weighted = maps * energy
+    extended = np.stack([smooth(c.real) + 1j * smooth(c.imag) for c in weighted]) / np.maximum(smooth(energy), np.finfo(float).tiny)
+    confidence = energy / (energy + (SIGNAL_FLOOR**2) * energy.max())
+    return normalise_coil_maps(torch.from_numpy(confidence * maps + (1 - confidence) * extended))

@@ -70,6 +70,13 @@ class MRIMultiCoil(SubsampledTransform):
             cg_tol=self.cg_tol,
         )
 
+    def with_maps(self, maps: torch.Tensor | np.ndarray) -> "MRIMultiCoil":
+        """The same mask, pattern and precision with other normalised maps (C', H, W) (one slice's own)."""
+        return type(self)(
+            self.mask, torch.as_tensor(maps).to(self.mask.device), pattern_spec=self.pattern_spec,
+            dtype=self.real_dtype, cg_iters=self.cg_iters, cg_tol=self.cg_tol,
+        )
+
     def transform(self, x: torch.Tensor) -> torch.Tensor:
         """The per-coil k-space transform F (centred orthonormal DFT)."""
         return fft2c(x)

@@ -114,3 +114,16 @@ def test_nested_levels_keep_a_smaller_levels_worse_perturbation():
     with pytest.raises(ValueError, match="increasing"):
         nested(WorstNoise(etas=(0.02, 0.01), perturbations=e[:, :2], error=worst.error[:, :2],
                           restart=worst.restart[:, :2], evaluations=worst.evaluations, progress=worst.progress[:, :2]))
+
+
+def test_given_measurements_replace_a_x(dense_setup):
+    op, x, f = dense_setup
+    y = op.forward(x)
+    plain_run, given = _search(f, op, x, iterations=5), _search(f, op, x, iterations=5, y=y.clone())
+    assert torch.equal(plain_run.perturbations, given.perturbations)  # y = A x: the same search, bit for bit
+    shifted = _search(f, op, x, iterations=5, y=2 * y)  # acquired data on another scale: the ball is ‖e‖ ≤ η‖y‖
+    radius = torch.tensor(ETAS, dtype=torch.float64)[None, :] * batch_norm2(2 * y)[:, None]
+    assert bool((batch_norm2(shifted.perturbations.reshape(-1, *op.measurement_shape)).reshape(2, 2)
+                 <= radius * (1 + 1e-9)).all())
+    with pytest.raises(ValueError, match="y: expected shape"):
+        _search(f, op, x, y=y[:1])

@@ -137,3 +137,52 @@ def test_an_exception_from_submitted_code_outside_a_guarded_call_is_the_networks
 def test_a_base_exception_from_auditkit_itself_is_not_swallowed(exc):
     with pytest.raises(type(exc)):
         _Boom(exc).run(None, CheckConfig())
+
+
+def _raw_slice(coils: int, maps_seed: int = 0):
+    """A noise-free raw slice of Shepp–Logan (32×32 shown, 2× readout oversampling), its reference with the true
+    maps (cropped to the shown rows), and the real image it was made from."""
+    import numpy as np
+
+    from auditkit.data.phantoms import shepp_logan
+    from auditkit.data.raw import RawSlice, reference
+    from auditkit.data.synthetic_raw import multicoil_kspace
+
+    x = shepp_logan((32, 32), dtype=torch.float64).numpy()
+    k, maps = multicoil_kspace(x[None], coils=coils, seed=maps_seed)
+    raw = RawSlice(k[0], (64, 32), (32, 32), {"file": "scan.h5", "slice": 0})
+    return reference(raw, maps[:, 16:48] if coils > 1 else None), x
+
+
+@pytest.mark.parametrize("coils", [1, 4])
+def test_raw_images_are_measured_as_acquired_and_others_simulated(coils):
+    """y = P_Ω k for a raw slice (at the audit's mask and at another ratio), A x for a simulated image: with
+    noise-free data and the true maps the two agree, which ties the raw path to the operator."""
+    from auditkit.checks.base import AuditContext, Selection, Subject
+    from auditkit.operators.coils import synthetic_coil_maps
+    from auditkit.operators.mri import MRISingleCoil
+    from auditkit.operators.mri_multicoil import MRIMultiCoil
+
+    ref, x = _raw_slice(coils)
+    if coils == 1:
+        op = MRISingleCoil.from_pattern("cartesian_random", (32, 32), 0.3, 0.08, 0, dtype=torch.float64)
+    else:
+        maps = synthetic_coil_maps(coils, (32, 32), seed=5, dtype=torch.complex128)  # the audit's own, not the slice's
+        op = MRIMultiCoil.from_pattern("cartesian_random", (32, 32), 0.3, 0.08, 0, maps=maps, dtype=torch.float64)
+    images = torch.stack([torch.from_numpy(ref.image), torch.from_numpy(x)])
+    seen = []
+    ctx = AuditContext(operator=op, network=Subject("network", lambda y: y, lambda o: seen.append(o) or (lambda y: y)),
+                       baseline=Subject("baseline", lambda y: y, lambda o: (lambda y: y)), images=images,
+                       image_ids=["raw", "sim"], measured=(ref, None))
+    assert ctx.for_image(1) is ctx
+    own = ctx.for_image(0)
+    if coils == 1:
+        assert own is ctx and ref.maps is None
+    else:
+        assert torch.allclose(own.operator.maps, torch.from_numpy(ref.maps)) and seen == [own.operator]
+    for a in (own.operator, own.operator.with_ratio(0.6)):
+        y = own.measurements(a, Selection([0, 1], ["raw", "sim"], images))
+        assert torch.equal(y[1], a.forward(images[1:2])[0])
+        assert torch.allclose(y[0], a.extract(torch.from_numpy(ref.kspace).reshape(*a.measurement_shape[:-1], 32, 32)))
+        # exact maps, no noise: the acquired data are A x_c for the coil-combined reference x_c (|x_c| the image)
+        assert torch.allclose(y[0], a.forward(torch.from_numpy(ref.complex_image)[None])[0], atol=1e-10)

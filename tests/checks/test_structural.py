@@ -253,3 +253,28 @@ def test_a_network_that_echoes_details_elsewhere_fails_the_ghost_criterion(echo)
         assert all(c.passed for c in ghosts) and result.verdict is Verdict.PASS
     row = result.subjects["network"].per_image[0]["details"][NAMES[0]]
     assert row["ghost_contrast"] == pytest.approx(echo, abs=1e-5)
+
+
+def test_details_where_a_raw_slices_maps_are_not_known_are_left_out_with_a_note():
+    """On a raw slice whose estimated maps are known only where the data have signal, a detail outside that
+    support is not simulated (it would test the extrapolated maps); one inside is, and a simulated image keeps all."""
+    from auditkit.data.raw import RawReference
+    from auditkit.operators.mri import fft2c
+
+    full = MRISingleCoil(torch.ones(N, N, dtype=torch.bool))
+    perfect = Map("perfect", full, full.adjoint)
+    x = shepp_logan((N, N), dtype=torch.float64)
+    regions = torch.stack([torch.from_numpy(np.asarray(s.render((N, N)))) != 0
+                           for s in details_from_config(StructuralConfig(), (N, N))])
+    first = regions[0]
+    known = np.ones((N, N), dtype=bool)
+    known[first.numpy()] = False  # the first detail's support lies where there is no signal
+    ref = RawReference(x.numpy(), x.numpy().astype(complex), fft2c(x.to(torch.complex128))[None].numpy(), None, 1.0,
+                       known)
+    ctx = audit_context(full, perfect, perfect, images=torch.stack([x, x]), ids=["raw", "sim"], measured=(ref, None))
+    result = StructuralCheck().run(ctx, StructuralConfig())
+    assert result.verdict is Verdict.PASS, result.reason
+    name = NAMES[0]
+    assert any(f"detail '{name}' lies where raw image raw has no signal" in n for n in result.notes)
+    assert not any("image sim has no signal" in n for n in result.notes)
+    assert len([n for n in result.notes if "has no signal" in n]) == 1

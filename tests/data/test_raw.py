@@ -159,3 +159,20 @@ def test_maps_with_another_coil_count_are_refused_in_one_line(tmp_path: Path, ks
         reference(raw, maps=np.ones((8, 32, 24), dtype=np.complex64))
     assert _message(excinfo) == (f"{path}: slice 0: coil_maps: have shape (8, 32, 24) but the data has 4 coils on a "
                                  "32×24 grid, expected (4, 32, 24)")
+
+
+def test_given_maps_on_the_displayed_grid_give_back_a_complex_image_exactly():
+    """Data made with maps S on the shown rows and an image with phase: de-oversampling and Σ conj(S_c) F⁻¹k_c
+    recover the image itself (up to the stated scale), so the raw path loses nothing."""
+    from auditkit.data.raw import RawSlice
+    from auditkit.operators.coils import synthetic_coil_maps
+
+    x = shepp_logan((32, 24), dtype=torch.float64).numpy() * np.exp(1j * np.linspace(0, 1, 24))[None, :]
+    maps = synthetic_coil_maps(3, (32, 24), seed=4, dtype=torch.complex128).numpy()
+    k, full = multicoil_kspace(x[None], coils=3, maps=maps)
+    np.testing.assert_allclose(full[:, 16:48], maps)
+    ref = reference(RawSlice(k[0], (64, 24), SHAPE), maps)
+    np.testing.assert_allclose(ref.complex_image * ref.scale, x, atol=1e-12)
+    np.testing.assert_allclose(ref.image, np.abs(x) / np.abs(x).max(), atol=1e-12)
+    with pytest.raises(ValueError, match=r"maps: expected shape \(3, 32, 24\)"):
+        multicoil_kspace(x[None], coils=3, maps=maps[:2])

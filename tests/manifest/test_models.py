@@ -144,7 +144,7 @@ def test_field_constraints(changes, expected):
     ({"network__weights": "w.bin"}, {"network.weights": "must end in .safetensors or .pt, got 'w.bin'"}),
     ({"network__trained_n_angles": 50}, {"network.trained_n_angles": "not allowed for mri_singlecoil (ct_parallel only)"}),
     # data
-    ({"data": {}}, {"data.images": "give at least one image or phantom"}),
+    ({"data": {}}, {"data.images": "give at least one image, phantom or raw file"}),
     ({"data": {"images": [{"file": "a.nii", "slice_index": 3}]}}, {"data.images.0.slice_axis": "required with slice_index"}),
     ({"data": {"phantoms": [{"kind": "shepp_logan"}], "percentiles": [99, 1]}},
      {"data.percentiles": "lower percentile must be below the upper one, got [99.0, 1.0]"}),
@@ -224,12 +224,14 @@ def test_counts_and_params():
     ("OutputConvention", "auditkit.networks.spec:OutputConvention"),
     ("DeviceChoice", "auditkit.networks.spec:DeviceChoice"),
     ("NormalisationMethod", "auditkit.data.normalise:NormalisationMethod"),
+    ("RawFormat", "auditkit.data.raw:FORMATS"),
 ])
 def test_value_sets_match_the_modules_that_use_them(ours, theirs):
     import importlib
 
     module, name = theirs.split(":")
-    assert typing.get_args(getattr(models, ours)) == typing.get_args(getattr(importlib.import_module(module), name))
+    value = getattr(importlib.import_module(module), name)
+    assert typing.get_args(getattr(models, ours)) == (value if isinstance(value, tuple) else typing.get_args(value))
 
 
 def test_loaded_fixture_yaml_equals_its_model_dump(fixtures):
@@ -263,3 +265,18 @@ def test_fewest_draws_is_the_exact_bound_where_the_closed_form_rounds_up():
     assert clopper_pearson(0, 1, 0.9)[1] <= 0.95  # the interval the criterion judges agrees
     assert not any("cannot pass" in n for n in _draws_notes(_Settings.of(config, quick=False)))  # not hopeless
     assert _Settings.of(config, quick=True).draws == 1
+
+
+def test_raw_entries():
+    raw = {"format": "fastmri", "file": "scan.h5", "slices": [3, 4]}
+    m = Manifest.model_validate(variant(data__raw=[raw]), context={MANIFEST_DIR: Path("/sub")})
+    assert m.data.n_images == 3 and m.data.raw[0].calibration == 24 and m.data.raw[0].coil_maps is None
+    assert problems(variant(data={"raw": [{**raw, "coil_maps": "maps.png", "slices": [1, 1]}]})) == {
+        "data.raw.0.coil_maps": "must be a .npy file of complex (slices, coils, H, W) maps, got 'maps.png'",
+        "data.raw.0.slices": "lists a slice more than once",
+    }
+    assert problems(variant(data={"raw": [{**raw, "format": "dicom"}]})) == {
+        "data.raw.0.format": "Input should be 'fastmri' or 'ismrmrd' (got 'dicom')"}
+    ct = variant(modality={"kind": "ct_parallel", "image_shape": [32, 32],
+                           "sampling": {"pattern": "equispaced_angles", "n_angles": 50}}, data={"raw": [raw]})
+    assert problems(ct) == {"data.raw": "raw k-space fits MRI only (mri_singlecoil, mri_multicoil), not ct_parallel"}

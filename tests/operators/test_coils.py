@@ -88,3 +88,32 @@ def test_estimating_maps_needs_complex_multicoil_kspace_and_a_calibration_side()
         estimate_coil_maps(torch.zeros(4, 8, 8), calibration=4)
     with pytest.raises(ValueError, match="calibration"):
         estimate_coil_maps(torch.zeros(4, 8, 8, dtype=torch.complex128), calibration=1)
+
+
+def test_where_the_object_gives_no_signal_the_maps_are_extended_from_its_neighbourhood():
+    """A small object in a large field of view: the low-resolution ratio L_c / r alone is noise over noise
+    outside it; the extension by normalised convolution brings those maps close to the true ones, leaves the
+    object's own unchanged, and ``signal_support`` marks where the data determine them."""
+    from auditkit.data import shepp_logan
+    from auditkit.operators.coils import calibration_image, estimate_coil_maps, signal_support
+    from auditkit.operators.mri import fft2c
+
+    x = torch.zeros(64, 64, dtype=torch.float64)
+    x[16:48, 16:48] = shepp_logan((32, 32), dtype=torch.float64)
+    true = synthetic_coil_maps(4, (64, 64), seed=3, dtype=torch.complex128)
+    k = fft2c(true * x)
+    g = torch.Generator().manual_seed(0)
+    k = k + 1e-4 * float(k.abs().max()) * torch.complex(torch.randn(k.shape, generator=g, dtype=torch.float64),
+                                                         torch.randn(k.shape, generator=g, dtype=torch.float64))
+    known = signal_support(k, 24)
+    assert bool(known[32, 32]) and not bool(known[2, 2]) and 0.1 < float(known.double().mean()) < 0.6  # 0.21
+
+    def disagreement(maps: torch.Tensor) -> torch.Tensor:  # 1 − |Σ_c conj(S_c) Ŝ_c|: 0 up to one phase per pixel
+        return 1 - (true.conj() * maps).sum(0).abs()
+
+    plain = normalise_coil_maps(calibration_image(k, 24))
+    extended = estimate_coil_maps(k, 24)
+    # measured: outside 0.37 → 0.12; inside 0.0012 → 0.0019
+    assert float(disagreement(extended)[~known].mean()) < 0.5 * float(disagreement(plain)[~known].mean())
+    assert float(disagreement(extended)[known].mean()) < 4e-3
+    assert float(((extended.abs() ** 2).sum(0) - 1).abs().max()) < 1e-12

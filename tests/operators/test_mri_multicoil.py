@@ -121,3 +121,14 @@ def test_gradients_flow_through_cg() -> None:
     loss = op.null_project(x).abs().pow(2).sum() + op.pinv(op.forward(x)).abs().pow(2).sum()
     loss.backward()
     assert x.grad is not None and torch.isfinite(x.grad).all()
+
+
+def test_with_maps_keeps_mask_pattern_and_precision_and_uses_the_new_maps() -> None:
+    op = operator(coils=4)
+    maps = synthetic_coil_maps(3, SHAPE, seed=7, dtype=torch.complex128)
+    other = op.with_maps(maps)
+    assert torch.equal(other.mask, op.mask) and other.pattern_spec == op.pattern_spec
+    assert other.real_dtype == op.real_dtype and other.coil_count == 3
+    x = crandn(1, *SHAPE, seed=2)
+    assert torch.allclose(other.forward(x), other.extract(fft2c(maps * x)), atol=1e-12)
+    assert torch.equal(other.with_ratio(0.5).maps, other.maps)  # another ratio keeps the slice's maps
