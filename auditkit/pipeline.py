@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+import numpy as np
 import torch
 
 import auditkit
@@ -31,6 +32,7 @@ from auditkit.arrays import ArraySink
 from auditkit.checks import registry
 from auditkit.checks.base import DISABLED, Check
 from auditkit.checks.result import CheckResult, Verdict
+from auditkit.data.collect import TestImages
 from auditkit.dossier import layout
 from auditkit.dossier.auditlog import AuditLog
 from auditkit.dossier.credentials import load_credentials
@@ -153,6 +155,19 @@ def parse_checks(text: str | None) -> list[str] | None:
     return None if text is None else selected_checks(None, text.split(","))
 
 
+def save_test_data(sink: ArraySink, images: TestImages) -> None:
+    """The raw slices' reference images and coil-map magnitudes, for the dossier's test-data figure
+    (``arrays/test_data.npz``; nothing when no test image came from raw data)."""
+    arrays: dict[str, np.ndarray] = {}
+    for n, ref in enumerate(images.measured):
+        if ref is not None:
+            arrays[f"image_{n}"] = ref.image.astype(np.float32)
+            if ref.maps is not None:
+                arrays[f"maps_{n}"] = np.abs(ref.maps).astype(np.float32)
+    if arrays:
+        sink.save(layout.TEST_DATA_ARRAYS, **arrays)
+
+
 def run_checks(
     prepared: Prepared, options: RunOptions, stage: Path, fp: str, on_result: Callable[[CheckResult], None] | None = None
 ) -> list[CheckResult]:
@@ -160,6 +175,7 @@ def run_checks(
     resuming, reload the checks and units that finished with the same fingerprint."""
     manifest, ctx = prepared.manifest, prepared.context
     ctx.arrays = ArraySink(stage)
+    save_test_data(ctx.arrays, prepared.images)
     ckpt_dir = stage / layout.CHECKPOINTS
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     names = selected_checks(manifest, options.checks)

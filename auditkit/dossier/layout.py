@@ -42,6 +42,8 @@ SUMS_SIGNATURE = signature_of(SUMS)
 FILES: frozenset[str] = frozenset({EVIDENCE, EVIDENCE_SIGNATURE, PDF, HTML, AUDIT_LOG, SUMS, SUMS_SIGNATURE})
 
 ARRAYS = "arrays"
+#: the stem of the raw test data's arrays (``arrays/test_data.npz``: reference images, coil-map magnitudes).
+TEST_DATA_ARRAYS = "test_data"
 FIGURES = "figures"
 INPUTS = "inputs"
 

@@ -25,12 +25,13 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 import jinja2
 from markupsafe import Markup, escape
 
-from auditkit.checks.registry import title_of
+from auditkit.checks.registry import entry, names, title_of
 from auditkit.dossier import layout
 from auditkit.checks.result import CheckResult, Criterion, Verdict
 from auditkit.evidence import Evidence
 from auditkit.fileio import sha256_bytes, write_atomic
 from auditkit.manifest import rationale
+from auditkit.report.figures.figure_ref import TEST_DATA
 from auditkit.report.glossary import GLOSSARY, NOTATION, REFERENCES
 from auditkit.report.quantities import CONTAINERS, quantities_shown
 
@@ -505,7 +506,7 @@ def dossier_context(
         _check_view(c, [f for f in figures if f.check == c.name], root, inline, medium, evidence)
         for c in evidence.checks
     ]
-    stray = [_figure_view(f, root, inline, medium) for f in figures if f.check not in known]
+    stray = [_figure_view(f, root, inline, medium) for f in figures if f.check not in known | {TEST_DATA}]
     criteria = [c for check in evidence.checks for c in check.criteria]
     judged = [c for c in criteria if not c.setup]  # the network's criteria; the setup's own checks apart
     setup = [c for c in criteria if c.setup]
@@ -538,6 +539,9 @@ def dossier_context(
         "tool": key_value_table(evidence.tool),
         "images": evidence.images,
         "image_use": image_use(evidence),
+        "raw_use": raw_use(evidence),
+        "raw_images": raw_images(evidence),
+        "data_figures": [_figure_view(f, root, inline, medium) for f in figures if f.check == TEST_DATA],
         "limitations": limitations(evidence),
         "files": sorted(evidence.files.items()),
         "seeds": _seeds(evidence),
@@ -621,6 +625,25 @@ def image_use(evidence: Evidence) -> dict[str, list[str]]:
     return use
 
 
+def raw_images(evidence: Evidence) -> list[str]:
+    """The ids of the test images that came from raw k-space (their source names a ``raw`` format)."""
+    return [str(img.get("id")) for img in evidence.images if img.get("raw")]
+
+
+def raw_use(evidence: Evidence) -> list[dict[str, str]]:
+    """For an audit with raw test data, each check that ran on a raw image: what of it used the acquired k-space
+    and what simulated measurements from the reference image (the checks' ``raw_measured``/``raw_simulated``)."""
+    raw = set(raw_images(evidence))
+    rows = []
+    for check in evidence.checks:
+        used = raw.intersection(map(str, (check.parameters.get("effective") or {}).get("images") or []))
+        if used and check.name in names():
+            kind = entry(check.name).check
+            rows.append({"check": title_of(check.name), "images": ", ".join(sorted(used)),
+                         "measured": kind.raw_measured or "—", "simulated": kind.raw_simulated or "—"})
+    return rows
+
+
 #: phrases of a check's notes that say a search fell short of its budget or was still climbing.
 SHORT_SEARCH_PHRASES = ("still climbing", "did not reach every budget")
 
@@ -641,10 +664,22 @@ def limitations(evidence: Evidence) -> list[str]:
     if counts:
         out.append(f"Images: the audit has {total} test image(s); the checks used {', '.join(counts)}. A verdict "
                    f"rests on those images alone.")
-    out.append("Measurements are simulated from each test image with the audit's own forward operator (y = A x); "
-               "no raw data from a scanner, with its noise, coils and phase, was used.")
-    out.append("Test images are real and non-negative (magnitude images scaled to [0, 1]); behaviour on complex "
-               "images with phase is not tested.")
+    raw = raw_images(evidence)
+    if not raw:
+        out.append("Measurements are simulated from each test image with the audit's own forward operator (y = A x); "
+                   "no raw data from a scanner, with its noise, coils and phase, was used.")
+        out.append("Test images are real and non-negative (magnitude images scaled to [0, 1]); behaviour on complex "
+                   "images with phase is not tested.")
+    else:
+        out.append(f"Raw k-space: {len(raw)} of {total} test image(s) come from raw data ({', '.join(raw)}); only the "
+                   f"parts of the checks listed under Test images reconstruct from the acquired k-space. The parts "
+                   f"that perturb the image simulate y = A(x + ·) from the reference, itself a reconstruction of the "
+                   f"fully sampled scan (its noise included), with the slice's coil maps; where estimated maps meet "
+                   f"no signal they are extrapolated, so a structural detail there is left out (the check's notes "
+                   f"say which) and an image-domain perturbation there is simulated with extrapolated maps.")
+        if len(raw) < total:
+            out.append("The other test images are real and non-negative (magnitude images scaled to [0, 1]); their "
+                       "measurements are simulated with the audit's own forward operator (y = A x).")
     for c in evidence.checks:
         if c.verdict in (Verdict.NOT_RUN, Verdict.ERROR):
             out.append(f"{c.name}: {c.verdict.value}" + (f" — {c.reason}" if c.reason else ""))

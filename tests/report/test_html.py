@@ -433,3 +433,40 @@ def test_limitations_name_the_checks_a_qualification_did_not_run():
     lines = limitations(ev)
     others = ", ".join(c.name for c in ev.checks[1:])
     assert f"The attached tool qualification did not run {others}: those checks are not qualified by it." in lines
+
+
+def test_raw_test_data_is_stated_with_what_each_check_took_from_it(tmp_path):
+    """An image from raw k-space: its provenance, which parts of each check used the acquired k-space and which
+    simulated from the reference, the limitations rewritten, and the test-data figure beside the images."""
+    import numpy as np
+
+    from auditkit.arrays import save_npz
+    from auditkit.report.figures import draw_figures
+    from auditkit.checks.registry import title_of
+    from auditkit.report.html import raw_use
+
+    ev = sample_evidence()
+    plain = limitations(ev)
+    assert any("no raw data from a scanner" in line for line in plain)
+    ev.images[0] = {"id": "img0", "raw": "fastmri", "file": "scan.h5", "slice": 3, "coils": 4,
+                    "coil_maps": "estimated: low-resolution method from the central 24×24 samples"}
+    for check in ev.checks:
+        check.parameters = {**check.parameters, "effective": {**(check.parameters.get("effective") or {}),
+                                                              "images": ["img0", "img1"]}}
+    rows = raw_use(ev)  # every check of the registry that ran on img0; "novel" is none
+    assert [r["check"] for r in rows] == [title_of(c.name) for c in ev.checks if c.name != "novel"]
+    adversarial = next(r for r in rows if r["check"] == title_of("adversarial"))
+    assert adversarial["images"] == "img0" and "acquired y" in adversarial["measured"]
+    assert "A(x + r)" in adversarial["simulated"]
+    lines = limitations(ev)
+    assert not any("no raw data from a scanner" in line for line in lines)
+    assert any(line.startswith("Raw k-space: 1 of 2 test image(s) come from raw data (img0)") for line in lines)
+    save_npz(tmp_path / "arrays" / "test_data.npz",
+             {"image_0": np.linspace(0, 1, 64).reshape(8, 8), "maps_0": np.full((4, 8, 8), 0.5)})
+    figures = [f for f in draw_figures(ev, tmp_path) if f.check == "test_data"]
+    assert [f.key for f in figures] == ["coil_maps"] and "estimated: low-resolution method" in figures[0].caption
+    text = html.unescape(dossier_html(ev, figures, tmp_path))
+    setup = text[text.index('id="setup"'):]
+    setup = setup[:setup.index("</section>")]
+    assert "Raw k-space" in setup and "Acquired k-space" in setup and "Raw test data: reference and coil maps" in setup
+    assert "no raw data measured by a scanner enters this audit" not in setup

@@ -75,7 +75,9 @@ def check_arrays(check: "CheckResult", root: Path) -> CheckArrays:
 
 
 def draw_figures(evidence: "Evidence", root: Path) -> list[FigureRef]:
-    """Draw every figure of ``evidence`` into ``root/figures/``; FigureRefs in check order, then drawing order."""
+    """Draw every figure of ``evidence`` into ``root/figures/``; FigureRefs in check order, then drawing order,
+    then the raw test data's (``test_data``)."""
+    from auditkit.report.figures import test_data
     from auditkit.report.figures.style import figure_style
 
     by_name = {c.name: c for c in evidence.checks}
@@ -89,6 +91,7 @@ def draw_figures(evidence: "Evidence", root: Path) -> list[FigureRef]:
             drawer = load_drawer(name)
             if drawer is not None:
                 refs.extend(drawer(check, check_arrays(check, root), Path(root)))
+        refs.extend(test_data.draw(evidence, Path(root)))
     return refs
 
 

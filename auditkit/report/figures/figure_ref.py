@@ -12,11 +12,15 @@ if TYPE_CHECKING:
     from auditkit.checks.result import CheckResult
 
 
+#: the ``check`` of the figures of the test data itself (raw slices: reference and coil maps), shown with the setup.
+TEST_DATA = "test_data"
+
+
 @dataclass(frozen=True)
 class FigureRef:
     """One figure of the dossier: which check, a short key, its title and caption, and its two files."""
 
-    check: str  # "adversarial" | "structural" | "sampling" | "noise" | "hallucination" | "tradeoff"
+    check: str  # a check's name ("adversarial", …, "tradeoff"), or TEST_DATA
     key: str  # short id, unique within the check, e.g. "ladder", "curves", "zoom"
     title: str
     caption: str  # what is shown, in one or two sentences, with units and grey windows
