@@ -256,6 +256,8 @@ def _raw_problems(data: Data, modality: Modality | None, source: ManifestSource,
     from auditkit.data.collect import raw_slices
     from auditkit.data.raw import MapsMismatch, load_maps
 
+    if modality is not None and modality.kind not in ("mri_singlecoil", "mri_multicoil"):
+        return []  # the manifest's own rule says raw k-space fits MRI only
     problems = []
     for i, entry in enumerate(data.raw):
         loc = ("data", "raw", i, "file")

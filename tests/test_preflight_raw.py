@@ -125,3 +125,63 @@ def test_validate_exits_2_with_one_line(folder):
     assert result.exit_code == 2 and result.stdout == ""
     (line,) = result.stderr.splitlines()
     assert line.startswith(f"{path}:19: data.raw.0.file: 'scan.h5': slices: slice 7 is out of range")
+
+
+def test_undersampled_data_is_not_a_reference(folder):
+    with h5py.File(folder / "scan.h5", "r") as handle:
+        k = handle["kspace"][()]
+    k[..., ::4] = 0  # every fourth phase-encode column left out, as in an accelerated or challenge file
+    write_fastmri(folder / "under.h5", k, (32, 32))
+    path = manifest(folder, file="under.h5")
+    assert problems(path) == [f"{path}:19: data.raw.0.file: 'under.h5': kspace: slice 0: 8 of 32 phase-encode columns "
+                              "hold no data (0, 4, 8, 12, 16, …): the slice is not fully sampled; a raw test slice must "
+                              "be, since it gives the reference image"]
+
+
+def test_a_line_acquired_twice_is_not_supported_yet(folder):
+    with h5py.File(folder / "scan.h5", "r") as handle:
+        k = handle["kspace"][()]
+    write_ismrmrd(folder / "twice.h5", np.concatenate([k, k[:1]]), (32, 32))
+    import ismrmrd
+
+    dataset = ismrmrd.Dataset(str(folder / "twice.h5"), "dataset", create_if_needed=False)
+    for i in range(dataset.number_of_acquisitions()):  # the third slice's lines become repeats of slice 0's
+        acq = dataset.read_acquisition(i)
+        if acq.idx.slice == 2:
+            acq.idx.slice = 0
+            dataset.append_acquisition(acq)
+    dataset.close()
+    path = manifest(folder, format="ismrmrd", file="twice.h5", slices="[0]")
+    (problem,) = problems(path)
+    assert problem == (f"{path}:19: data.raw.0.file: 'twice.h5': acquisitions: line 0 of slice 0 was acquired more than "
+                       "once (averages, repetitions or contrasts): not supported yet")
+
+
+@pytest.mark.parametrize("content,message", [
+    ("group", "kspace: is a group, not a dataset"),
+    ("header", "ismrmrd_header: is not valid XML"),
+])
+def test_malformed_fastmri_files(folder, content, message):
+    with h5py.File(folder / "bad.h5", "w") as handle:
+        if content == "group":
+            handle.create_group("kspace")
+        else:
+            handle.create_dataset("kspace", data=np.ones((1, 4, 64, 32), np.complex64))
+            handle.create_dataset("ismrmrd_header", data=3.0)
+    path = manifest(folder, file="bad.h5", slices="[0]")
+    (problem,) = problems(path)
+    assert problem.startswith(f"{path}:19: data.raw.0.file: 'bad.h5': {message}")
+
+
+def test_an_ismrmrd_file_without_acquisitions(folder):
+    import ismrmrd
+
+    from auditkit.data.synthetic_raw import header_xml
+
+    dataset = ismrmrd.Dataset(str(folder / "empty.h5"), "dataset", create_if_needed=True)
+    dataset.write_xml_header(header_xml((64, 32), (32, 32), 4))
+    dataset.close()
+    path = manifest(folder, format="ismrmrd", file="empty.h5", slices="[0]")
+    (problem,) = problems(path)
+    assert problem.startswith(f"{path}:19: data.raw.0.file: 'empty.h5': ")
+    assert "acquisitions" in problem

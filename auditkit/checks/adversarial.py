@@ -464,6 +464,7 @@ def _subject_result(
         rows.append({
             "image": image_id,
             "relative_error_unperturbed": float(found.error_clean[i]),
+            "relative_error_unperturbed_measured": float(found.error_measured[i]),
             "image_domain": image_domain,
             "measurement_domain": measurement_domain,
             "gradient_evaluations": {
@@ -535,6 +536,8 @@ def _arrays(
         image_ids=np.asarray(names, dtype=str),
         etas=torch.tensor(s.etas, dtype=torch.float64),
         x=x,
+        network_clean=net.clean_measured,  # f(y): the acquired y for a raw image (f(Ax) otherwise)
+        baseline_clean=base.clean_measured,
         network_noise=net.noise.perturbations,
         network_worst=net.measurement.outputs,
         baseline_noise=base.noise.perturbations,

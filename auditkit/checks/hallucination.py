@@ -233,6 +233,7 @@ class _Measured:
     """One subject on the audited images (N images, P patches)."""
 
     fx: torch.Tensor  # (N, H, W) f(Ax) as returned
+    b: torch.Tensor  # (N, H, W) P_N x of the truth f(Ax) is compared with (see ``measured_truth``)
     h: torch.Tensor  # (N, H, W) P_N(f(Ax) − x)
     c: torch.Tensor  # (N, H, W) P_N f(Ax)
     invented: torch.Tensor  # (N, P) I_P / ‖x‖²
@@ -255,11 +256,23 @@ def _reconstruct(subject: Subject, y: torch.Tensor, labels: list[str]) -> torch.
     return reconstruct_images(recon, y, BATCH)
 
 
+def measured_truth(ctx: AuditContext, images: Selection, fx: torch.Tensor) -> torch.Tensor:
+    """The truth f of the measurements is compared with: x, except for a raw image reconstructed as a complex
+    image, whose truth is the complex reference x_c (acquired data keep the object's phase; |x_c| would count
+    that phase as invented content)."""
+    truth = images.x.to(fx.dtype) if fx.is_complex() else images.x
+    for row, index in enumerate(images.indices):
+        ref = ctx.raw(index)
+        if ref is not None and fx.is_complex():
+            truth[row] = torch.from_numpy(ref.complex_image).to(device=truth.device, dtype=truth.dtype)
+    return truth
+
+
 def _measure(
-    subject: Subject, ctx: AuditContext, images: Selection, b: torch.Tensor, detail: KernelDetail, size: int,
-    alpha: float,
+    subject: Subject, ctx: AuditContext, images: Selection, detail: KernelDetail, size: int, alpha: float,
 ) -> _Measured:
-    """f of the images' measurements (acquired ones for raw data) and f(A(x + d)) with the kernel detail d."""
+    """f of the images' measurements (acquired ones for raw data), scored against ``measured_truth``, and
+    f(A(x + d)) with the kernel detail d, simulated from x."""
     op, x, ids = ctx.operator, images.x, images.ids
     fx = _reconstruct(subject, ctx.measurements(op, images), ids)
     x_d = comparable(op, x) + detail.d.unsqueeze(0)
@@ -267,13 +280,15 @@ def _measure(
     norm_x = batch_norm2(x).double().cpu()
     norm2 = norm_x.square()[:, None]
     with torch.no_grad():
+        b = kernel_part(op, measured_truth(ctx, images, fx), alpha)
         c = kernel_part(op, fx, alpha)
         h = c - b
         invented = invented_energy(c, b, size).double().cpu() / norm2
         error_energy = window_energy(h, size).double().cpu() / norm2
-        shown = shown_fraction(kernel_part(op, f_detail, alpha), b, detail.d, detail.region)
+        shown = shown_fraction(kernel_part(op, f_detail, alpha), kernel_part(op, x, alpha), detail.d, detail.region)
     return _Measured(
         fx=fx.cpu(),
+        b=b.detach().cpu(),
         h=h.detach().cpu(),
         c=c.detach().cpu(),
         invented=invented,
@@ -294,27 +309,25 @@ class HallucinationCheck(Check[HallucinationConfig]):
 
     name = CHECK_NAME
     title = "Hallucination: content in the kernel of A"
-    raw_measured = "the reconstruction whose unmeasured content is scored: f(y) of the acquired y"
+    raw_measured = ("the reconstruction whose unmeasured content is scored: f(y) of the acquired y, against the "
+                    "complex reference x_c when f is complex")
     raw_simulated = "the kernel detail: f(A(x + d)) from the reference image x"
 
     def measure(self, ctx: AuditContext, config: HallucinationConfig, subject: Subject, images: Selection) -> _Measured:
         op, alpha, x = ctx.operator, float(config.alpha), images.x
         detail = KernelDetail.build(op, kernel_detail_spec(config.kernel_detail), alpha, x.device)
-        with torch.no_grad():
-            b = kernel_part(op, x, alpha)
-        return _measure(subject, ctx, images, b, detail, int(config.patch_size), alpha)
+        return _measure(subject, ctx, images, detail, int(config.patch_size), alpha)
 
     def decide(
         self, ctx: AuditContext, config: HallucinationConfig, images: Selection, measured: Mapping[str, _Measured],
         compared: None,
     ) -> CheckResult:
-        op = ctx.operator
+        op = ctx.for_image(images.indices[0]).operator if images.indices else ctx.operator  # its kernel detail is shown
         alpha, size, k = float(config.alpha), int(config.patch_size), float(config.k_baseline)
         ids, x = images.ids, images.x
         detail = KernelDetail.build(op, kernel_detail_spec(config.kernel_detail), alpha, x.device)
-        with torch.no_grad():
-            b = kernel_part(op, x, alpha)
         measured = dict(measured)
+        b = measured[ctx.network.key].b.to(x.device)  # each image's, with its own operator (a raw slice's maps)
         grid = _Grid.of(op.image_shape, size, int(config.border))
         image_share = (batch_norm2(b).double() / batch_norm2(x).double()).cpu()
         return self.result(

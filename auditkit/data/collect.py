@@ -104,7 +104,7 @@ def raw_source(entry, raw: RawSlice, ref: RawReference) -> dict:
     else:
         combination = "Σ_c conj(S_c) F⁻¹k_c"
         maps = (f"estimated: low-resolution method from the central {entry.calibration}×{entry.calibration} samples, "
-                f"Hann taper, normalised to Σ|S_c|² = 1")
+                f"Hann taper, extended into signal-free regions by normalised convolution, normalised to Σ|S_c|² = 1")
     return {
         "raw": entry.format, "file": entry.file.given, "slice": raw.source["slice"], "coils": raw.coils,
         "encoded_size": _size(raw.encoded_shape),
@@ -112,7 +112,8 @@ def raw_source(entry, raw: RawSlice, ref: RawReference) -> dict:
                                  f"removed: inverse DFT along the readout, central {rows} of {enc_h} rows kept, DFT back"),
         "coil_maps": maps,
         "reference": f"|{combination}| of the fully sampled slice, divided by its maximum ({ref.scale:.4g})",
-        "measurements": "measured: y = P_Ω k, the acquired k-space on the audit's mask, on the reference's scale",
+        "measurements": ("acquired k-space y = P_Ω k (on the reference's scale) where a check reconstructs from "
+                         "measurements; simulated y = A(x + ·) where it perturbs the image (see the table below)"),
         "attributes": ", ".join(f"{k}={v}" for k, v in sorted(raw.source.get("attributes", {}).items())) or None,
     }
 

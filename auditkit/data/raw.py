@@ -95,6 +95,8 @@ def header_sizes(path: Path, xml: bytes | str) -> dict[str, int]:
         root = ET.fromstring(xml)
     except ET.ParseError as exc:
         raise _fail(path, "ismrmrd_header", f"is not valid XML ({exc})") from None
+    except TypeError:
+        raise _fail(path, "ismrmrd_header", f"is not text (got {type(xml).__name__})") from None
     encoding = root.find("m:encoding", ISMRMRD_NS)
     if encoding is None:
         raise _fail(path, "ismrmrd_header", "has no <encoding> element in the ISMRMRD namespace")
@@ -135,6 +137,8 @@ def read_fastmri(path: str | Path, slices: Sequence[int]) -> list[RawSlice]:
             raise _fail(path, "kspace", "dataset missing: a fastMRI file holds k-space as 'kspace' of shape "
                                         "(slices, coils, H, W) or (slices, H, W)")
         data = handle["kspace"]
+        if not isinstance(data, h5py.Dataset):
+            raise _fail(path, "kspace", "is a group, not a dataset")
         if data.ndim not in (3, 4):
             raise _fail(path, "kspace", f"has shape {tuple(data.shape)}; expected (slices, coils, H, W) or (slices, H, W)")
         if not np.issubdtype(data.dtype, np.complexfloating):
@@ -152,6 +156,7 @@ def read_fastmri(path: str | Path, slices: Sequence[int]) -> list[RawSlice]:
         for s in chosen:
             k = np.asarray(data[s], dtype=np.complex128)
             k = k[None] if k.ndim == 2 else k
+            _check_fully_sampled(path, s, k)
             out.append(RawSlice(k, shape, (sizes["recon_x"], sizes["recon_y"]),
                                 {"format": "fastmri", "file": str(path), "slice": s, "coils": int(k.shape[0]),
                                  "attributes": attrs}))
@@ -176,7 +181,12 @@ def read_ismrmrd(path: str | Path, slices: Sequence[int]) -> list[RawSlice]:
         if sizes["trajectory"].lower() != "cartesian":
             raise _fail(path, "encoding.trajectory", f"is {sizes['trajectory']!r}; only Cartesian ISMRMRD data is "
                                                      "supported yet")
-        lines = _ismrmrd_lines(path, dataset, ismrmrd)
+        try:
+            lines = _ismrmrd_lines(path, dataset, ismrmrd)
+        except ValueError:
+            raise
+        except Exception as exc:  # noqa: BLE001 — the package raises LookupError, KeyError, h5py errors alike
+            raise _fail(path, "dataset/data", f"holds no readable acquisitions ({type(exc).__name__}: {exc})") from None
     finally:
         dataset.close()
     enc_x, enc_y = sizes["enc_x"], sizes["enc_y"]
@@ -191,6 +201,7 @@ def read_ismrmrd(path: str | Path, slices: Sequence[int]) -> list[RawSlice]:
     out = []
     for s in chosen:
         grid = np.zeros((n_coils, enc_x, enc_y), dtype=np.complex128)
+        placed: set[int] = set()
         for slice_index, step, data in lines:
             if slice_index != s:
                 continue
@@ -198,7 +209,12 @@ def read_ismrmrd(path: str | Path, slices: Sequence[int]) -> list[RawSlice]:
             if not 0 <= column < enc_y or data.shape[1] != enc_x:
                 raise _fail(path, "acquisitions", f"line {step} of slice {s} ({data.shape[1]} samples) does not fit the "
                                                   f"{enc_x}×{enc_y} encoded grid")
+            if column in placed:
+                raise _fail(path, "acquisitions", f"line {step} of slice {s} was acquired more than once (averages, "
+                                                  "repetitions or contrasts): not supported yet")
+            placed.add(column)
             grid[:, :, column] = data
+        _check_fully_sampled(path, s, grid)
         out.append(RawSlice(grid, (enc_x, enc_y), (sizes["recon_x"], sizes["recon_y"]),
                             {"format": "ismrmrd", "file": str(path), "slice": s, "coils": n_coils}))
     return out
@@ -215,6 +231,16 @@ def _ismrmrd_lines(path: Path, dataset, ismrmrd) -> list[tuple[int, int, np.ndar
             raise _fail(path, f"acquisition {i}", "carries a k-space trajectory; only Cartesian ISMRMRD data is supported yet")
         lines.append((int(acq.idx.slice), int(acq.idx.kspace_encode_step_1), np.asarray(acq.data, dtype=np.complex128)))
     return lines
+
+
+def _check_fully_sampled(path: Path, slice_index: int, kspace: np.ndarray) -> None:
+    """A raw test slice gives the reference image, so every phase-encode column must hold data (not all zero)."""
+    empty = np.flatnonzero(~np.any(kspace != 0, axis=(0, 1)))
+    if empty.size:
+        shown = ", ".join(str(int(c)) for c in empty[:5]) + (", …" if empty.size > 5 else "")
+        raise _fail(path, "kspace", f"slice {slice_index}: {empty.size} of {kspace.shape[-1]} phase-encode columns hold "
+                                    f"no data ({shown}): the slice is not fully sampled; a raw test slice must be, "
+                                    "since it gives the reference image")
 
 
 def _plain(value):
@@ -282,6 +308,9 @@ def reference(raw: RawSlice, maps: np.ndarray | None = None, calibration: int = 
     ``maps`` (C, H, W) when given, else with maps estimated from the central ``calibration`` samples
     (``operators.coils.estimate_coil_maps``), and everything scaled so that max |x_c| = 1."""
     where = f"{raw.source.get('file', 'raw data')}: slice {raw.source.get('slice', '?')}"
+    if not 0 < raw.recon_shape[0] <= raw.kspace.shape[1]:
+        raise ValueError(f"{where}: ismrmrd_header: reconSpace has {raw.recon_shape[0]} rows, but the encoded k-space "
+                         f"has {raw.kspace.shape[1]} readout samples; it cannot be cropped to that")
     kspace = remove_readout_oversampling(raw.kspace, raw.recon_shape[0])
     images = coil_images(kspace)
     known = np.ones(kspace.shape[1:], dtype=bool)

@@ -48,6 +48,8 @@ QUANTITIES: dict[str, str] = {
     "gradient_evaluations.measurement_domain": "Gradient evaluations the measurement-domain search spent on this image.",
     "relative_error_unperturbed": "RE of f(Ax) against x, without perturbation (the largest over the images in the "
     "adversarial summary).",
+    "relative_error_unperturbed_measured": "RE of f(y) against x, without perturbation, y the measurements the "
+    "measurement-domain search starts from (the acquired k-space for a raw image; f(Ax) otherwise).",
     "tradeoff:relative_error_unperturbed": "RE of f(Ax) against x, without noise (in the summary, max/mean/min/std over "
     "the images follow).",
     "worst_case_change": "Largest Δ over the images at this budget.",

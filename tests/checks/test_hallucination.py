@@ -242,3 +242,28 @@ def test_largest_patch_rms_is_the_contrast_of_a_structure_filling_a_patch():
     t[1, 0, 0] = 1.0  # one pixel: RMS 1/8 over the patch holding it
     assert torch.allclose(largest_patch_rms(t, 8), torch.tensor([0.3, 0.125]))
     assert torch.allclose(largest_patch_rms(torch.complex(t, t), 8), torch.sqrt(torch.tensor(2.0)) * torch.tensor([0.3, 0.125]))
+
+
+def test_on_raw_data_a_complex_reconstruction_is_scored_against_the_complex_reference(mri):
+    """Acquired k-space keeps the object's phase: a method that returns the phased object exactly invents nothing,
+    so its truth is x_c (the magnitude |x_c| would count the phase as invented content); a magnitude output is
+    scored against |x_c|."""
+    from auditkit.data.raw import RawReference
+    from auditkit.operators.mri import fft2c
+
+    op, baseline = mri
+    x = shepp_logan((N, N), dtype=torch.float64)
+    phase = torch.exp(1j * torch.linspace(0, 1.5, N, dtype=torch.float64))[None, :]
+    x_c = x * phase
+    ref = RawReference(x.numpy(), x_c.numpy(), fft2c(x_c)[None].numpy(), None, 1.0, np.ones((N, N), dtype=bool))
+    truth = Map("knows the object", op, lambda y: x_c.to(op.image_dtype).expand(y.shape[0], N, N))
+    ctx = audit_context(op, truth, truth, images=x[None].float(), ids=["raw"], measured=(ref,))
+    result = HallucinationCheck().run(ctx, HallucinationConfig())
+    assert result.subjects["network"].summary["largest_patch_energy"] == pytest.approx(0.0, abs=1e-9)
+    magnitude = Map("magnitude", op, lambda y: x.to(op.real_dtype).expand(y.shape[0], N, N))
+    ctx = audit_context(op, magnitude, truth, images=x[None].float(), ids=["raw"], measured=(ref,))
+    result = HallucinationCheck().run(ctx, HallucinationConfig())
+    assert result.subjects["network"].summary["largest_patch_energy"] == pytest.approx(0.0, abs=1e-9)
+    simulated = audit_context(op, truth, truth, images=x[None].float(), ids=["sim"])  # the same map on y = A x
+    result = HallucinationCheck().run(simulated, HallucinationConfig())
+    assert result.subjects["network"].summary["largest_patch_energy"] > 1e-4  # the phase counts as invented there

@@ -64,3 +64,31 @@ def test_raw_data_that_does_not_fit_the_operator_is_refused_in_one_line(tmp_path
     with pytest.raises(ValueError) as info:
         collect_images(_raw_data(tmp_path), shape, coils=coils)
     assert str(info.value) == f"{tmp_path / 'scan.h5'}: {message}"
+
+
+@pytest.mark.parametrize("layout", ["ismrmrd", "fastmri_single_coil"])
+def test_other_raw_layouts_give_the_same_audit_view(tmp_path, layout):
+    """The same scan written as ISMRMRD (line by line) reads back as the fastMRI file does; a single-coil
+    fastMRI file gives a one-coil slice with no maps, for mri_singlecoil."""
+    import numpy as np
+    import torch
+
+    from auditkit.data.phantoms import shepp_logan
+    from auditkit.data.synthetic_raw import multicoil_kspace, write_fastmri, write_ismrmrd
+    from auditkit.manifest.models import Data
+    from auditkit.manifest.paths import MANIFEST_DIR
+
+    x = shepp_logan((32, 32), dtype=torch.float64).numpy()
+    coils = 1 if layout == "fastmri_single_coil" else 4
+    k, _ = multicoil_kspace(np.stack([x, 0.5 * x]), coils=coils, noise=1e-3, seed=1)
+    write_fastmri(tmp_path / "scan.h5", k, (32, 32), single_coil=coils == 1)
+    if layout == "ismrmrd":
+        write_ismrmrd(tmp_path / "scan_ismrmrd.h5", k, (32, 32))
+    other = "scan_ismrmrd.h5" if layout == "ismrmrd" else "scan.h5"
+    data = Data.model_validate({"raw": [{"format": "fastmri", "file": "scan.h5", "slices": [1]},
+                                        {"format": layout.split("_")[0], "file": other, "slices": [1]}]},
+                               context={MANIFEST_DIR: tmp_path})
+    images = collect_images(data, (32, 32), coils=coils)
+    np.testing.assert_allclose(images.images[1].numpy(), images.images[0].numpy(), atol=1e-12)
+    assert (images.measured[1].maps is None) == (coils == 1)
+    assert images.sources[1]["raw"] == layout.split("_")[0] and images.sources[1]["coils"] == coils

@@ -41,23 +41,24 @@ def draw(evidence: "Evidence", root: Path) -> list[FigureRef]:
     fig = new_figure(FULL_WIDTH if columns >= 3 else side * columns, side * len(rows) + 0.3)
     axes = np.atleast_2d(fig.subplots(len(rows), columns, squeeze=False))
     for r, (n, image_id, _) in enumerate(rows):
-        show_image(axes[r, 0], data[f"image_{n}"], f"{image_id}: reference")
+        show_image(axes[r, 0], data[f"image_{n}"], "reference" if r == 0 else None)
+        axes[r, 0].set_ylabel(image_id)
         maps = data.get(f"maps_{n}")
         for c in range(1, columns):
             ax = axes[r, c]
             if maps is None or c > maps.shape[0]:
                 ax.set_axis_off()
                 continue
-            show_image(ax, maps[c - 1], f"|S_{c}|")
+            show_image(ax, maps[c - 1], f"|S_{c}|" if r == 0 else None)
     methods = sorted({str(img.get("coil_maps")) for _, _, img in rows if img.get("coil_maps")})
     shown = f"; the first {MAX_COILS} of {coils} coils" if coils > MAX_COILS else ""
     caption = (
         "The reference image of each raw slice, |Σ_c conj(S_c) F⁻¹k_c| of the fully sampled, "
         "de-oversampled k-space divided by its maximum (grey window [0, 1])"
         + (f", and the magnitudes of the coil sensitivity maps S_c it was combined with (Σ_c |S_c|² = 1, window "
-           f"[0, 1]{shown}). Maps: {' / '.join(methods)}. Where the object gives no signal (background, dark "
-           f"regions) an estimated map is noise divided by noise: it does not change the reference there (x ≈ 0), "
-           f"but it does enter A for what a check places there." if coils else "; single-coil data needs no maps.")
+           f"[0, 1]{shown}). Maps: {' / '.join(methods)}. Where a slice gives no signal (background, dark regions) "
+           f"estimated maps are not determined by the data; they are extended there from the neighbourhood, and a "
+           f"structural detail placed there is not measured." if coils else "; single-coil data needs no maps.")
     )
     return [save(fig, root, TEST_DATA, "coil_maps" if coils else "reference", "Raw test data: reference and coil maps"
                  if coils else "Raw test data: reference", caption)]
