@@ -252,47 +252,48 @@ def _image_problems(data: Data, source: ManifestSource, missing: set[Loc]) -> li
 
 def _raw_problems(data: Data, modality: Modality | None, source: ManifestSource, missing: set[Loc]) -> list[Problem]:
     """Each raw k-space entry is read as the audit reads it: datasets, shape, slices, trajectory, coil maps, and
-    (with a valid modality) the de-oversampled grid against ``image_shape`` and the coil count."""
+    (with a valid modality) the de-oversampled grid against ``image_shape`` and the coil count. A problem with
+    the coil maps (``CoilMapsError``) is located at ``coil_maps``, every other at ``file``."""
     from auditkit.data.collect import raw_slices
-    from auditkit.data.raw import MapsMismatch, load_maps
+    from auditkit.data.raw import CoilMapsError
 
     if modality is not None and modality.kind not in ("mri_singlecoil", "mri_multicoil"):
         return []  # the manifest's own rule says raw k-space fits MRI only
+    shape = tuple(modality.image_shape) if modality is not None else None
+    coils = modality.raw_coils if modality is not None else None
     problems = []
     for i, entry in enumerate(data.raw):
         loc = ("data", "raw", i, "file")
         maps_loc = ("data", "raw", i, "coil_maps")
         if loc in missing or maps_loc in missing:
             continue
-        if entry.coil_maps is not None:
-            found = _reader_problems(source, maps_loc, entry.coil_maps, lambda e=entry: load_maps(e.coil_maps, len(e.slices)))
-            if found:
-                problems += found
-                continue
-        shape = tuple(modality.image_shape) if modality is not None else None
-        coils = None if modality is None else modality.coils.count if modality.coils is not None else 1
         try:
             raw_slices(entry, shape, coils)
-        except MapsMismatch:  # the maps file read, but it does not fit the data: located at coil_maps
-            problems += _reader_problems(source, maps_loc, entry.file, lambda e=entry: raw_slices(e, shape, coils))
-        except (ValueError, OSError):
-            problems += _reader_problems(source, loc, entry.file, lambda e=entry: raw_slices(e, shape, coils))
+        except (ValueError, OSError) as exc:
+            at = maps_loc if isinstance(exc, CoilMapsError) else loc
+            problems.append(_read_problem(source, at, exc, [entry.file, entry.coil_maps]))
     return problems
 
 
 def _reader_problems(source: ManifestSource, loc: Loc, path: ManifestPath, read: Callable[[], object]) -> list[Problem]:
-    """Run the reader the audit itself uses on ``path``; its complaint becomes a problem at ``loc``.
-
-    The readers name the absolute path in their messages; it is replaced by the
-    path as the manifest wrote it.
-    """
+    """Run the reader the audit itself uses on ``path``; its complaint becomes a problem at ``loc``."""
     try:
         read()
     except (ValueError, OSError) as exc:
-        message = " ".join(str(exc).split())
-        _, found, rest = message.partition(str(path))
-        return [source.problem(loc, f"'{path.given}'{rest}" if found else f"'{path.given}': {message}")]
+        return [_read_problem(source, loc, exc, [path])]
     return []
+
+
+def _read_problem(source: ManifestSource, loc: Loc, exc: BaseException, paths: list[ManifestPath | None]) -> Problem:
+    """A reader's complaint as a problem at ``loc``. The readers name the absolute path in their messages; the first
+    of ``paths`` found there is replaced by the path as the manifest wrote it (else the first path is prefixed)."""
+    message = " ".join(str(exc).split())
+    given = [p for p in paths if p is not None]
+    for path in given:
+        _, found, rest = message.partition(str(path))
+        if found:
+            return source.problem(loc, f"'{path.given}'{rest}")
+    return source.problem(loc, f"'{given[0].given}': {message}")
 
 
 def _network_problems(sections: Sections, load_network: bool, *, probe: bool) -> list[Problem]:

@@ -62,7 +62,7 @@ def prepare(
     operator = build_operator(manifest.modality, dtype=AUDIT_DTYPE, device=device)
     network = load_network(manifest.network, folder, operator, device=device)
     try:
-        images = collect_images(manifest.data, manifest.modality.image_shape, coils=_coil_count(manifest))
+        images = collect_images(manifest.data, manifest.modality.image_shape, coils=manifest.modality.raw_coils)
     except ValueError as exc:
         raise InputError(Problem(manifest_path, "data", str(exc))) from None
     baseline_params = {
@@ -108,13 +108,6 @@ def prepare(
         measured=tuple(images.measured),
     )
     return prepared
-
-
-def _coil_count(manifest: Manifest) -> int | None:
-    """The receive channels raw data must have: the coil count of a multi-coil operator, 1 for single-coil MRI."""
-    if manifest.modality.coils is not None:
-        return manifest.modality.coils.count
-    return 1 if manifest.modality.kind == "mri_singlecoil" else None
 
 
 def _trained_ratio(manifest: Manifest, operator: ForwardOperator) -> float | None:

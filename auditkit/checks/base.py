@@ -103,13 +103,19 @@ class AuditContext:
                 y[row] = op.extract(grid.reshape(*op.measurement_shape[:-1], *op.image_shape))
         return y
 
-    def for_image(self, index: int) -> AuditContext:
-        """The context a unit of test image ``index`` runs in: the audit's, except for a multi-coil raw slice,
-        whose operator (and both subjects') uses that slice's own coil maps."""
+    def operator_for(self, index: int) -> ForwardOperator:
+        """The operator of test image ``index``: the audit's, or for a multi-coil raw slice the same mask with that
+        slice's own coil maps."""
         ref = self.raw(index)
         if ref is None or ref.maps is None:
+            return self.operator
+        return self.operator.with_maps(torch.from_numpy(ref.maps))  # type: ignore[attr-defined]
+
+    def for_image(self, index: int) -> AuditContext:
+        """The context a unit of test image ``index`` runs in: ``operator_for(index)``, with both subjects at it."""
+        op = self.operator_for(index)
+        if op is self.operator:
             return self
-        op = self.operator.with_maps(torch.from_numpy(ref.maps))  # type: ignore[attr-defined]
         return replace(
             self, operator=op,
             network=Subject(self.network.key, self.network.at(op), self.network.at),

@@ -322,7 +322,7 @@ class HallucinationCheck(Check[HallucinationConfig]):
         self, ctx: AuditContext, config: HallucinationConfig, images: Selection, measured: Mapping[str, _Measured],
         compared: None,
     ) -> CheckResult:
-        op = ctx.for_image(images.indices[0]).operator if images.indices else ctx.operator  # its kernel detail is shown
+        op = ctx.operator_for(images.indices[0]) if images.indices else ctx.operator  # its kernel detail is shown
         alpha, size, k = float(config.alpha), int(config.patch_size), float(config.k_baseline)
         ids, x = images.ids, images.x
         detail = KernelDetail.build(op, kernel_detail_spec(config.kernel_detail), alpha, x.device)

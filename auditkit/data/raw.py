@@ -57,13 +57,14 @@ class RawSlice:
         return int(self.kspace.shape[0])
 
 
-class MapsMismatch(ValueError):
-    """Coil maps that were read but do not fit the data (another coil count or grid)."""
+class CoilMapsError(ValueError):
+    """A problem with given coil maps: their file (missing, not an array, wrong shape) or maps that do not fit
+    the data (another coil count or grid)."""
 
 
-def _fail(path: Path, where: str, message: str) -> ValueError:
-    """A one-line ValueError: ``FILE: where: message``."""
-    return ValueError(f"{path}: {where}: {' '.join(message.split())}")
+def _fail(path: Path, where: str, message: str, kind: type[ValueError] = ValueError) -> ValueError:
+    """A one-line ValueError (or ``kind``): ``FILE: where: message``."""
+    return kind(f"{path}: {where}: {' '.join(message.split())}")
 
 
 def _existing(path: str | Path) -> Path:
@@ -318,7 +319,7 @@ def reference(raw: RawSlice, maps: np.ndarray | None = None, calibration: int = 
         used, combined = None, images[0]
     else:
         if maps is not None and tuple(maps.shape) != tuple(kspace.shape):
-            raise MapsMismatch(f"{where}: coil_maps: have shape {tuple(maps.shape)} but the data has "
+            raise CoilMapsError(f"{where}: coil_maps: have shape {tuple(maps.shape)} but the data has "
                              f"{raw.coils} coils on a {kspace.shape[1]}×{kspace.shape[2]} grid, expected {tuple(kspace.shape)}")
         torch_k = torch.from_numpy(kspace)
         s = (normalise_coil_maps(torch.from_numpy(np.asarray(maps, dtype=np.complex128))) if maps is not None
@@ -345,18 +346,18 @@ def load_maps(path: str | Path, count: int) -> np.ndarray:
     """Complex coil maps (slices, C, H, W) for ``count`` slices from a .npy file; a (C, H, W) array serves one slice."""
     path = Path(path)
     if not path.is_file():
-        raise _fail(path, "coil_maps", "does not exist")
+        raise _fail(path, "coil_maps", "does not exist", CoilMapsError)
     try:
         array = np.load(path, allow_pickle=False)
     except (ValueError, OSError) as exc:
-        raise _fail(path, "coil_maps", f"is not a NumPy .npy array ({exc})") from None
+        raise _fail(path, "coil_maps", f"is not a NumPy .npy array ({exc})", CoilMapsError) from None
     if array.ndim == 3 and count == 1:
         array = array[None]
     if array.ndim != 4 or array.shape[0] != count:
         raise _fail(path, "coil_maps", f"has shape {tuple(array.shape)}; expected (slices, coils, H, W) with "
-                                       f"{count} slice(s), one per entry of slices")
+                                       f"{count} slice(s), one per entry of slices", CoilMapsError)
     if not np.all(np.isfinite(array)):
-        raise _fail(path, "coil_maps", "contains NaN or infinite values")
+        raise _fail(path, "coil_maps", "contains NaN or infinite values", CoilMapsError)
     return array.astype(np.complex128)
 
 

@@ -77,14 +77,13 @@ def operator_spec(modality: Modality, op: Any) -> dict[str, Any]:
 def unit_key(unit: Unit, ctx: AuditContext, config: CheckConfig, modality: Modality) -> str:
     """The cache key of a network-free unit (see the module doc)."""
     raw = ctx.raw(unit.image)
-    ctx = ctx.for_image(unit.image)  # a multi-coil raw slice's own maps are in its operator
-    baseline = ctx.baseline.fmap
+    baseline = ctx.baseline.fmap  # its method and parameters: the same at every image's operator
     payload = {
         "unit": {"check": unit.check, "phase": unit.phase.value, "subject": unit.subject,
                  "image": unit.image, "image_id": unit.image_id},
         "image_sha256": tensor_sha256(ctx.images[unit.image]),
         "measured_sha256": None if raw is None else tensor_sha256(torch.from_numpy(raw.kspace)),
-        "operator": operator_spec(modality, ctx.operator),
+        "operator": operator_spec(modality, ctx.operator_for(unit.image)),  # a raw slice's own maps
         "baseline": {"method": getattr(baseline, "method", type(baseline).__name__),
                      "params": getattr(baseline, "params", {})},
         "check": config.model_dump(mode="json"),

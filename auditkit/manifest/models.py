@@ -324,6 +324,14 @@ class Modality(Section):
         description="Receiver coils. Required for mri_multicoil, not allowed otherwise. Default: null.",
     )
 
+    @property
+    def raw_coils(self) -> int | None:
+        """The receive channels raw k-space must have for this operator: ``coils.count`` for multi-coil MRI, 1 for
+        single-coil MRI, None where raw k-space does not fit (CT, Hadamard)."""
+        if self.coils is not None:
+            return self.coils.count
+        return 1 if self.kind == "mri_singlecoil" else None
+
     @model_validator(mode="after")
     def _fits_kind(self) -> Modality:
         """Pattern, sample count and coils must fit the modality."""

@@ -18,7 +18,6 @@ and 1 thread; the same machine type gives the same weights bit for bit.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import math
 import sys
 import time
@@ -34,6 +33,7 @@ sys.path.insert(0, str(HERE))  # model.py sits next to this script
 from model import build  # noqa: E402
 
 from auditkit.data import default_split, mni152_slices, random_ellipses  # noqa: E402
+from auditkit.fileio import sha256_file  # noqa: E402
 from auditkit.metrics import psnr  # noqa: E402
 from auditkit.operators.ct import RadonCT  # noqa: E402
 
@@ -151,7 +151,7 @@ def save(net: torch.nn.Module, path: Path) -> str:
     """Write the state dict as safetensors; returns its SHA-256."""
     state = {k: v.detach().contiguous() for k, v in net.state_dict().items()}
     safetensors.torch.save_file(state, str(path), metadata={"format": "pt"})
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return sha256_file(path)
 
 
 def main() -> None:

@@ -9,11 +9,12 @@ Run from the repository root:  .venv/bin/python sample_submissions/data/copy_pyd
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from pathlib import Path
 
 from pydicom.data import get_testdata_file
+
+from auditkit.fileio import sha256_file
 
 HERE = Path(__file__).resolve().parent
 NAMES = ("MR_small.dcm", "CT_small.dcm")
@@ -30,7 +31,7 @@ def copy_image(name: str, folder: Path = HERE) -> Path:
 def main() -> None:
     for name in NAMES:
         path = copy_image(name)
-        print(f"{path.name}  sha256 {hashlib.sha256(path.read_bytes()).hexdigest()}")
+        print(f"{path.name}  sha256 {sha256_file(path)}")
 
 
 if __name__ == "__main__":

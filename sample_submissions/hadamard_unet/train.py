@@ -20,7 +20,6 @@ and 2 threads; the same machine type and thread count give the same weights bit 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import math
 import sys
 import time
@@ -36,6 +35,7 @@ sys.path.insert(0, str(HERE))  # model.py sits next to this script
 from model import build  # noqa: E402
 
 from auditkit.data import default_split, mni152_slices, random_ellipses  # noqa: E402
+from auditkit.fileio import sha256_file  # noqa: E402
 from auditkit.metrics import psnr  # noqa: E402
 from auditkit.operators.hadamard import HadamardSubsampled  # noqa: E402
 
@@ -166,7 +166,7 @@ def save(net: torch.nn.Module, path: Path) -> str:
     """Write the state dict as safetensors; returns its SHA-256."""
     state = {k: v.detach().contiguous() for k, v in net.state_dict().items()}
     safetensors.torch.save_file(state, str(path), metadata={"format": "pt"})
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return sha256_file(path)
 
 
 def main() -> None:

@@ -19,7 +19,6 @@ Deterministic: fixed seeds and data order, ``torch.use_deterministic_algorithms(
 from __future__ import annotations
 
 import argparse
-import hashlib
 import math
 import sys
 import time
@@ -35,6 +34,7 @@ from details import make_operator, sample_images  # noqa: E402
 from model import build  # noqa: E402
 
 from auditkit.data import default_split, mni152_slices, random_ellipses  # noqa: E402
+from auditkit.fileio import sha256_file  # noqa: E402
 from auditkit.operators.mri import MRISingleCoil  # noqa: E402
 
 TORCH_SEED = 0
@@ -144,7 +144,7 @@ def save(net: torch.nn.Module, path: Path) -> str:
     """Write the state dict as safetensors; returns its SHA-256."""
     state = {k: v.detach().contiguous() for k, v in net.state_dict().items()}
     safetensors.torch.save_file(state, str(path), metadata={"format": "pt"})
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return sha256_file(path)
 
 
 def main() -> None:

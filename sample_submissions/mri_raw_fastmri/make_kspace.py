@@ -14,7 +14,6 @@ reconstructed size 128×128.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +22,7 @@ import torch
 from auditkit.data import default_split, mni152_slices
 from auditkit.data.raw import read_fastmri, reference
 from auditkit.data.synthetic_raw import multicoil_kspace, write_fastmri
+from auditkit.fileio import sha256_file
 from auditkit.operators.coils import synthetic_coil_maps
 
 HERE = Path(__file__).resolve().parent
@@ -54,7 +54,7 @@ def main() -> None:
     write_fastmri(path, kspace, SHAPE, attributes={
         "acquisition": "SYNTHETIC_AXT1", "patient_id": "synthetic-mni152",
         "source": f"MNI152 axial slices {indices}, auditkit.data.synthetic_raw, seed {NOISE_SEED}"})
-    print(f"wrote {path} ({path.stat().st_size:,} bytes), sha256 {hashlib.sha256(path.read_bytes()).hexdigest()}")
+    print(f"wrote {path} ({path.stat().st_size:,} bytes), sha256 {sha256_file(path)}")
     for raw, truth in zip(read_fastmri(path, [0, 1]), x):
         ref = reference(raw)
         shown = np.abs(truth) / np.abs(truth).max()

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import hashlib
 import math
 import sys
 import time
@@ -46,11 +45,12 @@ import safetensors.torch
 import torch
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE / "noise_free"))  # the three folders hold the same model.py (a test checks)
+sys.path.insert(0, str(HERE))  # model.py, the one architecture of the three networks
 
 from model import UNet, build, ifft2c  # noqa: E402
 
 from auditkit.data import random_ellipses  # noqa: E402
+from auditkit.fileio import sha256_file  # noqa: E402
 from auditkit.metrics import psnr  # noqa: E402
 from auditkit.operators.mri import MRISingleCoil  # noqa: E402
 
@@ -172,7 +172,7 @@ def save(net: torch.nn.Module, path: Path) -> str:
     """Write the state dict as safetensors; returns its SHA-256."""
     state = {k: v.detach().contiguous() for k, v in net.state_dict().items()}
     safetensors.torch.save_file(state, str(path), metadata={"format": "pt"})
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return sha256_file(path)
 
 
 def main() -> None:

@@ -21,7 +21,6 @@ Deterministic: fixed seeds, a fixed data order and noise stream,
 from __future__ import annotations
 
 import argparse
-import hashlib
 import math
 import sys
 import time
@@ -37,6 +36,7 @@ sys.path.insert(0, str(HERE))  # model.py sits next to this script
 from model import build  # noqa: E402
 
 from auditkit.data import default_split, mni152_slices, random_ellipses  # noqa: E402
+from auditkit.fileio import sha256_file  # noqa: E402
 from auditkit.metrics import psnr  # noqa: E402
 from auditkit.operators.mri import MRISingleCoil  # noqa: E402
 
@@ -166,7 +166,7 @@ def save(net: torch.nn.Module, path: Path) -> str:
     """Write the state dict as safetensors; returns its SHA-256."""
     state = {k: v.detach().contiguous() for k, v in net.state_dict().items()}
     safetensors.torch.save_file(state, str(path), metadata={"format": "pt"})
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return sha256_file(path)
 
 
 def main() -> None:
